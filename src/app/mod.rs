@@ -1,0 +1,87 @@
+//! One function per subcommand. Each returns an outcome value; printing is `report`'s job.
+
+pub mod inspect;
+pub mod run;
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::{self, validate::Schemas};
+use crate::error::{Result, StrataError};
+use crate::model::{self, Pipeline};
+use crate::plan::Plan;
+use crate::settings::{Overrides, RunSettings};
+
+/// A loaded and planned project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub pipeline: Pipeline,
+    pub plan: Plan,
+}
+
+/// Find the pipeline file: the given path, or the only `pipelines/*.yaml` (or `.yml`).
+pub fn find_pipeline(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let dir = PathBuf::from("pipelines");
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                        && p.file_stem().is_some_and(|s| s != "reference")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort();
+    match candidates.len() {
+        0 => Err(StrataError::NoPipeline { dir }),
+        1 => Ok(candidates.remove(0)),
+        _ => Err(StrataError::AmbiguousPipeline { dir, candidates }),
+    }
+}
+
+/// Load the pipeline and build its plan; every problem is reported together.
+pub fn load_project(given: Option<&Path>) -> Result<Project> {
+    let path = find_pipeline(given)?;
+    let pipeline = model::load(&path)?;
+    let plan = Plan::build(&pipeline).map_err(|problems| StrataError::Invalid { problems })?;
+    Ok(Project { pipeline, plan })
+}
+
+/// What `strata validate` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ValidateOutcome {
+    pub pipeline: String,
+    pub sources: usize,
+    pub stages: usize,
+    #[serde(skip)]
+    pub schemas: Schemas,
+}
+
+/// Load, plan and statically validate every stage against schemas.
+pub async fn validate(given: Option<&Path>, overrides: &Overrides) -> Result<ValidateOutcome> {
+    let project = load_project(given)?;
+    let settings = RunSettings::resolve(&project.pipeline, overrides)?;
+    let schemas = check_schemas(&project, &settings, &project.plan).await?;
+    Ok(ValidateOutcome {
+        pipeline: project.pipeline.name.clone(),
+        sources: project.pipeline.sources.len(),
+        stages: project.pipeline.stages.len(),
+        schemas,
+    })
+}
+
+/// Static validation of `plan`'s stages (no data read).
+pub async fn check_schemas(
+    project: &Project,
+    settings: &RunSettings,
+    plan: &Plan,
+) -> Result<Schemas> {
+    let ctx = engine::session(&settings.engine, None, &project.pipeline)?;
+    engine::validate::validate(&ctx, &project.pipeline, plan, &settings.params)
+        .await
+        .map_err(|problems| StrataError::Invalid { problems })
+}

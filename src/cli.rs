@@ -1,0 +1,170 @@
+//! Command-line types (clap derive). Doc comments are the help text; nothing here runs.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// strata: declarative customer-data warehouse pipelines (ODS -> DWD -> DWS -> ADS) on Apache
+/// DataFusion.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Print only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log output (-v debug for strata, -vv for everything).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Output format of results.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub format: OutputFormat,
+    /// Format of log events on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the pipeline file, every stage's SQL and their schemas without reading data.
+    Validate(RunValues),
+    /// Print the stages in execution order with their inputs and outputs.
+    Plan(PlanArgs),
+    /// Run the pipeline (or a selection) for one business date.
+    Run(RunArgs),
+    /// List sources and published tables with their locations.
+    Ls(ProjectArgs),
+    /// Print the first rows of a table.
+    Show(ShowArgs),
+    /// Run an ad-hoc read-only SQL query over all warehouse tables.
+    Sql(SqlArgs),
+    /// Generate synthetic source extracts.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    pub pipeline: Option<PathBuf>,
+    /// Warehouse root URL or path (overrides the pipeline file and STRATA_WAREHOUSE).
+    #[arg(long)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunValues {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Business date to run for, YYYY-MM-DD (default: yesterday in the pipeline's time zone).
+    #[arg(long, value_parser = parse_ds)]
+    pub ds: Option<NaiveDate>,
+    /// Set a pipeline variable: --var name=value (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub values: RunValues,
+    /// Only these stages: NAME, +NAME (with upstream), NAME+ (with downstream).
+    #[arg(long, num_args = 1..)]
+    pub select: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub values: RunValues,
+    /// Only these stages (plus inputs missing from the warehouse): NAME, +NAME, NAME+.
+    #[arg(long, num_args = 1..)]
+    pub select: Vec<String>,
+    /// Print what would run, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Memory limit of the query engine, e.g. 4GB (default: half the machine's memory).
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Directory for spill files (default: the system temp directory).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Table name (a source or a stage).
+    pub table: String,
+    /// Number of rows.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
+    /// Warehouse root URL or path.
+    #[arg(long)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query (SELECT or WITH ... SELECT).
+    pub query: String,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
+    /// Warehouse root URL or path.
+    #[arg(long)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub dataset: Dataset,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Dataset {
+    /// CRM, web shop and ERP extracts with realistic dirty data.
+    Crm(GenerateCrmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateCrmArgs {
+    /// Number of real customers.
+    #[arg(long, default_value_t = 2000)]
+    pub customers: usize,
+    /// Number of landing days.
+    #[arg(long, default_value_t = 395)]
+    pub days: u32,
+    /// Last landing day, YYYY-MM-DD.
+    #[arg(long, value_parser = parse_ds, default_value = "2026-11-21")]
+    pub end_date: NaiveDate,
+    /// Random seed; the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output directory of the ODS tables.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output directory of the ground truth (default: `truth` next to --out).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+}
+
+fn parse_ds(text: &str) -> Result<NaiveDate, String> {
+    crate::model::types::parse_date(text)
+}

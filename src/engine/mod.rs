@@ -1,0 +1,129 @@
+//! The query engine: one DataFusion `SessionContext` per run, with an explicit memory limit and
+//! spill directory, the warehouse's object store, strata's UDFs, and stage SQL restricted to
+//! queries (no DDL, DML or COPY).
+//!
+//! - [`sources`] registers ODS sources as Parquet listing tables.
+//! - [`validate`] plans every stage against schemas only, before any data is read.
+//! - [`stage`] runs one stage and writes its output to staging.
+//! - [`udf`] holds the scalar functions stage SQL may call.
+
+pub mod sources;
+pub mod stage;
+pub mod udf;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::common::ParamValues;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+
+use crate::error::{Result, StrataError};
+use crate::model::Pipeline;
+use crate::model::types::{VarValue, date_scalar};
+use crate::storage::Warehouse;
+
+/// Resolved engine settings for one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSettings {
+    pub memory_limit: u64,
+    pub target_partitions: usize,
+    pub spill_dir: Option<PathBuf>,
+    /// Parquet compression as DataFusion spells it, e.g. `zstd(1)`.
+    pub compression: String,
+}
+
+impl EngineSettings {
+    /// Defaults from the machine: half of physical memory (at least 256 MB), one partition per
+    /// core, zstd(1).
+    pub fn machine_defaults() -> Self {
+        Self {
+            memory_limit: default_memory_limit(),
+            target_partitions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            spill_dir: None,
+            compression: "zstd(1)".to_string(),
+        }
+    }
+}
+
+fn default_memory_limit() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(4 << 30);
+    (total / 2).max(256 << 20)
+}
+
+/// Stage SQL may only query: no DDL, no DML (INSERT/COPY), no SET statements.
+pub fn stage_sql_options() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// The run's typed parameters: `$ds` and every pipeline variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    pub ds: NaiveDate,
+    pub vars: Vec<(String, VarValue)>,
+}
+
+impl Params {
+    pub fn to_param_values(&self) -> ParamValues {
+        let mut map = HashMap::new();
+        map.insert("ds".to_string(), date_scalar(self.ds));
+        for (name, value) in &self.vars {
+            map.insert(name.clone(), value.to_scalar());
+        }
+        ParamValues::from(map)
+    }
+}
+
+/// Build the run's session: memory pool, spill directory, object store, UDFs.
+pub fn session(
+    settings: &EngineSettings,
+    warehouse: Option<&Warehouse>,
+    pipeline: &Pipeline,
+) -> Result<SessionContext> {
+    let engine_err = |source| StrataError::Engine { source };
+    let mut config = SessionConfig::new()
+        .with_target_partitions(settings.target_partitions.max(1))
+        .with_information_schema(false);
+    let options = config.options_mut();
+    options.sql_parser.collect_spans = true;
+    options.execution.parquet.compression = Some(settings.compression.clone());
+    let mut disk = DiskManagerBuilder::default();
+    if let Some(dir) = &settings.spill_dir {
+        std::fs::create_dir_all(dir).map_err(|source| StrataError::Io {
+            operation: "create spill directory",
+            path: dir.clone(),
+            source,
+        })?;
+        disk = disk.with_mode(DiskManagerMode::Directories(vec![dir.clone()]));
+    }
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(settings.memory_limit as usize)))
+        .with_disk_manager_builder(disk)
+        .build_arc()
+        .map_err(engine_err)?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    if let Some(wh) = warehouse {
+        ctx.register_object_store(&wh.store_url, wh.store.clone());
+    }
+    udf::register_all(&ctx, pipeline);
+    Ok(ctx)
+}

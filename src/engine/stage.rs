@@ -1,0 +1,186 @@
+//! Running one stage: execute its query and write the result as Parquet into the run's staging
+//! area. Publishing is the caller's decision (after checks).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::UInt64Array;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::dataframe::DataFrameWriteOptions;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::SessionContext;
+use futures::FutureExt;
+
+use super::{Params, stage_sql_options};
+use crate::error::{Result, StrataError};
+use crate::model::{Materialization, Stage};
+use crate::storage::Warehouse;
+use crate::storage::release::staging_dir;
+
+/// What running one stage produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageOutput {
+    pub stage: String,
+    pub rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+    #[serde(with = "crate::report::seconds")]
+    pub elapsed: Duration,
+    /// The staging directory, relative to the root.
+    pub staged: String,
+    /// `ds=YYYY-MM-DD` for partitioned stages.
+    pub partition: Option<String>,
+}
+
+/// The name of the partition directory for `params.ds`.
+pub fn partition_name(params: &Params) -> String {
+    format!("ds={}", params.ds.format("%Y-%m-%d"))
+}
+
+/// Execute `stage` and write its output under the run's staging directory.
+pub async fn run_stage(
+    ctx: &SessionContext,
+    wh: &Warehouse,
+    run_id: &str,
+    stage: &Stage,
+    schema: &SchemaRef,
+    params: &Params,
+) -> Result<StageOutput> {
+    let started = Instant::now();
+    let staged = staging_dir(run_id, stage.layer, &stage.name);
+    wh.delete_prefix(&wh.path(&staged)).await?;
+    let stage_err = |source| StrataError::Stage {
+        stage: stage.name.clone(),
+        sql_file: stage.sql_display.clone(),
+        source,
+    };
+    let partitioned = stage.materialization == Materialization::Partitioned;
+    let url = wh.dir_url(&staged);
+    let work = async {
+        let df = ctx
+            .sql_with_options(&stage.sql, stage_sql_options())
+            .await
+            .map_err(stage_err)?
+            .with_param_values(params.to_param_values())
+            .map_err(stage_err)?;
+        let mut options = DataFrameWriteOptions::new();
+        if partitioned {
+            options = options.with_partition_by(vec!["ds".to_string()]);
+        }
+        df.write_parquet(&url, options, None)
+            .await
+            .map_err(stage_err)
+    };
+    // A panic inside the engine must not take the process down: report it against the stage.
+    let batches = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(result) => result?,
+        Err(panic) => {
+            return Err(StrataError::StagePanic {
+                stage: stage.name.clone(),
+                message: panic_message(&panic),
+            });
+        }
+    };
+    let rows: u64 = batches
+        .iter()
+        .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
+        .flat_map(|a| a.iter().flatten())
+        .sum();
+    let partition = partitioned.then(|| partition_name(params));
+    if partitioned {
+        let dirs = wh.child_dirs(&wh.path(&staged)).await?;
+        if let Some(other) = dirs.iter().find(|d| Some(*d) != partition.as_ref()) {
+            return Err(StrataError::PartitionMismatch {
+                stage: stage.name.clone(),
+                expected: params.ds.to_string(),
+                found: other.trim_start_matches("ds=").to_string(),
+            });
+        }
+    }
+    let file_schema = file_schema(schema, partitioned);
+    let data_dir = match &partition {
+        Some(p) => format!("{staged}/{p}"),
+        None => staged.clone(),
+    };
+    let mut files = wh.list(&wh.path(&data_dir)).await?;
+    if files.is_empty() {
+        // Readers need at least one file to know the table's columns.
+        write_empty(wh, &format!("{data_dir}/part-0.parquet"), &file_schema).await?;
+        files = wh.list(&wh.path(&data_dir)).await?;
+    }
+    Ok(StageOutput {
+        stage: stage.name.clone(),
+        rows,
+        files: files.len() as u64,
+        bytes: files.iter().map(|f| f.size).sum(),
+        elapsed: started.elapsed(),
+        staged,
+        partition,
+    })
+}
+
+/// The schema stored in files: the output schema without the hive partition column.
+pub fn file_schema(schema: &SchemaRef, partitioned: bool) -> SchemaRef {
+    if !partitioned {
+        return schema.clone();
+    }
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != "ds")
+        .cloned()
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+async fn write_empty(wh: &Warehouse, rel: &str, schema: &SchemaRef) -> Result<()> {
+    let mut buf = Vec::new();
+    let path = wh.path(rel);
+    let parquet_err = |e: datafusion::parquet::errors::ParquetError| StrataError::Engine {
+        source: e.into(),
+    };
+    let mut writer = ArrowWriter::try_new(&mut buf, schema.clone(), None).map_err(parquet_err)?;
+    writer.finish().map_err(parquet_err)?;
+    drop(writer);
+    wh.put(&path, buf).await
+}
+
+/// Register a stage's published output (a directory of the pending release) as a table.
+pub fn register_output(
+    ctx: &SessionContext,
+    wh: &Warehouse,
+    table: &str,
+    dir: &str,
+    schema: &SchemaRef,
+    partitioned: bool,
+) -> Result<()> {
+    let err = |source| StrataError::Engine { source };
+    let url = ListingTableUrl::parse(wh.dir_url(dir)).map_err(err)?;
+    let mut options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    if partitioned {
+        options = options.with_table_partition_cols(vec![(
+            "ds".to_string(),
+            datafusion::arrow::datatypes::DataType::Date32,
+        )]);
+    }
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(file_schema(schema, partitioned));
+    let listing = ListingTable::try_new(config).map_err(err)?;
+    let _ = ctx.deregister_table(table);
+    ctx.register_table(table, Arc::new(listing)).map_err(err)?;
+    Ok(())
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string())
+}

@@ -1,0 +1,359 @@
+//! Scalar functions that stage SQL may call.
+//!
+//! | function | result |
+//! |---|---|
+//! | `intent(text)` | first label of the pipeline's `intents` dictionary whose keyword occurs in `text` (case-insensitive), else the default label |
+//! | `normalize_phone(text)` | E.164 `+86...` for Chinese mobiles and landlines, NULL when no usable number |
+//! | `normalize_email(text)` | trimmed, lower case, NULL when not an address |
+//! | `mask_phone(text)` | `138****8000` |
+//! | `mask_email(text)` | `z***@example.com` |
+//! | `mask_name(text)` | `张*` |
+//! | `business_date(ts)` | the calendar date of a timestamp in the pipeline's business time zone (`DATE`) |
+//! | `pii_hash(text)` | hex HMAC-SHA256 keyed with the environment variable named by `pii.hash_key_env` |
+//!
+//! All take and return strings and map NULL to NULL (except `intent`, which maps NULL to the
+//! default label).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, Date32Array, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use hmac::{Hmac, Mac};
+
+use crate::model::{IntentDictionary, Pipeline};
+
+type StrFn = dyn Fn(&str) -> DfResult<Option<String>> + Send + Sync;
+
+/// A one-argument string function. `identity` distinguishes configured instances (for example
+/// two intent dictionaries) for DataFusion's plan equality.
+struct StringFn {
+    name: &'static str,
+    identity: String,
+    signature: Signature,
+    on_null: Option<String>,
+    f: Arc<StrFn>,
+}
+
+impl fmt::Debug for StringFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StringFn").field("name", &self.name).finish()
+    }
+}
+
+impl PartialEq for StringFn {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.identity == other.identity
+    }
+}
+impl Eq for StringFn {}
+impl Hash for StringFn {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        self.identity.hash(state);
+    }
+}
+
+impl StringFn {
+    fn udf(
+        name: &'static str,
+        identity: String,
+        on_null: Option<String>,
+        f: impl Fn(&str) -> DfResult<Option<String>> + Send + Sync + 'static,
+    ) -> ScalarUDF {
+        ScalarUDF::new_from_impl(StringFn {
+            name,
+            identity,
+            signature: Signature::string(1, Volatility::Immutable),
+            on_null,
+            f: Arc::new(f),
+        })
+    }
+}
+
+impl ScalarUDFImpl for StringFn {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [arg] = args.args.as_slice() else {
+            return exec_err!("{} takes one argument", self.name);
+        };
+        match arg {
+            ColumnarValue::Scalar(s) => {
+                let text = match s {
+                    ScalarValue::Utf8(v) | ScalarValue::Utf8View(v) | ScalarValue::LargeUtf8(v) => {
+                        v.clone()
+                    }
+                    ScalarValue::Null => None,
+                    other => return exec_err!("{} expects a string, got {other:?}", self.name),
+                };
+                let out = match text {
+                    Some(t) => (self.f)(&t)?,
+                    None => self.on_null.clone(),
+                };
+                Ok(ColumnarValue::Scalar(ScalarValue::Utf8(out)))
+            }
+            ColumnarValue::Array(array) => {
+                let strings = cast(array, &DataType::Utf8)?;
+                let strings = strings
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("cast to Utf8 yields a StringArray");
+                let mut out: Vec<Option<String>> = Vec::with_capacity(strings.len());
+                for v in strings.iter() {
+                    out.push(match v {
+                        Some(t) => (self.f)(t)?,
+                        None => self.on_null.clone(),
+                    });
+                }
+                Ok(ColumnarValue::Array(Arc::new(StringArray::from(out)) as ArrayRef))
+            }
+        }
+    }
+}
+
+/// `business_date(ts)`: the date of an instant in the business time zone.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct BusinessDate {
+    tz: chrono_tz::Tz,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for BusinessDate {
+    fn name(&self) -> &str {
+        "business_date"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Date32)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [arg] = args.args.as_slice() else {
+            return exec_err!("business_date takes one argument");
+        };
+        let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let array = arg.to_array(args.number_rows)?;
+        let micros = cast(&array, &utc)?;
+        let micros = micros
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .expect("cast to Timestamp(us) yields a TimestampMicrosecondArray");
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        let dates: Date32Array = micros
+            .iter()
+            .map(|v| {
+                v.and_then(chrono::DateTime::from_timestamp_micros)
+                    .map(|t| (t.with_timezone(&self.tz).date_naive() - epoch).num_days() as i32)
+            })
+            .collect();
+        let out: ArrayRef = Arc::new(dates);
+        match arg {
+            ColumnarValue::Scalar(_) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)),
+            ColumnarValue::Array(_) => Ok(ColumnarValue::Array(out)),
+        }
+    }
+}
+
+/// Register every strata function in `ctx`, configured from `pipeline`.
+pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
+    ctx.register_udf(ScalarUDF::new_from_impl(BusinessDate {
+        tz: pipeline.timezone,
+        signature: Signature::any(1, Volatility::Immutable),
+    }));
+    let dict = pipeline.intents.clone();
+    let identity = format!("{:?}", dict);
+    let default_label = dict.default_label.clone();
+    ctx.register_udf(StringFn::udf(
+        "intent",
+        identity,
+        Some(default_label),
+        move |t| Ok(Some(classify_intent(&dict, t))),
+    ));
+    ctx.register_udf(StringFn::udf("normalize_phone", String::new(), None, |t| {
+        Ok(normalize_phone(t))
+    }));
+    ctx.register_udf(StringFn::udf("normalize_email", String::new(), None, |t| {
+        Ok(normalize_email(t))
+    }));
+    ctx.register_udf(StringFn::udf("mask_phone", String::new(), None, |t| {
+        Ok(Some(mask_phone(t)))
+    }));
+    ctx.register_udf(StringFn::udf("mask_email", String::new(), None, |t| {
+        Ok(Some(mask_email(t)))
+    }));
+    ctx.register_udf(StringFn::udf("mask_name", String::new(), None, |t| {
+        Ok(Some(mask_name(t)))
+    }));
+    let key_env = pipeline.pii.hash_key_env.clone();
+    ctx.register_udf(StringFn::udf(
+        "pii_hash",
+        key_env.clone(),
+        None,
+        move |t| {
+            let Ok(key) = std::env::var(&key_env) else {
+                return exec_err!(
+                    "pii_hash needs its key in the environment variable {key_env}, which is not set"
+                );
+            };
+            Ok(Some(keyed_hash(key.as_bytes(), t)))
+        },
+    ));
+}
+
+/// The intent label of `text`: first label in dictionary order with a matching keyword.
+pub fn classify_intent(dict: &IntentDictionary, text: &str) -> String {
+    let lower = text.to_lowercase();
+    dict.labels
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| lower.contains(&w.to_lowercase())))
+        .map(|(label, _)| label.clone())
+        .unwrap_or_else(|| dict.default_label.clone())
+}
+
+/// E.164 for Chinese numbers: `+86` followed by the national number without trunk `0`.
+pub fn normalize_phone(text: &str) -> Option<String> {
+    let folded: String = text.chars().map(fold_width).collect();
+    let mut digits: String = folded.chars().filter(char::is_ascii_digit).collect();
+    let had_plus = folded.trim_start().starts_with('+') || folded.trim_start().starts_with("00");
+    if let Some(rest) = digits.strip_prefix("0086") {
+        digits = rest.to_string();
+    } else if had_plus || (digits.starts_with("86") && digits.len() > 11) {
+        match digits.strip_prefix("86") {
+            Some(rest) => digits = rest.to_string(),
+            None => return None,
+        }
+    }
+    let national = digits.strip_prefix('0').unwrap_or(&digits);
+    let is_mobile = national.len() == 11 && national.starts_with('1');
+    let is_landline = (9..=11).contains(&national.len()) && !national.starts_with('1');
+    (is_mobile || is_landline).then(|| format!("+86{national}"))
+}
+
+/// Trimmed, lower-cased e-mail address; NULL when it has no `@` with text on both sides.
+pub fn normalize_email(text: &str) -> Option<String> {
+    let e: String = text.chars().map(fold_width).collect::<String>().trim().to_lowercase();
+    let (local, domain) = e.split_once('@')?;
+    (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)).then_some(e)
+}
+
+/// `138****8000`: first three and last four digits of the national number.
+pub fn mask_phone(text: &str) -> String {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    let national = if text.trim_start().starts_with('+') {
+        digits.strip_prefix("86").unwrap_or(&digits).to_string()
+    } else {
+        digits
+    };
+    let n = national.chars().count();
+    if n <= 7 {
+        return "*".repeat(n.max(1));
+    }
+    format!("{}****{}", &national[..3], &national[n - 4..])
+}
+
+/// `z***@example.com`.
+pub fn mask_email(text: &str) -> String {
+    let t = text.trim();
+    match t.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+/// `张*`: the first character, then one `*` per remaining character (at least one).
+pub fn mask_name(text: &str) -> String {
+    let t = text.trim();
+    let mut chars = t.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+        None => "*".to_string(),
+    }
+}
+
+/// Hex HMAC-SHA256 of `text` under `key`.
+pub fn keyed_hash(key: &[u8], text: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any size");
+    mac.update(text.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Full-width ASCII variants (`１２３`, `（`) to their half-width forms; ideographic space to space.
+pub fn fold_width(c: char) -> char {
+    match c {
+        '\u{3000}' => ' ',
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalize_to_e164() {
+        for raw in ["+86 138 0013 8000", "138-0013-8000", "13800138000", "８６13800138000"] {
+            assert_eq!(normalize_phone(raw).as_deref(), Some("+8613800138000"), "{raw}");
+        }
+        assert_eq!(
+            normalize_phone("(010) 6552-1234").as_deref(),
+            Some("+861065521234")
+        );
+        assert_eq!(normalize_phone("12345"), None);
+        assert_eq!(normalize_phone(""), None);
+    }
+
+    #[test]
+    fn emails_normalize() {
+        assert_eq!(
+            normalize_email("  Zhang.San@Example.COM ").as_deref(),
+            Some("zhang.san@example.com")
+        );
+        assert_eq!(normalize_email("not an email"), None);
+    }
+
+    #[test]
+    fn masks() {
+        assert_eq!(mask_phone("+8613800138000"), "138****8000");
+        assert_eq!(mask_email("zhang@example.com"), "z***@example.com");
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳娜娜"), "欧***");
+    }
+
+    #[test]
+    fn intent_first_match_in_dictionary_order() {
+        let d = IntentDictionary::default();
+        assert_eq!(classify_intent(&d, "请问这个功能多少钱"), "价格");
+        assert_eq!(classify_intent(&d, "需要api集成"), "技术");
+        assert_eq!(classify_intent(&d, "培训安排"), "服务");
+        assert_eq!(classify_intent(&d, "你好"), "其他");
+    }
+
+    #[test]
+    fn keyed_hash_matches_rfc4231_case_2() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+        assert_eq!(
+            keyed_hash(b"Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! Library errors. Each variant carries its subject as fields; messages name only their own layer
+//! and the cause sits in `#[source]`, so the binary's renderer can walk the chain once.
+
+use std::path::PathBuf;
+
+use datafusion::error::DataFusionError;
+
+use crate::diag::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StrataError {
+    #[error("cannot read pipeline file `{}`", path.display())]
+    ReadPipeline {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no pipeline file found in `{}`", dir.display())]
+    NoPipeline { dir: PathBuf },
+    #[error("{} pipeline files found in `{}`; name one", candidates.len(), dir.display())]
+    AmbiguousPipeline {
+        dir: PathBuf,
+        candidates: Vec<PathBuf>,
+    },
+    /// The project is invalid; every problem found is listed.
+    #[error("{} problem{} found", problems.len(), if problems.len() == 1 { "" } else { "s" })]
+    Invalid { problems: Vec<Problem> },
+    #[error("invalid {argument} `{value}`: {reason}")]
+    InvalidArgument {
+        argument: String,
+        value: String,
+        reason: String,
+    },
+    #[error("invalid warehouse location `{location}`: {reason}")]
+    InvalidWarehouse { location: String, reason: String },
+    #[error("storage operation `{operation}` failed on `{path}`")]
+    Storage {
+        operation: &'static str,
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("file system operation `{operation}` failed on `{}`", path.display())]
+    Io {
+        operation: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot set up the query engine")]
+    Engine {
+        #[source]
+        source: DataFusionError,
+    },
+    #[error("cannot read source `{source_name}` at `{location}`")]
+    Source {
+        source_name: String,
+        location: String,
+        #[source]
+        source: DataFusionError,
+    },
+    #[error("source `{source_name}` has no data landed on or before {ds} at `{location}`")]
+    EmptySource {
+        source_name: String,
+        location: String,
+        ds: String,
+    },
+    #[error("stage `{stage}` ({}) failed", sql_file.display())]
+    Stage {
+        stage: String,
+        sql_file: PathBuf,
+        #[source]
+        source: DataFusionError,
+    },
+    #[error("stage `{stage}` panicked inside the query engine: {message}")]
+    StagePanic { stage: String, message: String },
+    #[error("stage `{stage}` wrote rows for ds {found}, but this run is for ds {expected}")]
+    PartitionMismatch {
+        stage: String,
+        expected: String,
+        found: String,
+    },
+    #[error("query failed")]
+    Query {
+        #[source]
+        source: DataFusionError,
+    },
+    #[error("unknown table `{table}`")]
+    UnknownTable {
+        table: String,
+        suggestion: Option<String>,
+    },
+    #[error("unknown stage `{stage}` in --select")]
+    UnknownStage {
+        stage: String,
+        suggestion: Option<String>,
+    },
+    #[error("the warehouse has no published release yet")]
+    NoRelease,
+    #[error("data generation failed")]
+    Generate {
+        #[source]
+        source: crate::generate::GenerateError,
+    },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("cannot encode run record `{}`", path)]
+    Record {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl StrataError {
+    /// Exit code class: invalid input is 1, anything else 2 (see DESIGN.md).
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            StrataError::Invalid { .. }
+                | StrataError::InvalidArgument { .. }
+                | StrataError::InvalidWarehouse { .. }
+                | StrataError::NoPipeline { .. }
+                | StrataError::AmbiguousPipeline { .. }
+                | StrataError::UnknownTable { .. }
+                | StrataError::UnknownStage { .. }
+                | StrataError::EmptySource { .. }
+        )
+    }
+
+    /// A hint for the user, when one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StrataError::UnknownTable {
+                suggestion: Some(s),
+                ..
+            }
+            | StrataError::UnknownStage {
+                suggestion: Some(s),
+                ..
+            } => Some(format!("did you mean `{s}`?")),
+            StrataError::UnknownTable { .. } => Some("`strata ls` lists the tables".into()),
+            StrataError::NoPipeline { .. } => {
+                Some("pass the pipeline file, for example `strata run pipelines/crm.yaml`".into())
+            }
+            StrataError::AmbiguousPipeline { candidates, .. } => Some(format!(
+                "candidates: {}",
+                candidates
+                    .iter()
+                    .map(|c| c.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            StrataError::NoRelease => Some("run the pipeline first: `strata run`".into()),
+            StrataError::EmptySource { .. } => Some(
+                "check the landing location, or declare the source `optional: true`".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = StrataError> = std::result::Result<T, E>;

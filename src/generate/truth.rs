@@ -1,0 +1,193 @@
+//! Ground truth for tests of the pipeline (never read by the pipeline).
+//!
+//! - `customer_truth.parquet`: source_system, source_customer_id, true_customer_key for every
+//!   customer source record that lands.
+//! - `invalid_rows.parquet`: source_table, source_key, reason for every fact record whose
+//!   *final* version (after DOMAIN.md's dedup: latest `updated_at`, then latest landing `ds`)
+//!   is rejected, with the first matching reason code in DOMAIN.md's order.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+use super::calendar::business_day;
+use super::customers::{crm_id, erp_code, shop_uid, true_key, World};
+use super::writer::write_parquet;
+use super::{GenerateError, TableOutcome};
+
+/// Reason codes of the acceptance rules, in their order of precedence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Reason {
+    NullKey,
+    OrphanCustomer,
+    FutureEvent,
+    NegativeAmount,
+    UnknownCurrency,
+    InvalidScore,
+}
+
+impl Reason {
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NullKey => "null_key",
+            Reason::OrphanCustomer => "orphan_customer",
+            Reason::FutureEvent => "future_event",
+            Reason::NegativeAmount => "negative_amount",
+            Reason::UnknownCurrency => "unknown_currency",
+            Reason::InvalidScore => "invalid_score",
+        }
+    }
+}
+
+/// One record that the pipeline must reject.
+pub(crate) struct InvalidRow {
+    pub table: &'static str,
+    pub key: String,
+    pub reason: Reason,
+}
+
+/// How a customer reference of an interaction or survey was written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CustomerRef {
+    Valid,
+    Null,
+    Unknown,
+}
+
+/// The final version of an order among the landed `(updated_at, landing day, version)` and its
+/// reject reason, if any. `versions` must not be empty.
+pub(crate) fn order_reason(
+    versions: &[(i64, i32, usize)],
+    orphan: bool,
+    order_time: i64,
+    amounts: &[i128],
+    currencies: &[&str],
+) -> Option<Reason> {
+    let (_, landing, v) = *versions.iter().max_by_key(|(updated, day, _)| (*updated, *day))?;
+    if orphan {
+        Some(Reason::OrphanCustomer)
+    } else if business_day(order_time) > landing {
+        Some(Reason::FutureEvent)
+    } else if amounts[v] < 0 {
+        Some(Reason::NegativeAmount)
+    } else if !super::facts::KNOWN_CURRENCIES.contains(&currencies[v]) {
+        Some(Reason::UnknownCurrency)
+    } else {
+        None
+    }
+}
+
+/// The reject reason of an interaction or survey with a single version.
+pub(crate) fn reference_reason(customer: CustomerRef, score_valid: bool) -> Option<Reason> {
+    match customer {
+        CustomerRef::Null => Some(Reason::NullKey),
+        CustomerRef::Unknown => Some(Reason::OrphanCustomer),
+        CustomerRef::Valid if !score_valid => Some(Reason::InvalidScore),
+        CustomerRef::Valid => None,
+    }
+}
+
+/// Whether a survey score as typed is accepted (DOMAIN.md: the trimmed text is an integer
+/// literal within 0..10 for NPS or 1..5 for CSAT).
+pub(crate) fn score_is_valid(survey_type: &str, score: &str) -> bool {
+    let t = score.trim();
+    if t.is_empty() || !t.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-')) {
+        return false;
+    }
+    match t.parse::<i64>() {
+        Ok(n) if survey_type == "NPS" => (0..=10).contains(&n),
+        Ok(n) => (1..=5).contains(&n),
+        Err(_) => false,
+    }
+}
+
+fn utf8_batch(names: [&str; 3], columns: [Vec<&str>; 3]) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let schema = Arc::new(Schema::new(names.map(|n| Field::new(n, DataType::Utf8, false)).to_vec()));
+    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+    RecordBatch::try_new(schema, arrays)
+}
+
+/// Write `customer_truth.parquet`.
+pub(crate) fn write_customer_truth(world: &World, dir: &Path) -> Result<TableOutcome, GenerateError> {
+    let mut rows: Vec<(&'static str, String, String)> = Vec::new();
+    for (i, c) in world.customers.iter().enumerate() {
+        let t = true_key(i as u32);
+        let records = [
+            ("crm", c.crm.map(|r| crm_id(r.no))),
+            ("shop", c.shop.map(|r| shop_uid(r.no))),
+            ("shop", c.shop2.map(|r| shop_uid(r.no))),
+            ("erp", c.erp.map(|r| erp_code(r.no))),
+        ];
+        for (system, id) in records {
+            if let Some(id) = id {
+                rows.push((system, id, t.clone()));
+            }
+        }
+    }
+    let batch = utf8_batch(
+        ["source_system", "source_customer_id", "true_customer_key"],
+        [
+            rows.iter().map(|r| r.0).collect(),
+            rows.iter().map(|r| r.1.as_str()).collect(),
+            rows.iter().map(|r| r.2.as_str()).collect(),
+        ],
+    )
+    .map_err(|source| GenerateError::Arrow { table: "customer_truth".into(), source })?;
+    write_truth(dir, "customer_truth", &batch)
+}
+
+/// Write `invalid_rows.parquet`, sorted by table and key.
+pub(crate) fn write_invalid_rows(rows: &mut [InvalidRow], dir: &Path) -> Result<TableOutcome, GenerateError> {
+    rows.sort_unstable_by(|a, b| (a.table, &a.key).cmp(&(b.table, &b.key)));
+    let batch = utf8_batch(
+        ["source_table", "source_key", "reason"],
+        [
+            rows.iter().map(|r| r.table).collect(),
+            rows.iter().map(|r| r.key.as_str()).collect(),
+            rows.iter().map(|r| r.reason.code()).collect(),
+        ],
+    )
+    .map_err(|source| GenerateError::Arrow { table: "invalid_rows".into(), source })?;
+    write_truth(dir, "invalid_rows", &batch)
+}
+
+fn write_truth(dir: &Path, name: &str, batch: &RecordBatch) -> Result<TableOutcome, GenerateError> {
+    std::fs::create_dir_all(dir).map_err(|source| GenerateError::Io { path: dir.to_path_buf(), source })?;
+    let bytes = write_parquet(&dir.join(format!("{name}.parquet")), batch)?;
+    Ok(TableOutcome { table: name.to_string(), rows: batch.num_rows() as u64, files: 1, bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_follow_the_acceptance_rule() {
+        for ok in ["9", " 9", "10 ", "0", " 7 "] {
+            assert!(score_is_valid("NPS", ok), "{ok:?}");
+        }
+        for bad in ["", "  ", "N/A", "11", "-1", "4.0", "8.5", "十"] {
+            assert!(!score_is_valid("NPS", bad), "{bad:?}");
+        }
+        for bad in ["0", "6", " 9", "3.0", "-1"] {
+            assert!(!score_is_valid("CSAT", bad), "{bad:?}");
+        }
+        assert!(score_is_valid("CSAT", " 5"));
+    }
+
+    #[test]
+    fn final_order_version_decides() {
+        // Lands on day 10 with order date 11 (future), re-lands on day 12 with a newer update.
+        let day = 20_000;
+        let order_time = super::super::calendar::instant(day + 11, 10 * super::super::calendar::HOUR_US);
+        let versions = [(1, day + 10, 0), (2, day + 12, 1)];
+        assert_eq!(order_reason(&versions, false, order_time, &[100, 100], &["CNY", "CNY"]), None);
+        assert_eq!(order_reason(&versions[..1], false, order_time, &[100], &["CNY"]), Some(Reason::FutureEvent));
+        assert_eq!(
+            order_reason(&versions[..1], true, order_time, &[-1], &["XYZ"]),
+            Some(Reason::OrphanCustomer)
+        );
+    }
+}

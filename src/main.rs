@@ -1,0 +1,150 @@
+//! The `strata` binary: parse arguments, call the library, map the outcome to an exit code
+//! (0 success, 1 invalid input or failed checks, 2 error).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use strata::app::{self, run::RunRequest};
+use strata::cli::{Cli, Command, Dataset, LogFormat, OutputFormat};
+use strata::report::{Format, Printer, progress::Progress};
+use strata::settings::Overrides;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    init_logging(&cli);
+    let printer = Printer {
+        format: match cli.format {
+            OutputFormat::Text => Format::Text,
+            OutputFormat::Json => Format::Json,
+        },
+        quiet: cli.quiet,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&strata::StrataError::Io {
+                operation: "start the async runtime",
+                path: ".".into(),
+                source: e,
+            });
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, printer)) {
+        Ok(code) => code,
+        Err(err) => {
+            printer.error(&err);
+            ExitCode::from(if err.is_invalid_input() { 1 } else { 2 })
+        }
+    }
+}
+
+async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode> {
+    let overrides = |v: &strata::cli::RunValues| Overrides {
+        ds: v.ds.map(|d| d.to_string()),
+        vars: v.vars.clone(),
+        warehouse: v.project.warehouse.clone(),
+        ..Overrides::default()
+    };
+    match command {
+        Command::Validate(v) => {
+            let outcome = app::validate(v.project.pipeline.as_deref(), &overrides(&v)).await?;
+            printer.validated(&outcome);
+        }
+        Command::Plan(p) => {
+            let request = RunRequest {
+                overrides: overrides(&p.values),
+                select: p.select,
+                dry_run: true,
+            };
+            let pipeline = p.values.project.pipeline.as_deref();
+            let outcome = app::run::run(pipeline, &request, &app::run::Silent).await?;
+            printer.plan(&outcome.plan, &outcome.outputs);
+        }
+        Command::Run(r) => {
+            let mut o = overrides(&r.values);
+            o.memory_limit = r.memory_limit;
+            o.spill_dir = r.spill_dir;
+            let request = RunRequest {
+                overrides: o,
+                select: r.select,
+                dry_run: r.dry_run,
+            };
+            let progress = Progress::new(printer.quiet || printer.format == Format::Json);
+            let pipeline = r.values.project.pipeline.as_deref();
+            let outcome = app::run::run(pipeline, &request, &progress).await?;
+            drop(progress);
+            printer.run(&outcome, &outcome.outputs);
+            if !outcome.succeeded() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Command::Ls(p) => {
+            let o = Overrides {
+                warehouse: p.warehouse,
+                ..Overrides::default()
+            };
+            printer.listing(&app::inspect::ls(p.pipeline.as_deref(), &o).await?);
+        }
+        Command::Show(s) => {
+            let o = Overrides {
+                warehouse: s.warehouse,
+                ..Overrides::default()
+            };
+            let result = app::inspect::show(s.pipeline.as_deref(), &o, &s.table, s.limit).await?;
+            printer.query(&result);
+        }
+        Command::Sql(s) => {
+            let o = Overrides {
+                warehouse: s.warehouse,
+                ..Overrides::default()
+            };
+            printer.query(&app::inspect::sql(s.pipeline.as_deref(), &o, &s.query).await?);
+        }
+        Command::Generate(g) => match g.dataset {
+            Dataset::Crm(args) => {
+                let options = strata::generate::GenerateOptions {
+                    customers: args.customers,
+                    days: args.days,
+                    end_date: args.end_date,
+                    seed: args.seed,
+                    truth_dir: args.truth.clone().unwrap_or_else(|| {
+                        args.out.parent().unwrap_or(std::path::Path::new(".")).join("truth")
+                    }),
+                    ods_dir: args.out,
+                    dirty: strata::generate::DirtyRates::default(),
+                    progress: !printer.quiet,
+                };
+                let outcome = strata::generate::generate_crm(&options)
+                    .map_err(|source| strata::StrataError::Generate { source })?;
+                printer.generated(&outcome);
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match cli.verbose {
+        0 if cli.quiet => "error",
+        0 => "warn",
+        1 => "warn,strata=debug",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("STRATA_LOG").unwrap_or_else(|_| EnvFilter::new(filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.compact().init(),
+    }
+}

@@ -1,0 +1,205 @@
+//! The validated pipeline model.
+//!
+//! [`loader`] builds a [`Pipeline`] from a YAML file (through [`yaml`]) and the stage SQL files it
+//! names, collecting every problem with its location. Once built, a `Pipeline` is internally
+//! consistent as far as the file alone can tell: names are unique, values have their declared
+//! types, SQL files exist. Cross-stage checks (tables, layers, cycles, SQL planning) are the
+//! planner's.
+
+pub mod loader;
+pub mod types;
+pub mod yaml;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use datafusion::arrow::datatypes::DataType;
+
+use crate::diag::Location;
+pub use loader::{load, parse};
+
+/// Warehouse layers, in the order in which data flows. A stage reads only its own layer or lower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layer {
+    Ods,
+    Dwd,
+    Dws,
+    Ads,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 4] = [Layer::Ods, Layer::Dwd, Layer::Dws, Layer::Ads];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Ods => "ods",
+            Layer::Dwd => "dwd",
+            Layer::Dws => "dws",
+            Layer::Ads => "ads",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a stage's output is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Materialization {
+    /// The whole table is replaced by each run.
+    Table,
+    /// Hive-partitioned by `ds`; a run for `ds` replaces exactly that partition.
+    Partitioned,
+}
+
+impl Materialization {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Materialization::Table => "table",
+            Materialization::Partitioned => "partitioned",
+        }
+    }
+}
+
+/// A whole pipeline file, validated.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub name: String,
+    pub description: Option<String>,
+    /// The pipeline file as given.
+    pub file: PathBuf,
+    /// The directory relative paths are resolved against (see [`loader::project_dir`]).
+    pub project_dir: PathBuf,
+    pub warehouse: WarehouseConfig,
+    pub timezone: chrono_tz::Tz,
+    pub engine: EngineConfig,
+    pub sources: Vec<Source>,
+    pub vars: Vec<VarDecl>,
+    pub stages: Vec<Stage>,
+    pub intents: IntentDictionary,
+    pub pii: PiiConfig,
+}
+
+impl Pipeline {
+    pub fn stage(&self, name: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    pub fn source(&self, name: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarehouseConfig {
+    /// Root URL or path as written (resolved by `storage`).
+    pub root: String,
+    /// How many earlier releases are kept for rollback.
+    pub keep_releases: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EngineConfig {
+    pub memory_limit: Option<u64>,
+    pub target_partitions: Option<usize>,
+    pub spill_dir: Option<PathBuf>,
+    /// Parquet compression as DataFusion spells it, such as `zstd(1)` or `snappy`.
+    pub compression: Option<String>,
+}
+
+/// An ODS table read from Parquet files.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    /// Location as written: relative to the project directory, or a URL.
+    pub location: String,
+    pub location_at: Location,
+    /// Hive partition columns with their types, in directory order.
+    pub partitions: Vec<(String, DataType)>,
+    /// Declared file columns; inferred from the Parquet footers when absent.
+    pub columns: Option<Vec<(String, DataType)>>,
+    /// An optional source may be empty or have no partition for `ds`.
+    pub optional: bool,
+    pub description: Option<String>,
+    pub at: Location,
+}
+
+/// A pipeline variable with its type and default.
+#[derive(Debug, Clone)]
+pub struct VarDecl {
+    pub name: String,
+    pub default: types::VarValue,
+    pub description: Option<String>,
+    pub at: Location,
+}
+
+/// One SQL stage.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub layer: Layer,
+    /// The SQL file, absolute.
+    pub sql_path: PathBuf,
+    /// The SQL file as shown in messages (relative to the project directory).
+    pub sql_display: PathBuf,
+    pub sql: String,
+    pub materialization: Materialization,
+    pub depends_on: Vec<(String, Location)>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub at: Location,
+}
+
+/// The keyword dictionary of the `intent(text)` UDF: labels in order, each with its keywords.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentDictionary {
+    pub labels: Vec<(String, Vec<String>)>,
+    pub default_label: String,
+}
+
+impl Default for IntentDictionary {
+    fn default() -> Self {
+        let entry = |label: &str, words: &[&str]| {
+            (
+                label.to_string(),
+                words.iter().map(|w| w.to_string()).collect(),
+            )
+        };
+        Self {
+            labels: vec![
+                entry("价格", &["多少钱", "报价", "折扣"]),
+                entry("技术", &["功能", "API", "集成"]),
+                entry("服务", &["支持", "维护", "培训"]),
+            ],
+            default_label: "其他".to_string(),
+        }
+    }
+}
+
+/// Where the keyed hash of personal data takes its key from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PiiConfig {
+    /// Name of the environment variable holding the hash key.
+    pub hash_key_env: String,
+}
+
+impl Default for PiiConfig {
+    fn default() -> Self {
+        Self {
+            hash_key_env: "STRATA_PII_KEY".to_string(),
+        }
+    }
+}
+
+/// The run date, always a calendar date.
+pub type Ds = NaiveDate;

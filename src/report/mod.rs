@@ -1,0 +1,347 @@
+//! The only place that prints: results to stdout, progress and diagnostics to stderr, as human
+//! text or JSON.
+
+pub mod progress;
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+
+use crate::app::ValidateOutcome;
+use crate::app::inspect::{Listing, QueryResult};
+use crate::app::run::{RunOutcome, StageStatus};
+use crate::diag::Problem;
+use crate::error::StrataError;
+use crate::plan::Plan;
+
+/// Output format of structured results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Serialize a `Duration` as fractional seconds.
+pub mod seconds {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+}
+
+/// Writes results and diagnostics.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    pub format: Format,
+    pub quiet: bool,
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+impl Printer {
+    fn out(&self, text: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+        if !text.ends_with('\n') {
+            let _ = stdout.write_all(b"\n");
+        }
+    }
+
+    fn json(&self, value: &impl serde::Serialize) {
+        match serde_json::to_string_pretty(value) {
+            Ok(s) => self.out(&s),
+            Err(e) => eprintln!("error: cannot encode output as JSON: {e}"),
+        }
+    }
+
+    /// Print an error with its causes and hints to stderr.
+    pub fn error(&self, err: &StrataError) {
+        if self.format == Format::Json {
+            let problems = match err {
+                StrataError::Invalid { problems } => problems.clone(),
+                _ => Vec::new(),
+            };
+            let value = serde_json::json!({
+                "error": err.to_string(),
+                "causes": causes(err),
+                "hint": err.hint(),
+                "problems": problems,
+            });
+            eprintln!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            return;
+        }
+        eprint!("{}", render_error(err));
+    }
+
+    pub fn validated(&self, v: &ValidateOutcome) {
+        if self.format == Format::Json {
+            return self.json(v);
+        }
+        if !self.quiet {
+            self.out(&format!(
+                "pipeline `{}` is valid: {} sources, {} stages",
+                v.pipeline, v.sources, v.stages
+            ));
+        }
+    }
+
+    pub fn plan(&self, plan: &Plan, outputs: &[String]) {
+        if self.format == Format::Json {
+            let stages: Vec<_> = plan
+                .stages
+                .iter()
+                .zip(outputs)
+                .map(|(s, out)| {
+                    serde_json::json!({
+                        "name": s.name, "layer": s.layer, "materialization": s.materialization,
+                        "sql_file": s.sql_file,
+                        "inputs": s.inputs.iter().map(|i| &i.table).collect::<Vec<_>>(),
+                        "output": out,
+                    })
+                })
+                .collect();
+            return self.json(&serde_json::json!({"pipeline": plan.pipeline, "stages": stages}));
+        }
+        self.out(&render_plan(plan, outputs));
+    }
+
+    pub fn run(&self, o: &RunOutcome, outputs: &[String]) {
+        if self.format == Format::Json {
+            return self.json(o);
+        }
+        if o.dry_run {
+            self.out(&format!(
+                "dry run for ds {}: would run {} stage(s), writing nothing",
+                o.ds,
+                o.plan.stages.len()
+            ));
+            self.out(&render_plan(&o.plan, outputs));
+            return;
+        }
+        if self.quiet && o.succeeded() {
+            return;
+        }
+        let ok = o.stages.len() - o.failed() - o.skipped();
+        let mut s = format!(
+            "run {} for ds {}: {} succeeded, {} failed, {} skipped in {:.1}s\n",
+            o.run_id,
+            o.ds,
+            ok,
+            o.failed(),
+            o.skipped(),
+            o.elapsed.as_secs_f64()
+        );
+        for r in &o.stages {
+            match &r.status {
+                StageStatus::Failed { error } => {
+                    let _ = writeln!(s, "  failed  {}: {error}", r.stage);
+                }
+                StageStatus::Skipped { because } => {
+                    let _ = writeln!(s, "  skipped {}: {because}", r.stage);
+                }
+                StageStatus::Succeeded { .. } => {}
+            }
+        }
+        if let Some(rel) = &o.release {
+            let _ = writeln!(s, "release {} is current", rel.run_id);
+        }
+        self.out(&s);
+    }
+
+    pub fn generated(&self, g: &crate::generate::GenerateOutcome) {
+        if self.quiet {
+            return;
+        }
+        let rows: Vec<Vec<String>> = g
+            .tables
+            .iter()
+            .map(|t| vec![t.table.clone(), t.rows.to_string(), t.files.to_string(), human_bytes(t.bytes)])
+            .collect();
+        let mut s = format!("generated {} tables in {:.1}s\n", g.tables.len(), g.elapsed.as_secs_f64());
+        s.push_str(&text_table(&["table", "rows", "files", "size"], &rows));
+        self.out(&s);
+    }
+
+    pub fn listing(&self, l: &Listing) {
+        if self.format == Format::Json {
+            return self.json(l);
+        }
+        let mut rows = Vec::new();
+        for t in &l.tables {
+            rows.push(vec![
+                t.table.clone(),
+                t.layer.to_string(),
+                t.materialization.map(|m| m.as_str()).unwrap_or("source").to_string(),
+                if t.layer == crate::model::Layer::Ods {
+                    "-".to_string()
+                } else {
+                    t.files.to_string()
+                },
+                human_bytes(t.bytes),
+                t.last_written.clone().unwrap_or_else(|| "-".into()),
+                t.location.clone(),
+            ]);
+        }
+        let mut s = match &l.release {
+            Some(r) => format!("current release {} (ds {})\n", r.run_id, r.ds),
+            None => "no release published yet\n".to_string(),
+        };
+        s.push_str(&text_table(
+            &["table", "layer", "kind", "files", "size", "last written", "location"],
+            &rows,
+        ));
+        self.out(&s);
+    }
+
+    pub fn query(&self, q: &QueryResult) {
+        if self.format == Format::Json {
+            return self.json(&batches_to_json(&q.batches));
+        }
+        match pretty_format_batches(&q.batches) {
+            Ok(t) => self.out(&t.to_string()),
+            Err(e) => eprintln!("error: cannot format the result: {e}"),
+        }
+    }
+}
+
+/// Rows as JSON objects.
+fn batches_to_json(batches: &[RecordBatch]) -> serde_json::Value {
+    let mut buf = Vec::new();
+    {
+        let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut buf);
+        for b in batches {
+            let _ = writer.write(b);
+        }
+        let _ = writer.finish();
+    }
+    serde_json::from_slice(&buf).unwrap_or(serde_json::Value::Array(Vec::new()))
+}
+
+fn render_plan(plan: &Plan, outputs: &[String]) -> String {
+    let rows: Vec<Vec<String>> = plan
+        .stages
+        .iter()
+        .zip(outputs)
+        .enumerate()
+        .map(|(i, (s, out))| {
+            vec![
+                (i + 1).to_string(),
+                s.name.clone(),
+                s.layer.to_string(),
+                s.materialization.as_str().to_string(),
+                s.inputs
+                    .iter()
+                    .map(|i| i.table.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                out.clone(),
+            ]
+        })
+        .collect();
+    format!(
+        "pipeline `{}`: {} stage(s) in execution order\n{}",
+        plan.pipeline,
+        plan.stages.len(),
+        text_table(
+            &["#", "stage", "layer", "materialization", "inputs", "output"],
+            &rows
+        )
+    )
+}
+
+/// A plain, left-aligned text table.
+pub fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let width = |s: &str| s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(cell));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < cells.len() {
+                s.push_str(&" ".repeat(widths[i] - width(c) + 2));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let text = match e.downcast_ref::<datafusion::error::DataFusionError>() {
+            Some(df) => crate::engine::validate::clean_message(df),
+            None => e.to_string(),
+        };
+        if !text.is_empty() && out.last() != Some(&text) {
+            out.push(text);
+        }
+        // DataFusion errors print their whole chain in their own message.
+        if e.is::<datafusion::error::DataFusionError>() {
+            break;
+        }
+        cur = e.source();
+    }
+    out
+}
+
+/// The error with its causes on one line, for run summaries and records.
+pub fn error_chain_text(err: &StrataError) -> String {
+    let mut parts = vec![err.to_string()];
+    parts.extend(causes(err));
+    parts.join(": ")
+}
+
+fn render_problem(p: &Problem) -> String {
+    let mut s = format!("error: {p}\n");
+    if let Some(h) = p.hint() {
+        let _ = writeln!(s, "  hint: {h}");
+    }
+    s
+}
+
+/// `error:` / `caused by:` / `hint:` lines for an error.
+pub fn render_error(err: &StrataError) -> String {
+    let mut s = String::new();
+    if let StrataError::Invalid { problems } = err {
+        for p in problems {
+            s.push_str(&render_problem(p));
+        }
+        let _ = writeln!(s, "error: {err}; nothing was run");
+        return s;
+    }
+    let _ = writeln!(s, "error: {err}");
+    for c in causes(err) {
+        let _ = writeln!(s, "  caused by: {c}");
+    }
+    if let Some(h) = err.hint() {
+        let _ = writeln!(s, "  hint: {h}");
+    }
+    s
+}

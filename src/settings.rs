@@ -1,0 +1,114 @@
+//! Resolve run settings once, at the edge: command-line values, environment and the pipeline
+//! file merge into one [`RunSettings`]. Precedence, highest first: command line, environment
+//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`), pipeline file, machine defaults. The core never
+//! sees clap types.
+
+use chrono::{NaiveDate, Utc};
+
+use crate::engine::{EngineSettings, Params};
+use crate::error::{Result, StrataError};
+use crate::model::Pipeline;
+use crate::model::types::{VarValue, parse_bytes, parse_date};
+
+/// What the command line may override, as plain values.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub ds: Option<String>,
+    /// `name=value` pairs.
+    pub vars: Vec<String>,
+    pub memory_limit: Option<String>,
+    pub warehouse: Option<String>,
+    pub spill_dir: Option<std::path::PathBuf>,
+}
+
+/// Everything a run needs beyond the pipeline model.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    pub params: Params,
+    pub engine: EngineSettings,
+    /// Warehouse root as written (resolved by `storage::Warehouse::open`).
+    pub warehouse: String,
+}
+
+impl RunSettings {
+    pub fn resolve(pipeline: &Pipeline, o: &Overrides) -> Result<RunSettings> {
+        let ds = match &o.ds {
+            Some(text) => parse_date(text).map_err(|reason| StrataError::InvalidArgument {
+                argument: "--ds".into(),
+                value: text.clone(),
+                reason,
+            })?,
+            None => yesterday_in(pipeline.timezone),
+        };
+        let mut vars: Vec<(String, VarValue)> = pipeline
+            .vars
+            .iter()
+            .map(|v| (v.name.clone(), v.default.clone()))
+            .collect();
+        for pair in &o.vars {
+            let invalid = |reason: String| StrataError::InvalidArgument {
+                argument: "--var".into(),
+                value: pair.clone(),
+                reason,
+            };
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| invalid("expected name=value".into()))?;
+            let slot = vars.iter_mut().find(|(n, _)| n == name).ok_or_else(|| {
+                let known: Vec<&str> = pipeline.vars.iter().map(|v| v.name.as_str()).collect();
+                invalid(match crate::diag::suggest(name, known.iter().copied()) {
+                    Some(s) => format!("no variable `{name}` in the pipeline; did you mean `{s}`?"),
+                    None => format!("no variable `{name}` in the pipeline"),
+                })
+            })?;
+            slot.1 = slot.1.parse_like(value).map_err(|r| {
+                invalid(format!("`{name}` is a {} variable: {r}", slot.1.type_name()))
+            })?;
+        }
+        let mut engine = EngineSettings::machine_defaults();
+        let cfg = &pipeline.engine;
+        if let Some(limit) = cfg.memory_limit {
+            engine.memory_limit = limit;
+        }
+        let limit_text = o
+            .memory_limit
+            .clone()
+            .or_else(|| std::env::var("STRATA_MEMORY_LIMIT").ok());
+        if let Some(text) = limit_text {
+            engine.memory_limit = parse_bytes(&text).map_err(|reason| {
+                StrataError::InvalidArgument {
+                    argument: "--memory-limit".into(),
+                    value: text.clone(),
+                    reason,
+                }
+            })?;
+        }
+        if let Some(n) = cfg.target_partitions {
+            engine.target_partitions = n;
+        }
+        if let Some(c) = &cfg.compression {
+            engine.compression = c.clone();
+        }
+        engine.spill_dir = o.spill_dir.clone().or_else(|| {
+            cfg.spill_dir
+                .as_ref()
+                .map(|d| pipeline.project_dir.join(d))
+        });
+        let warehouse = o
+            .warehouse
+            .clone()
+            .or_else(|| std::env::var("STRATA_WAREHOUSE").ok())
+            .unwrap_or_else(|| pipeline.warehouse.root.clone());
+        Ok(RunSettings {
+            params: Params { ds, vars },
+            engine,
+            warehouse,
+        })
+    }
+}
+
+/// Yesterday's date in the business time zone: the default `ds` of a nightly run.
+pub fn yesterday_in(tz: chrono_tz::Tz) -> NaiveDate {
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    today.pred_opt().unwrap_or(today)
+}

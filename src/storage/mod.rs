@@ -1,0 +1,269 @@
+//! Where the warehouse lives: object stores, URLs and the layout under the root.
+//!
+//! The root is a URL: a local path or `file://` (default `./warehouse`), `s3://bucket/prefix`
+//! (credentials and endpoint from the standard AWS environment variables only), or `memory://name`
+//! for tests. Every byte strata writes goes through the [`Warehouse`]'s object store; the layout
+//! under the root is:
+//!
+//! ```text
+//! <root>/_releases/<run_id>/<layer>/<table>/[ds=YYYY-MM-DD/]*.parquet   published data
+//! <root>/_staging/<run_id>/<layer>/<table>/...                          a run's unaudited output
+//! <root>/_meta/current.json                                             the current release
+//! <root>/_meta/runs/<run_id>.json                                       run records
+//! <root>/<layer> -> current/<layer>, <root>/current -> _releases/<id>   (local disks only)
+//! ```
+//!
+//! See [`release`] for how a run's outputs become visible.
+
+pub mod release;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use url::Url;
+
+use crate::error::{Result, StrataError};
+
+/// An opened warehouse root.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    /// The store's base URL, as registered with DataFusion (`file:///`, `s3://bucket`, ...).
+    pub store_url: Url,
+    pub store: Arc<dyn ObjectStore>,
+    /// The root inside the store.
+    pub root: ObjPath,
+    /// The root on the local file system, for local warehouses.
+    pub local_root: Option<PathBuf>,
+    /// The root as the user wrote it, for messages.
+    pub display: String,
+}
+
+fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
+    static STORES: OnceLock<Mutex<HashMap<String, Arc<InMemory>>>> = OnceLock::new();
+    STORES.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl Warehouse {
+    /// Open the warehouse at `location`; relative local paths are resolved against `base`.
+    pub fn open(location: &str, base: &Path) -> Result<Warehouse> {
+        let invalid = |reason: &str| StrataError::InvalidWarehouse {
+            location: location.to_string(),
+            reason: reason.to_string(),
+        };
+        let scheme = location.split_once("://").map(|(s, _)| s);
+        match scheme {
+            None | Some("file") => {
+                let raw = match scheme {
+                    Some(_) => Url::parse(location)
+                        .ok()
+                        .and_then(|u| u.to_file_path().ok())
+                        .ok_or_else(|| invalid("not a valid file:// URL"))?,
+                    None => PathBuf::from(location),
+                };
+                let abs = if raw.is_absolute() { raw } else { base.join(raw) };
+                std::fs::create_dir_all(&abs).map_err(|source| StrataError::Io {
+                    operation: "create warehouse directory",
+                    path: abs.clone(),
+                    source,
+                })?;
+                let abs = abs.canonicalize().map_err(|source| StrataError::Io {
+                    operation: "resolve warehouse directory",
+                    path: abs.clone(),
+                    source,
+                })?;
+                let root = ObjPath::from_absolute_path(&abs)
+                    .map_err(|_| invalid("the path cannot be used as an object store path"))?;
+                Ok(Warehouse {
+                    store_url: Url::parse("file:///").expect("static URL"),
+                    store: Arc::new(LocalFileSystem::new()),
+                    root,
+                    local_root: Some(abs),
+                    display: location.to_string(),
+                })
+            }
+            Some("memory") => {
+                let url = Url::parse(location).map_err(|_| invalid("not a valid URL"))?;
+                let name = url.host_str().unwrap_or("default").to_string();
+                let store = memory_stores()
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(name.clone())
+                    .or_insert_with(|| Arc::new(InMemory::new()))
+                    .clone();
+                Ok(Warehouse {
+                    store_url: Url::parse(&format!("memory://{name}"))
+                        .map_err(|_| invalid("not a valid URL"))?,
+                    store,
+                    root: ObjPath::from(url.path().trim_matches('/')),
+                    local_root: None,
+                    display: location.to_string(),
+                })
+            }
+            Some("s3") => {
+                let url = Url::parse(location).map_err(|_| invalid("not a valid URL"))?;
+                let bucket = url
+                    .host_str()
+                    .ok_or_else(|| invalid("an s3 URL needs a bucket: s3://bucket/prefix"))?;
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
+                if std::env::var("AWS_ENDPOINT")
+                    .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+                    .is_ok_and(|e| e.starts_with("http://"))
+                {
+                    builder = builder.with_allow_http(true);
+                }
+                if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+                    builder = builder.with_endpoint(endpoint);
+                }
+                let store = builder.build().map_err(|e| invalid(&e.to_string()))?;
+                Ok(Warehouse {
+                    store_url: Url::parse(&format!("s3://{bucket}"))
+                        .map_err(|_| invalid("not a valid URL"))?,
+                    store: Arc::new(store),
+                    root: ObjPath::from(url.path().trim_matches('/')),
+                    local_root: None,
+                    display: location.to_string(),
+                })
+            }
+            Some(other) => Err(invalid(&format!(
+                "unsupported scheme `{other}`; use a local path, file://, s3:// or memory://"
+            ))),
+        }
+    }
+
+    /// The object path of `rel` (slash-separated) under the root.
+    pub fn path(&self, rel: &str) -> ObjPath {
+        let mut p = self.root.clone();
+        for part in rel.split('/').filter(|s| !s.is_empty()) {
+            p = p.clone().join(part);
+        }
+        p
+    }
+
+    /// The URL of a directory under the root, with a trailing slash, for DataFusion tables.
+    pub fn dir_url(&self, rel: &str) -> String {
+        let path = self.path(rel);
+        let base = self.store_url.as_str().trim_end_matches('/');
+        if path.as_ref().is_empty() {
+            format!("{base}/")
+        } else {
+            format!("{base}/{}/", path.as_ref())
+        }
+    }
+
+    /// The local file system path of `rel`, for local warehouses.
+    pub fn local_path(&self, rel: &str) -> Option<PathBuf> {
+        self.local_root.as_ref().map(|r| r.join(rel))
+    }
+
+    fn storage_error(operation: &'static str, path: &ObjPath, source: object_store::Error) -> StrataError {
+        StrataError::Storage {
+            operation,
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    /// Every object under `prefix` (recursively).
+    pub async fn list(&self, prefix: &ObjPath) -> Result<Vec<ObjectMeta>> {
+        let mut out: Vec<ObjectMeta> = self
+            .store
+            .list(Some(prefix))
+            .try_collect()
+            .await
+            .or_else(|e| match e {
+                object_store::Error::NotFound { .. } => Ok(Vec::new()),
+                e => Err(Self::storage_error("list", prefix, e)),
+            })?;
+        out.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(out)
+    }
+
+    /// The immediate child directory names of `prefix`.
+    pub async fn child_dirs(&self, prefix: &ObjPath) -> Result<Vec<String>> {
+        let listing = self
+            .store
+            .list_with_delimiter(Some(prefix))
+            .await
+            .map_err(|e| Self::storage_error("list", prefix, e))?;
+        let mut dirs: Vec<String> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(str::to_string))
+            .collect();
+        dirs.sort();
+        Ok(dirs)
+    }
+
+    pub async fn get(&self, path: &ObjPath) -> Result<Option<bytes::Bytes>> {
+        match self.store.get(path).await {
+            Ok(r) => Ok(Some(
+                r.bytes()
+                    .await
+                    .map_err(|e| Self::storage_error("read", path, e))?,
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::storage_error("read", path, e)),
+        }
+    }
+
+    pub async fn put(&self, path: &ObjPath, data: Vec<u8>) -> Result<()> {
+        self.store
+            .put(path, PutPayload::from(data))
+            .await
+            .map(|_| ())
+            .map_err(|e| Self::storage_error("write", path, e))
+    }
+
+    pub async fn copy(&self, from: &ObjPath, to: &ObjPath) -> Result<()> {
+        self.store
+            .copy(from, to)
+            .await
+            .map_err(|e| Self::storage_error("copy", from, e))
+    }
+
+    pub async fn rename(&self, from: &ObjPath, to: &ObjPath) -> Result<()> {
+        self.store
+            .rename(from, to)
+            .await
+            .map_err(|e| Self::storage_error("rename", from, e))
+    }
+
+    /// Delete every object under `prefix`; missing objects are fine.
+    pub async fn delete_prefix(&self, prefix: &ObjPath) -> Result<()> {
+        for meta in self.list(prefix).await? {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(Self::storage_error("delete", &meta.location, e)),
+            }
+        }
+        if let Some(local) = self.local_root.as_ref() {
+            // Remove the now-empty directories too, so readers do not see empty tables.
+            let rel = prefix
+                .prefix_match(&self.root)
+                .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"));
+            if let Some(rel) = rel.filter(|r| !r.is_empty()) {
+                let dir = local.join(rel);
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(StrataError::Io {
+                            operation: "remove directory",
+                            path: dir,
+                            source,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

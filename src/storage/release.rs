@@ -1,0 +1,204 @@
+//! Releases: how a run's outputs become visible to readers all at once.
+//!
+//! A run builds a complete new tree `_releases/<run_id>/` next to the current one: it starts as a
+//! copy of the current release (hard links on local disks, server-side copies on object stores),
+//! and each stage whose output passed its checks replaces its table (or, for a partitioned stage,
+//! its `ds=` partition) in that tree. Readers never look at a pending tree. When the run ends, one
+//! atomic step makes the new tree current:
+//!
+//! - everywhere: `_meta/current.json` names the release (written with a conditional put where the
+//!   store supports it, so two writers cannot both win);
+//! - on local disks also: the symlink `<root>/current` is replaced with `rename(2)`, and the stable
+//!   reader paths `<root>/<layer>` point through it, so a report tool reading
+//!   `<root>/ads/ads_rfm_score/*.parquet` sees one release or the other, never a mix.
+//!
+//! The previous releases stay on disk (`keep_releases`) for `strata rollback`. Trees of runs that
+//! died are removed by the next run.
+
+use object_store::path::Path as ObjPath;
+use serde::{Deserialize, Serialize};
+
+use super::Warehouse;
+use crate::error::{Result, StrataError};
+use crate::model::Layer;
+
+pub const RELEASES: &str = "_releases";
+pub const STAGING: &str = "_staging";
+pub const POINTER: &str = "_meta/current.json";
+
+/// What `_meta/current.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleasePointer {
+    pub run_id: String,
+    pub ds: String,
+    pub published_at: String,
+}
+
+/// The release tree directory of a run, relative to the root.
+pub fn release_dir(run_id: &str) -> String {
+    format!("{RELEASES}/{run_id}")
+}
+
+/// A table's directory inside a release, relative to the root.
+pub fn table_dir(run_id: &str, layer: Layer, table: &str) -> String {
+    format!("{RELEASES}/{run_id}/{layer}/{table}")
+}
+
+/// A stage's staging directory for a run, relative to the root.
+pub fn staging_dir(run_id: &str, layer: Layer, table: &str) -> String {
+    format!("{STAGING}/{run_id}/{layer}/{table}")
+}
+
+impl Warehouse {
+    /// The current release, if any run has published.
+    pub async fn current_release(&self) -> Result<Option<ReleasePointer>> {
+        let path = self.path(POINTER);
+        let Some(bytes) = self.get(&path).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StrataError::Record {
+                path: path.to_string(),
+                source,
+            })
+    }
+
+    /// Release ids present under `_releases/`, oldest first.
+    pub async fn release_ids(&self) -> Result<Vec<String>> {
+        self.child_dirs(&self.path(RELEASES)).await
+    }
+
+    /// Make `pointer` the current release.
+    pub async fn set_current(&self, pointer: &ReleasePointer) -> Result<()> {
+        let path = self.path(POINTER);
+        let body = serde_json::to_vec_pretty(pointer).map_err(|source| StrataError::Record {
+            path: path.to_string(),
+            source,
+        })?;
+        self.put(&path, body).await?;
+        if let Some(root) = &self.local_root {
+            swap_local_links(root, &pointer.run_id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Point `<root>/current` at the release atomically and make sure the per-layer reader links exist.
+fn swap_local_links(root: &std::path::Path, run_id: &str) -> Result<()> {
+    let io = |operation: &'static str, path: std::path::PathBuf| {
+        move |source| StrataError::Io {
+            operation,
+            path,
+            source,
+        }
+    };
+    let tmp = root.join(format!(".current.{run_id}"));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(release_dir(run_id), &tmp)
+        .map_err(io("create symlink", tmp.clone()))?;
+    let current = root.join("current");
+    std::fs::rename(&tmp, &current).map_err(io("replace symlink", current.clone()))?;
+    for layer in [Layer::Dwd, Layer::Dws, Layer::Ads] {
+        let link = root.join(layer.as_str());
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("current/{layer}"), &link)
+                .map_err(io("create symlink", link.clone()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A release being assembled by a run.
+#[derive(Debug, Clone)]
+pub struct PendingRelease {
+    pub run_id: String,
+    /// The release this one started from.
+    pub base: Option<String>,
+}
+
+impl PendingRelease {
+    /// Start a release for `run_id` as a copy of the current one.
+    pub async fn begin(wh: &Warehouse, run_id: &str) -> Result<PendingRelease> {
+        let base = wh.current_release().await?.map(|p| p.run_id);
+        let target = wh.path(&release_dir(run_id));
+        wh.delete_prefix(&target).await?;
+        if let Some(base_id) = &base {
+            let from_root = wh.path(&release_dir(base_id));
+            for meta in wh.list(&from_root).await? {
+                let Some(parts) = meta.location.prefix_match(&from_root) else {
+                    continue;
+                };
+                let mut to = target.clone();
+                for p in parts {
+                    to = to.join(p);
+                }
+                wh.copy(&meta.location, &to).await?;
+            }
+        }
+        Ok(PendingRelease {
+            run_id: run_id.to_string(),
+            base,
+        })
+    }
+
+    /// The directory of `table` in this release, relative to the root.
+    pub fn table_dir(&self, layer: Layer, table: &str) -> String {
+        table_dir(&self.run_id, layer, table)
+    }
+
+    /// Move a stage's staged output into this release, replacing the table, or only the `ds`
+    /// partition when `partition` is given (as `ds=YYYY-MM-DD`).
+    pub async fn publish(
+        &self,
+        wh: &Warehouse,
+        staged: &str,
+        layer: Layer,
+        table: &str,
+        partition: Option<&str>,
+    ) -> Result<()> {
+        let mut target_rel = self.table_dir(layer, table);
+        let mut staged_rel = staged.to_string();
+        if let Some(part) = partition {
+            target_rel = format!("{target_rel}/{part}");
+            staged_rel = format!("{staged_rel}/{part}");
+        }
+        let target = wh.path(&target_rel);
+        wh.delete_prefix(&target).await?;
+        let from_root = wh.path(&staged_rel);
+        for meta in wh.list(&from_root).await? {
+            let Some(parts) = meta.location.prefix_match(&from_root) else {
+                continue;
+            };
+            let mut to: ObjPath = target.clone();
+            for p in parts {
+                to = to.join(p);
+            }
+            wh.rename(&meta.location, &to).await?;
+        }
+        Ok(())
+    }
+
+    /// Make this release current, then remove releases beyond the newest `keep`.
+    pub async fn commit(&self, wh: &Warehouse, ds: &str, keep: usize) -> Result<ReleasePointer> {
+        let pointer = ReleasePointer {
+            run_id: self.run_id.clone(),
+            ds: ds.to_string(),
+            published_at: chrono::Utc::now().to_rfc3339(),
+        };
+        wh.set_current(&pointer).await?;
+        prune(wh, &pointer.run_id, keep).await?;
+        Ok(pointer)
+    }
+}
+
+/// Remove all but the newest `keep` releases (never the current one).
+pub async fn prune(wh: &Warehouse, current: &str, keep: usize) -> Result<()> {
+    let ids = wh.release_ids().await?;
+    let older: Vec<&String> = ids.iter().filter(|id| id.as_str() < current).collect();
+    let excess = older.len().saturating_sub(keep.saturating_sub(1));
+    for id in older.into_iter().take(excess) {
+        wh.delete_prefix(&wh.path(&release_dir(id))).await?;
+    }
+    Ok(())
+}

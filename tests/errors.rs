@@ -1,0 +1,164 @@
+//! Every kind of invalid project gets an exact, located message (snapshots of what users read),
+//! and all problems of a project are reported together.
+
+mod util;
+
+use util::Project;
+
+const BASE: &str = r#"name: shop
+sources:
+  - name: ods_order
+    location: data/ods/ods_order
+    partitions: {ds: date}
+    columns:
+      order_id: string
+      customer_id: string
+      amount: decimal(18,2)
+stages:
+  - name: dwd_order
+    layer: dwd
+    sql: sql/dwd/dwd_order.sql
+  - name: dws_sales
+    layer: dws
+    sql: sql/dws/dws_sales.sql
+"#;
+
+const DWD: &str = "SELECT order_id, customer_id, amount\nFROM ods_order\nWHERE ds <= $ds\n";
+const DWS: &str = "SELECT customer_id, SUM(amount) AS total\nFROM dwd_order\nGROUP BY customer_id\n";
+
+fn project(pipeline: &str, dwd: &str, dws: &str) -> Project {
+    let p = Project::new();
+    p.write("pipelines/shop.yaml", pipeline);
+    p.write("sql/dwd/dwd_order.sql", dwd);
+    p.write("sql/dws/dws_sales.sql", dws);
+    p
+}
+
+/// Run `validate` and return its stderr, checking the exit code is 1 (invalid input).
+fn invalid(p: &Project, args: &[&str]) -> String {
+    let mut all = vec!["validate"];
+    all.extend_from_slice(args);
+    let out = p.strata(&all);
+    assert_eq!(out.code, 1, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    out.stderr
+}
+
+#[test]
+fn valid_project_passes() {
+    let p = project(BASE, DWD, DWS);
+    let out = p.strata(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @"pipeline `shop` is valid: 1 sources, 2 stages");
+}
+
+#[test]
+fn unknown_yaml_key_suggests_the_closest() {
+    let yaml = BASE.replace("    sql: sql/dws/dws_sales.sql\n", "    sql: sql/dws/dws_sales.sql\n    materialisation: table\n");
+    insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
+}
+
+#[test]
+fn wrong_value_type() {
+    let yaml = BASE.replace("name: shop\n", "name: shop\nwarehouse:\n  keep_releases: three\n");
+    insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
+}
+
+#[test]
+fn missing_sql_file() {
+    let yaml = BASE.replace("sql/dws/dws_sales.sql", "sql/dws/dws_salez.sql");
+    insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
+}
+
+#[test]
+fn unknown_table() {
+    let dws = DWS.replace("FROM dwd_order", "FROM dwd_orders");
+    insta::assert_snapshot!(invalid(&project(BASE, DWD, &dws), &[]));
+}
+
+#[test]
+fn unknown_column() {
+    let dws = "SELECT customer_id,\n       SUM(amout) AS total\nFROM dwd_order\nGROUP BY customer_id\n";
+    insta::assert_snapshot!(invalid(&project(BASE, DWD, dws), &[]));
+}
+
+#[test]
+fn type_error() {
+    let dws = "SELECT customer_id, SUM(amount) AS total\nFROM dwd_order\nWHERE amount > DATE '2020-01-01'\nGROUP BY customer_id\n";
+    let err = invalid(&project(BASE, DWD, dws), &[]);
+    assert!(err.starts_with("error: sql/dws/dws_sales.sql:"), "{err}");
+}
+
+#[test]
+fn sql_syntax_error() {
+    let dws = "SELECT customer_id, SUM(amount) AS total\nFROM FROM dwd_order\nGROUP BY customer_id\n";
+    insta::assert_snapshot!(invalid(&project(BASE, DWD, dws), &[]));
+}
+
+#[test]
+fn cycle_is_reported_with_its_path() {
+    let yaml = format!(
+        "{BASE}  - name: dws_a\n    layer: dws\n    sql: sql/dws/dws_a.sql\n  - name: dws_b\n    layer: dws\n    sql: sql/dws/dws_b.sql\n"
+    );
+    let p = project(&yaml, DWD, "SELECT * FROM dws_b\n");
+    p.write("sql/dws/dws_a.sql", "SELECT * FROM dws_sales\n");
+    p.write("sql/dws/dws_b.sql", "SELECT * FROM dws_a\n");
+    insta::assert_snapshot!(invalid(&p, &[]));
+}
+
+#[test]
+fn layer_violation() {
+    let yaml = format!("{BASE}  - name: dwd_bad\n    layer: dwd\n    sql: sql/dwd/dwd_bad.sql\n");
+    let p = project(&yaml, DWD, DWS);
+    p.write("sql/dwd/dwd_bad.sql", "SELECT o.order_id\nFROM dwd_order o\n  JOIN dws_sales s ON s.customer_id = o.customer_id\n");
+    insta::assert_snapshot!(invalid(&p, &[]));
+}
+
+#[test]
+fn non_select_statement() {
+    let dws = "INSERT INTO dwd_order\nSELECT * FROM dwd_order\n";
+    insta::assert_snapshot!(invalid(&project(BASE, DWD, dws), &[]));
+}
+
+#[test]
+fn bad_ds() {
+    let p = project(BASE, DWD, DWS);
+    let out = p.strata(&["run", "--ds", "2026-13-01"]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!(out.stderr);
+}
+
+#[test]
+fn bad_var() {
+    let p = project(BASE, DWD, DWS);
+    let out = p.strata(&["validate", "--var", "nope=1"]);
+    assert_eq!(out.code, 1);
+    insta::assert_snapshot!(out.stderr);
+}
+
+#[test]
+fn three_problems_are_reported_together() {
+    let yaml = BASE
+        .replace("    layer: dwd\n", "    layer: dwd\n    tagz: [x]\n")
+        .replace("sql/dws/dws_sales.sql", "sql/dws/missing.sql");
+    let dwd = DWD.replace("FROM ods_order", "FROM ods_orderz");
+    insta::assert_snapshot!(invalid(&project(&yaml, &dwd, DWS), &[]));
+}
+
+#[test]
+fn literal_secret_is_rejected() {
+    let yaml = BASE.replace("name: shop\n", "name: shop\nvars:\n  api_token: abc123\n");
+    let err = invalid(&project(&yaml, DWD, DWS), &[]);
+    assert!(err.contains("pipelines/shop.yaml:3:3: `api_token` holds a literal secret"), "{err}");
+    assert!(!err.contains("abc123"), "the secret must not be echoed: {err}");
+}
+
+#[test]
+fn plan_is_printed_in_order() {
+    let p = project(BASE, DWD, DWS);
+    let out = p.strata(&["plan", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+    let out = p.strata(&["plan", "--ds", "2026-11-21", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["stages"][1]["inputs"][0], "dwd_order");
+}
