@@ -217,7 +217,10 @@ impl fmt::Display for ProblemKind {
             }
             ProblemKind::DuplicateName { what, name } => write!(f, "duplicate {what} `{name}`"),
             ProblemKind::LiteralSecret { key } => {
-                write!(f, "`{key}` holds a literal secret; secrets must not be written in pipeline files")
+                write!(
+                    f,
+                    "`{key}` holds a literal secret; secrets must not be written in pipeline files"
+                )
             }
             ProblemKind::MissingFile { what, path } => {
                 write!(f, "{what} `{}` does not exist", path.display())
@@ -230,13 +233,19 @@ impl fmt::Display for ProblemKind {
             }
             ProblemKind::SqlSyntax { message } => write!(f, "SQL syntax error: {message}"),
             ProblemKind::NotAQuery { statement } => {
-                write!(f, "stage SQL must be a query, found a {statement} statement")
+                write!(f, "stage SQL must be a query, found `{statement}`")
             }
             ProblemKind::MultipleStatements { count } => {
-                write!(f, "stage SQL must hold exactly one query, found {count} statements")
+                write!(
+                    f,
+                    "stage SQL must hold exactly one query, found {count} statements"
+                )
             }
             ProblemKind::UnknownTable { table, .. } => {
-                write!(f, "unknown table `{table}`: no source or stage has this name")
+                write!(
+                    f,
+                    "unknown table `{table}`: no source or stage has this name"
+                )
             }
             ProblemKind::UnknownDependency {
                 stage, dependency, ..

@@ -152,9 +152,9 @@ impl StrataError {
                     .join(", ")
             )),
             StrataError::NoRelease => Some("run the pipeline first: `strata run`".into()),
-            StrataError::EmptySource { .. } => Some(
-                "check the landing location, or declare the source `optional: true`".into(),
-            ),
+            StrataError::EmptySource { .. } => {
+                Some("check the landing location, or declare the source `optional: true`".into())
+            }
             _ => None,
         }
     }

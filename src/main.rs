@@ -14,7 +14,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     init_logging(&cli);
@@ -25,7 +29,10 @@ fn main() -> ExitCode {
         },
         quiet: cli.quiet,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             printer.error(&strata::StrataError::Io {
@@ -115,7 +122,10 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                     end_date: args.end_date,
                     seed: args.seed,
                     truth_dir: args.truth.clone().unwrap_or_else(|| {
-                        args.out.parent().unwrap_or(std::path::Path::new(".")).join("truth")
+                        args.out
+                            .parent()
+                            .unwrap_or(std::path::Path::new("."))
+                            .join("truth")
                     }),
                     ods_dir: args.out,
                     dirty: strata::generate::DirtyRates::default(),

@@ -62,7 +62,10 @@ impl RunSettings {
                 })
             })?;
             slot.1 = slot.1.parse_like(value).map_err(|r| {
-                invalid(format!("`{name}` is a {} variable: {r}", slot.1.type_name()))
+                invalid(format!(
+                    "`{name}` is a {} variable: {r}",
+                    slot.1.type_name()
+                ))
             })?;
         }
         let mut engine = EngineSettings::machine_defaults();
@@ -75,13 +78,12 @@ impl RunSettings {
             .clone()
             .or_else(|| std::env::var("STRATA_MEMORY_LIMIT").ok());
         if let Some(text) = limit_text {
-            engine.memory_limit = parse_bytes(&text).map_err(|reason| {
-                StrataError::InvalidArgument {
+            engine.memory_limit =
+                parse_bytes(&text).map_err(|reason| StrataError::InvalidArgument {
                     argument: "--memory-limit".into(),
                     value: text.clone(),
                     reason,
-                }
-            })?;
+                })?;
         }
         if let Some(n) = cfg.target_partitions {
             engine.target_partitions = n;
@@ -89,11 +91,10 @@ impl RunSettings {
         if let Some(c) = &cfg.compression {
             engine.compression = c.clone();
         }
-        engine.spill_dir = o.spill_dir.clone().or_else(|| {
-            cfg.spill_dir
-                .as_ref()
-                .map(|d| pipeline.project_dir.join(d))
-        });
+        engine.spill_dir = o
+            .spill_dir
+            .clone()
+            .or_else(|| cfg.spill_dir.as_ref().map(|d| pipeline.project_dir.join(d)));
         let warehouse = o
             .warehouse
             .clone()

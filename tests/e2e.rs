@@ -55,7 +55,9 @@ fn write_orders(p: &Project, ds: &str, rows: &[(&str, &str, f64, &str, &str)]) {
         vec![
             col(|r| r.0),
             col(|r| r.1),
-            Arc::new(Float64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )),
             col(|r| r.3),
             stamps(&rows.iter().map(|r| r.4).collect::<Vec<_>>()),
         ],
@@ -118,7 +120,13 @@ pub fn mini_project() -> Project {
         &["Beijing", "Shanghai"],
         &["2026-11-20T01:00:00Z", "2026-11-20T01:00:00Z"],
     );
-    write_customers(&p, "2026-11-21", &["C1"], &["Shenzhen"], &["2026-11-21T01:00:00Z"]);
+    write_customers(
+        &p,
+        "2026-11-21",
+        &["C1"],
+        &["Shenzhen"],
+        &["2026-11-21T01:00:00Z"],
+    );
     write_orders(
         &p,
         "2026-11-20",
@@ -150,8 +158,16 @@ pub fn mini_project() -> Project {
 async fn mini_pipeline_end_to_end() {
     let p = mini_project();
     let out = p.strata(&["run", "--ds", "2026-11-21"]);
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("ok      ads_city_sales"), "{}", out.stderr);
+    assert_eq!(
+        out.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    assert!(
+        out.stderr.contains("ok      ads_city_sales"),
+        "{}",
+        out.stderr
+    );
 
     let wh = p.path().join("warehouse");
     // dwd_order: O1 paid 100, O2 refunded (later landing), O4 paid with business date 11-21.
@@ -245,9 +261,16 @@ async fn mini_pipeline_end_to_end() {
 fn show_sql_and_ls_read_the_current_release() {
     let p = mini_project();
     assert_eq!(p.strata(&["run", "--ds", "2026-11-21", "-q"]).code, 0);
-    let out = p.strata(&["sql", "SELECT customer_id, paid_amount FROM dws_customer_sales ORDER BY customer_id"]);
+    let out = p.strata(&[
+        "sql",
+        "SELECT customer_id, paid_amount FROM dws_customer_sales ORDER BY customer_id",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("| C1          | 170.0       |"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("| C1          | 170.0       |"),
+        "{}",
+        out.stdout
+    );
     let out = p.strata(&["show", "dwd_customer", "--limit", "1", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
@@ -259,5 +282,9 @@ fn show_sql_and_ls_read_the_current_release() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     let out = p.strata(&["show", "dwd_ordr"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("did you mean `dwd_order`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `dwd_order`?"),
+        "{}",
+        out.stderr
+    );
 }

@@ -24,7 +24,8 @@ stages:
 "#;
 
 const DWD: &str = "SELECT order_id, customer_id, amount\nFROM ods_order\nWHERE ds <= $ds\n";
-const DWS: &str = "SELECT customer_id, SUM(amount) AS total\nFROM dwd_order\nGROUP BY customer_id\n";
+const DWS: &str =
+    "SELECT customer_id, SUM(amount) AS total\nFROM dwd_order\nGROUP BY customer_id\n";
 
 fn project(pipeline: &str, dwd: &str, dws: &str) -> Project {
     let p = Project::new();
@@ -39,7 +40,11 @@ fn invalid(p: &Project, args: &[&str]) -> String {
     let mut all = vec!["validate"];
     all.extend_from_slice(args);
     let out = p.strata(&all);
-    assert_eq!(out.code, 1, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
     out.stderr
 }
 
@@ -53,13 +58,19 @@ fn valid_project_passes() {
 
 #[test]
 fn unknown_yaml_key_suggests_the_closest() {
-    let yaml = BASE.replace("    sql: sql/dws/dws_sales.sql\n", "    sql: sql/dws/dws_sales.sql\n    materialisation: table\n");
+    let yaml = BASE.replace(
+        "    sql: sql/dws/dws_sales.sql\n",
+        "    sql: sql/dws/dws_sales.sql\n    materialisation: table\n",
+    );
     insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
 }
 
 #[test]
 fn wrong_value_type() {
-    let yaml = BASE.replace("name: shop\n", "name: shop\nwarehouse:\n  keep_releases: three\n");
+    let yaml = BASE.replace(
+        "name: shop\n",
+        "name: shop\nwarehouse:\n  keep_releases: three\n",
+    );
     insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
 }
 
@@ -77,7 +88,8 @@ fn unknown_table() {
 
 #[test]
 fn unknown_column() {
-    let dws = "SELECT customer_id,\n       SUM(amout) AS total\nFROM dwd_order\nGROUP BY customer_id\n";
+    let dws =
+        "SELECT customer_id,\n       SUM(amout) AS total\nFROM dwd_order\nGROUP BY customer_id\n";
     insta::assert_snapshot!(invalid(&project(BASE, DWD, dws), &[]));
 }
 
@@ -90,7 +102,7 @@ fn type_error() {
 
 #[test]
 fn sql_syntax_error() {
-    let dws = "SELECT customer_id, SUM(amount) AS total\nFROM FROM dwd_order\nGROUP BY customer_id\n";
+    let dws = "SELECT customer_id, SUM(amount) AS total\nFROM dwd_order\nGROUP BY BY customer_id\n";
     insta::assert_snapshot!(invalid(&project(BASE, DWD, dws), &[]));
 }
 
@@ -148,8 +160,14 @@ fn three_problems_are_reported_together() {
 fn literal_secret_is_rejected() {
     let yaml = BASE.replace("name: shop\n", "name: shop\nvars:\n  api_token: abc123\n");
     let err = invalid(&project(&yaml, DWD, DWS), &[]);
-    assert!(err.contains("pipelines/shop.yaml:3:3: `api_token` holds a literal secret"), "{err}");
-    assert!(!err.contains("abc123"), "the secret must not be echoed: {err}");
+    assert!(
+        err.contains("pipelines/shop.yaml:3:3: `api_token` holds a literal secret"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("abc123"),
+        "the secret must not be echoed: {err}"
+    );
 }
 
 #[test]

@@ -9,7 +9,10 @@ use chrono::NaiveDate;
 use strata::generate::{DirtyRates, GenerateOptions, generate_crm};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
@@ -28,7 +31,10 @@ fn generate_at_scale() {
     };
     let outcome = generate_crm(&opts).expect("generation succeeds");
     for t in &outcome.tables {
-        eprintln!("{:<24} rows {:>11} files {:>6} bytes {:>12}", t.table, t.rows, t.files, t.bytes);
+        eprintln!(
+            "{:<24} rows {:>11} files {:>6} bytes {:>12}",
+            t.table, t.rows, t.files, t.bytes
+        );
     }
     eprintln!("elapsed {:.2?}", outcome.elapsed);
 }

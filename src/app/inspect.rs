@@ -113,7 +113,10 @@ pub async fn ls(given: Option<&Path>, overrides: &Overrides) -> Result<Listing> 
 fn reader_location(wh: &Warehouse, layer: Layer, table: &str) -> String {
     match &wh.local_root {
         Some(root) => format!("{}/", root.join(layer.as_str()).join(table).display()),
-        None => format!("{}/current/{layer}/{table}/", wh.display.trim_end_matches('/')),
+        None => format!(
+            "{}/current/{layer}/{table}/",
+            wh.display.trim_end_matches('/')
+        ),
     }
 }
 
@@ -200,7 +203,10 @@ async fn context(o: &Opened, overrides: &Overrides) -> Result<SessionContext> {
         if stage.materialization == Materialization::Partitioned {
             options = options.with_table_partition_cols(vec![("ds".into(), DataType::Date32)]);
         }
-        let schema = options.infer_schema(&ctx.state(), &url).await.map_err(err)?;
+        let schema = options
+            .infer_schema(&ctx.state(), &url)
+            .await
+            .map_err(err)?;
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(schema);

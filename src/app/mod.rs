@@ -46,9 +46,20 @@ pub fn find_pipeline(given: Option<&Path>) -> Result<PathBuf> {
 /// Load the pipeline and build its plan; every problem is reported together.
 pub fn load_project(given: Option<&Path>) -> Result<Project> {
     let path = find_pipeline(given)?;
-    let pipeline = model::load(&path)?;
-    let plan = Plan::build(&pipeline).map_err(|problems| StrataError::Invalid { problems })?;
-    Ok(Project { pipeline, plan })
+    let loaded = model::load_partial(&path)?;
+    let mut problems = loaded.problems;
+    let Some(pipeline) = loaded.pipeline else {
+        return Err(StrataError::Invalid { problems });
+    };
+    let broken = loaded.broken.into_iter().collect();
+    match Plan::build_ignoring(&pipeline, &broken) {
+        Ok(plan) if problems.is_empty() => Ok(Project { pipeline, plan }),
+        Ok(_) => Err(StrataError::Invalid { problems }),
+        Err(plan_problems) => {
+            problems.extend(plan_problems);
+            Err(StrataError::Invalid { problems })
+        }
+    }
 }
 
 /// What `strata validate` found.

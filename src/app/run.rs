@@ -288,7 +288,8 @@ async fn select(
             let present = match &current {
                 None => false,
                 Some(p) => {
-                    let mut dir = crate::storage::release::table_dir(&p.run_id, def.layer, &def.name);
+                    let mut dir =
+                        crate::storage::release::table_dir(&p.run_id, def.layer, &def.name);
                     if def.materialization == Materialization::Partitioned {
                         dir = format!("{dir}/{partition}");
                     }
@@ -312,10 +313,20 @@ fn output_locations(plan: &Plan, project: &Project, wh: &Warehouse, ds: &str) ->
             let def = &project.pipeline.stages[s.index];
             let base = match &wh.local_root {
                 Some(root) => {
-                    let rel = crate::diag::display_path(root, &project.pipeline.project_dir);
+                    let base = project
+                        .pipeline
+                        .project_dir
+                        .canonicalize()
+                        .unwrap_or_else(|_| project.pipeline.project_dir.clone());
+                    let rel = crate::diag::display_path(root, &base);
                     format!("{}/{}/{}/", rel.display(), def.layer, def.name)
                 }
-                None => format!("{}/current/{}/{}/", wh.display.trim_end_matches('/'), def.layer, def.name),
+                None => format!(
+                    "{}/current/{}/{}/",
+                    wh.display.trim_end_matches('/'),
+                    def.layer,
+                    def.name
+                ),
             };
             match def.materialization {
                 Materialization::Partitioned => format!("{base}ds={ds}/"),
@@ -332,5 +343,9 @@ pub fn new_run_id() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     h.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
-    format!("{}-{:06x}", now.format("%Y%m%dT%H%M%S%.3fZ"), h.finish() & 0xff_ffff)
+    format!(
+        "{}-{:06x}",
+        now.format("%Y%m%dT%H%M%S%.3fZ"),
+        h.finish() & 0xff_ffff
+    )
 }

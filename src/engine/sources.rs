@@ -62,11 +62,7 @@ pub fn listing_options(source: &Source) -> ListingOptions {
 }
 
 /// The file schema of a source: declared, or inferred from its Parquet footers.
-pub async fn file_schema(
-    ctx: &SessionContext,
-    source: &Source,
-    url: &str,
-) -> Result<SchemaRef> {
+pub async fn file_schema(ctx: &SessionContext, source: &Source, url: &str) -> Result<SchemaRef> {
     if let Some(columns) = &source.columns {
         let fields: Vec<Field> = columns
             .iter()
@@ -87,12 +83,7 @@ pub async fn file_schema(
 }
 
 /// Register `source` in `ctx` as a listing table with the given file schema.
-pub fn register(
-    ctx: &SessionContext,
-    source: &Source,
-    url: &str,
-    schema: SchemaRef,
-) -> Result<()> {
+pub fn register(ctx: &SessionContext, source: &Source, url: &str, schema: SchemaRef) -> Result<()> {
     let err = |source_err| StrataError::Source {
         source_name: source.name.clone(),
         location: source.location.clone(),

@@ -140,9 +140,8 @@ pub fn file_schema(schema: &SchemaRef, partitioned: bool) -> SchemaRef {
 async fn write_empty(wh: &Warehouse, rel: &str, schema: &SchemaRef) -> Result<()> {
     let mut buf = Vec::new();
     let path = wh.path(rel);
-    let parquet_err = |e: datafusion::parquet::errors::ParquetError| StrataError::Engine {
-        source: e.into(),
-    };
+    let parquet_err =
+        |e: datafusion::parquet::errors::ParquetError| StrataError::Engine { source: e.into() };
     let mut writer = ArrowWriter::try_new(&mut buf, schema.clone(), None).map_err(parquet_err)?;
     writer.finish().map_err(parquet_err)?;
     drop(writer);

@@ -18,7 +18,9 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Date32Array, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Date32Array, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
@@ -44,7 +46,9 @@ struct StringFn {
 
 impl fmt::Debug for StringFn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StringFn").field("name", &self.name).finish()
+        f.debug_struct("StringFn")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -120,7 +124,9 @@ impl ScalarUDFImpl for StringFn {
                         None => self.on_null.clone(),
                     });
                 }
-                Ok(ColumnarValue::Array(Arc::new(StringArray::from(out)) as ArrayRef))
+                Ok(ColumnarValue::Array(
+                    Arc::new(StringArray::from(out)) as ArrayRef
+                ))
             }
         }
     }
@@ -164,7 +170,9 @@ impl ScalarUDFImpl for BusinessDate {
             .collect();
         let out: ArrayRef = Arc::new(dates);
         match arg {
-            ColumnarValue::Scalar(_) => Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)),
+            ColumnarValue::Scalar(_) => {
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+            }
             ColumnarValue::Array(_) => Ok(ColumnarValue::Array(out)),
         }
     }
@@ -201,19 +209,14 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
         Ok(Some(mask_name(t)))
     }));
     let key_env = pipeline.pii.hash_key_env.clone();
-    ctx.register_udf(StringFn::udf(
-        "pii_hash",
-        key_env.clone(),
-        None,
-        move |t| {
-            let Ok(key) = std::env::var(&key_env) else {
-                return exec_err!(
-                    "pii_hash needs its key in the environment variable {key_env}, which is not set"
-                );
-            };
-            Ok(Some(keyed_hash(key.as_bytes(), t)))
-        },
-    ));
+    ctx.register_udf(StringFn::udf("pii_hash", key_env.clone(), None, move |t| {
+        let Ok(key) = std::env::var(&key_env) else {
+            return exec_err!(
+                "pii_hash needs its key in the environment variable {key_env}, which is not set"
+            );
+        };
+        Ok(Some(keyed_hash(key.as_bytes(), t)))
+    }));
 }
 
 /// The intent label of `text`: first label in dictionary order with a matching keyword.
@@ -247,7 +250,12 @@ pub fn normalize_phone(text: &str) -> Option<String> {
 
 /// Trimmed, lower-cased e-mail address; NULL when it has no `@` with text on both sides.
 pub fn normalize_email(text: &str) -> Option<String> {
-    let e: String = text.chars().map(fold_width).collect::<String>().trim().to_lowercase();
+    let e: String = text
+        .chars()
+        .map(fold_width)
+        .collect::<String>()
+        .trim()
+        .to_lowercase();
     let (local, domain) = e.split_once('@')?;
     (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)).then_some(e)
 }
@@ -311,8 +319,17 @@ mod tests {
 
     #[test]
     fn phones_normalize_to_e164() {
-        for raw in ["+86 138 0013 8000", "138-0013-8000", "13800138000", "８６13800138000"] {
-            assert_eq!(normalize_phone(raw).as_deref(), Some("+8613800138000"), "{raw}");
+        for raw in [
+            "+86 138 0013 8000",
+            "138-0013-8000",
+            "13800138000",
+            "８６13800138000",
+        ] {
+            assert_eq!(
+                normalize_phone(raw).as_deref(),
+                Some("+8613800138000"),
+                "{raw}"
+            );
         }
         assert_eq!(
             normalize_phone("(010) 6552-1234").as_deref(),

@@ -39,9 +39,18 @@ pub async fn validate(
     let needed: HashSet<&str> = plan
         .stages
         .iter()
-        .flat_map(|s| s.inputs.iter().filter(|i| i.is_source).map(|i| i.table.as_str()))
+        .flat_map(|s| {
+            s.inputs
+                .iter()
+                .filter(|i| i.is_source)
+                .map(|i| i.table.as_str())
+        })
         .collect();
-    for source in pipeline.sources.iter().filter(|s| needed.contains(s.name.as_str())) {
+    for source in pipeline
+        .sources
+        .iter()
+        .filter(|s| needed.contains(s.name.as_str()))
+    {
         let schema = match source_schema(ctx, pipeline, source).await {
             Ok(s) => s,
             Err(message) => {
@@ -155,7 +164,8 @@ pub fn locate_error(stage: &Stage, e: &DataFusionError) -> Problem {
     let (message, span_pos) = match e.diagnostic() {
         Some(d) => (
             d.message.clone(),
-            d.span.map(|s| (s.start.line as usize, s.start.column as usize)),
+            d.span
+                .map(|s| (s.start.line as usize, s.start.column as usize)),
         ),
         None => (clean_message(root), None),
     };
@@ -237,7 +247,10 @@ fn find_word(sql: &str, word: &str) -> Option<(usize, usize)> {
     while let Some(off) = lower_sql[from..].find(&lower_word) {
         let start = from + off;
         let end = start + lower_word.len();
-        let before_ok = lower_sql[..start].chars().next_back().is_none_or(|c| !is_ident(c));
+        let before_ok = lower_sql[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_ident(c));
         let after_ok = lower_sql[end..].chars().next().is_none_or(|c| !is_ident(c));
         if before_ok && after_ok {
             let line = lower_sql[..start].matches('\n').count() + 1;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use super::types::{VarValue, parse_bytes, parse_column_type};
 use super::yaml::{self, Key, Node, Value};
 use super::{
-    EngineConfig, IntentDictionary, Layer, Materialization, Pipeline, PiiConfig, Source, Stage,
+    EngineConfig, IntentDictionary, Layer, Materialization, PiiConfig, Pipeline, Source, Stage,
     VarDecl, WarehouseConfig,
 };
 use crate::diag::{Location, Problem, ProblemKind, display_path, suggest};
@@ -90,12 +90,35 @@ pub fn project_dir(pipeline_file: &Path) -> PathBuf {
 
 /// Load a pipeline file and the SQL files it names.
 pub fn load(path: &Path) -> Result<Pipeline, StrataError> {
+    let loaded = load_partial(path)?;
+    match loaded.pipeline {
+        Some(p) if loaded.problems.is_empty() => Ok(p),
+        _ => Err(StrataError::Invalid {
+            problems: loaded.problems,
+        }),
+    }
+}
+
+/// A pipeline as far as it could be read, with the problems found. Stages and sources with
+/// problems are left out of `pipeline`; `broken` names the ones whose name was readable, so
+/// later checks do not report them again as unknown.
+#[derive(Debug)]
+pub struct Loaded {
+    pub pipeline: Option<Pipeline>,
+    pub problems: Vec<Problem>,
+    pub broken: Vec<String>,
+}
+
+/// Like [`load`], but returns what could be read along with every problem.
+pub fn load_partial(path: &Path) -> Result<Loaded, StrataError> {
     let text = std::fs::read_to_string(path).map_err(|source| StrataError::ReadPipeline {
         path: path.to_path_buf(),
         source,
     })?;
     let project = project_dir(path);
-    parse(&text, path, &project, &|p| std::fs::read_to_string(p))
+    Ok(parse_partial(&text, path, &project, &|p| {
+        std::fs::read_to_string(p)
+    }))
 }
 
 /// Parse pipeline `text` that came from `file`; `read_sql` reads stage SQL files (a closure so
@@ -106,9 +129,26 @@ pub fn parse(
     project_dir: &Path,
     read_sql: &dyn Fn(&Path) -> std::io::Result<String>,
 ) -> Result<Pipeline, StrataError> {
+    let loaded = parse_partial(text, file, project_dir, read_sql);
+    match loaded.pipeline {
+        Some(p) if loaded.problems.is_empty() => Ok(p),
+        _ => Err(StrataError::Invalid {
+            problems: loaded.problems,
+        }),
+    }
+}
+
+/// Parse as much as possible, collecting every problem.
+pub fn parse_partial(
+    text: &str,
+    file: &Path,
+    project_dir: &Path,
+    read_sql: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Loaded {
     let mut cx = Cx {
         file: display_path(file, project_dir),
         problems: Vec::new(),
+        broken: Vec::new(),
     };
     let root = match yaml::parse(text) {
         Ok(node) => node,
@@ -118,24 +158,26 @@ pub fn parse(
                 e.column,
                 ProblemKind::YamlSyntax { message: e.message },
             );
-            return Err(StrataError::Invalid {
+            return Loaded {
+                pipeline: None,
                 problems: cx.problems,
-            });
+                broken: cx.broken,
+            };
         }
     };
     check_secrets(&mut cx, &root);
     let pipeline = read_pipeline(&mut cx, &root, file, project_dir, read_sql);
-    match pipeline {
-        Some(p) if cx.problems.is_empty() => Ok(p),
-        _ => Err(StrataError::Invalid {
-            problems: cx.problems,
-        }),
+    Loaded {
+        pipeline,
+        problems: cx.problems,
+        broken: cx.broken,
     }
 }
 
 struct Cx {
     file: PathBuf,
     problems: Vec<Problem>,
+    broken: Vec<String>,
 }
 
 impl Cx {
@@ -290,19 +332,24 @@ fn read_pipeline(
     let intents = read_intents(cx, top.get("intents"));
     let pii = read_pii(cx, top.get("pii"));
     check_unique_names(cx, &sources, &stages);
+    // Fall back to defaults where a top-level value had a problem (already reported), so the
+    // stages can still be checked.
     Some(Pipeline {
-        name: name?,
+        name: name.unwrap_or_default(),
         description,
         file: file.to_path_buf(),
         project_dir: project_dir.to_path_buf(),
-        warehouse: warehouse?,
-        timezone: timezone?,
-        engine: engine?,
+        warehouse: warehouse.unwrap_or_else(|| WarehouseConfig {
+            root: "./warehouse".into(),
+            keep_releases: 3,
+        }),
+        timezone: timezone.unwrap_or(chrono_tz::Asia::Shanghai),
+        engine: engine.unwrap_or_default(),
         sources,
         vars,
         stages,
-        intents: intents?,
-        pii: pii?,
+        intents: intents.unwrap_or_default(),
+        pii: pii.unwrap_or_default(),
     })
 }
 
@@ -475,6 +522,11 @@ fn read_source(cx: &mut Cx, node: &Node) -> Option<Source> {
         }
     };
     let description = map.opt_string(cx, "description");
+    let complete =
+        location.is_some() && partitions.is_some() && columns.is_some() && optional.is_some();
+    if let (Some(n), false) = (&name, complete) {
+        cx.broken.push(n.clone());
+    }
     let location_node = location_node?;
     Some(Source {
         name: name?,
@@ -553,7 +605,10 @@ fn read_vars(cx: &mut Cx, node: Option<&Node>) -> Vec<VarDecl> {
                     continue;
                 };
                 let ty = map.opt_string(cx, "type");
-                (var_value(cx, &k.name, default, ty.as_deref()), map.opt_string(cx, "description"))
+                (
+                    var_value(cx, &k.name, default, ty.as_deref()),
+                    map.opt_string(cx, "description"),
+                )
             }
             _ => (var_value(cx, &k.name, v, None), None),
         };
@@ -642,21 +697,23 @@ fn read_stage(
     });
     let materialization = match map.get("materialization") {
         None => Some(Materialization::Table),
-        Some(n) => cx.string("materialization", n).and_then(|m| match m.as_str() {
-            "table" => Some(Materialization::Table),
-            "partitioned" => Some(Materialization::Partitioned),
-            _ => {
-                cx.at(
-                    n,
-                    ProblemKind::InvalidValue {
-                        key: "materialization".into(),
-                        value: m,
-                        reason: "expected `table` or `partitioned`".into(),
-                    },
-                );
-                None
-            }
-        }),
+        Some(n) => cx
+            .string("materialization", n)
+            .and_then(|m| match m.as_str() {
+                "table" => Some(Materialization::Table),
+                "partitioned" => Some(Materialization::Partitioned),
+                _ => {
+                    cx.at(
+                        n,
+                        ProblemKind::InvalidValue {
+                            key: "materialization".into(),
+                            value: m,
+                            reason: "expected `table` or `partitioned`".into(),
+                        },
+                    );
+                    None
+                }
+            }),
     };
     let sql_node = map.required(cx, "sql");
     let sql = sql_node.and_then(|n| {
@@ -695,6 +752,10 @@ fn read_stage(
         .map(|n| cx.strings("tags", n).into_iter().map(|(t, _)| t).collect())
         .unwrap_or_default();
     let description = map.opt_string(cx, "description");
+    let complete = layer.is_some() && materialization.is_some() && sql.is_some();
+    if let (Some(n), false) = (&name, complete) {
+        cx.broken.push(n.clone());
+    }
     let (sql_path, sql_display, sql) = sql?;
     Some(Stage {
         name: name?,
@@ -720,7 +781,11 @@ fn read_intents(cx: &mut Cx, node: Option<&Node>) -> Option<IntentDictionary> {
         .unwrap_or_else(|| IntentDictionary::default().default_label);
     let keywords = map.required(cx, "keywords")?;
     let Value::Map(entries) = &keywords.value else {
-        cx.wrong_type("keywords", keywords, "a mapping of label to a list of keywords");
+        cx.wrong_type(
+            "keywords",
+            keywords,
+            "a mapping of label to a list of keywords",
+        );
         return None;
     };
     let labels = entries
@@ -773,8 +838,8 @@ fn check_secrets(cx: &mut Cx, node: &Node) {
         Value::Map(entries) => {
             for (k, v) in entries {
                 let lower = k.name.to_ascii_lowercase();
-                let names_secret = SECRET_WORDS.iter().any(|w| lower.contains(w))
-                    && !lower.ends_with("_env");
+                let names_secret =
+                    SECRET_WORDS.iter().any(|w| lower.contains(w)) && !lower.ends_with("_env");
                 let has_value = matches!(&v.value, Value::Str(s) if !s.trim().is_empty())
                     || matches!(v.value, Value::Int(_) | Value::Float(_));
                 if names_secret && has_value {

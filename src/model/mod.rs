@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use datafusion::arrow::datatypes::DataType;
 
 use crate::diag::Location;
-pub use loader::{load, parse};
+pub use loader::{Loaded, load, load_partial, parse};
 
 /// Warehouse layers, in the order in which data flows. A stage reads only its own layer or lower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

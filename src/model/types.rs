@@ -86,9 +86,13 @@ pub fn date_scalar(d: NaiveDate) -> ScalarValue {
 /// Parse a strict `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     let ok_shape = text.len() == 10
-        && text
-            .char_indices()
-            .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() });
+        && text.char_indices().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     if !ok_shape {
         return Err("expected a date as YYYY-MM-DD".to_string());
     }

@@ -10,7 +10,7 @@
 
 pub mod sql;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::diag::{Location, Problem, ProblemKind, suggest};
 use crate::model::{Layer, Materialization, Pipeline};
@@ -46,6 +46,15 @@ pub struct Plan {
 impl Plan {
     /// Build the plan of `pipeline`, or every problem that prevents it.
     pub fn build(pipeline: &Pipeline) -> Result<Plan, Vec<Problem>> {
+        Self::build_ignoring(pipeline, &HashSet::new())
+    }
+
+    /// Like [`Plan::build`], treating references to `broken` names (stages or sources that
+    /// already have a reported problem) as known, so they are not reported twice.
+    pub fn build_ignoring(
+        pipeline: &Pipeline,
+        broken: &HashSet<String>,
+    ) -> Result<Plan, Vec<Problem>> {
         let mut problems = Vec::new();
         let layer_of: HashMap<&str, (Layer, bool)> = pipeline
             .sources
@@ -73,7 +82,10 @@ impl Plan {
                     continue;
                 }
             };
-            let declared = stage.depends_on.iter().map(|(name, at)| (name, at.clone(), true));
+            let declared = stage
+                .depends_on
+                .iter()
+                .map(|(name, at)| (name, at.clone(), true));
             let found = refs.iter().map(|r| {
                 (
                     &r.name,
@@ -89,6 +101,9 @@ impl Plan {
                             path: vec![stage.name.clone(), stage.name.clone()],
                         },
                     ));
+                    continue;
+                }
+                if broken.contains(name.as_str()) {
                     continue;
                 }
                 let Some(&(layer, is_source)) = layer_of.get(name.as_str()) else {

@@ -52,7 +52,8 @@ pub fn parse_stage_sql(sql: &str) -> Result<Vec<TableRef>, SqlProblem> {
         });
     }
     let statement = statements.pop_front().expect("one statement");
-    let query_ok = matches!(&statement, DFStatement::Statement(s) if matches!(**s, Statement::Query(_)));
+    let query_ok =
+        matches!(&statement, DFStatement::Statement(s) if matches!(**s, Statement::Query(_)));
     if !query_ok {
         let (line, column) = match &statement {
             DFStatement::Statement(s) => {
@@ -132,7 +133,11 @@ fn statement_kind(statement: &DFStatement) -> String {
                         "CREATE" | "DROP" | "ALTER"
                     ) =>
                 {
-                    format!("{} {}", first.to_ascii_uppercase(), second.to_ascii_uppercase())
+                    format!(
+                        "{} {}",
+                        first.to_ascii_uppercase(),
+                        second.to_ascii_uppercase()
+                    )
                 }
                 [first, ..] => first.to_ascii_uppercase(),
                 [] => "empty".into(),

@@ -26,7 +26,10 @@ pub enum Format {
 
 /// Serialize a `Duration` as fractional seconds.
 pub mod seconds {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
     }
 }
@@ -68,7 +71,10 @@ impl Printer {
                 "hint": err.hint(),
                 "problems": problems,
             });
-            eprintln!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            eprintln!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
             return;
         }
         eprint!("{}", render_error(err));
@@ -156,9 +162,20 @@ impl Printer {
         let rows: Vec<Vec<String>> = g
             .tables
             .iter()
-            .map(|t| vec![t.table.clone(), t.rows.to_string(), t.files.to_string(), human_bytes(t.bytes)])
+            .map(|t| {
+                vec![
+                    t.table.clone(),
+                    t.rows.to_string(),
+                    t.files.to_string(),
+                    human_bytes(t.bytes),
+                ]
+            })
             .collect();
-        let mut s = format!("generated {} tables in {:.1}s\n", g.tables.len(), g.elapsed.as_secs_f64());
+        let mut s = format!(
+            "generated {} tables in {:.1}s\n",
+            g.tables.len(),
+            g.elapsed.as_secs_f64()
+        );
         s.push_str(&text_table(&["table", "rows", "files", "size"], &rows));
         self.out(&s);
     }
@@ -172,7 +189,10 @@ impl Printer {
             rows.push(vec![
                 t.table.clone(),
                 t.layer.to_string(),
-                t.materialization.map(|m| m.as_str()).unwrap_or("source").to_string(),
+                t.materialization
+                    .map(|m| m.as_str())
+                    .unwrap_or("source")
+                    .to_string(),
                 if t.layer == crate::model::Layer::Ods {
                     "-".to_string()
                 } else {
@@ -188,7 +208,15 @@ impl Printer {
             None => "no release published yet\n".to_string(),
         };
         s.push_str(&text_table(
-            &["table", "layer", "kind", "files", "size", "last written", "location"],
+            &[
+                "table",
+                "layer",
+                "kind",
+                "files",
+                "size",
+                "last written",
+                "location",
+            ],
             &rows,
         ));
         self.out(&s);
@@ -252,7 +280,11 @@ fn render_plan(plan: &Plan, outputs: &[String]) -> String {
 
 /// A plain, left-aligned text table.
 pub fn text_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let width = |s: &str| s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum::<usize>();
+    let width = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii() { 1 } else { 2 })
+            .sum::<usize>()
+    };
     let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

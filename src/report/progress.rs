@@ -80,7 +80,9 @@ impl RunObserver for Progress {
                 stage = %r.stage, rows = output.rows, files = output.files, bytes = output.bytes,
                 seconds = output.elapsed.as_secs_f64(), "stage published"
             ),
-            StageStatus::Failed { error } => tracing::warn!(stage = %r.stage, %error, "stage failed"),
+            StageStatus::Failed { error } => {
+                tracing::warn!(stage = %r.stage, %error, "stage failed")
+            }
             StageStatus::Skipped { because } => {
                 tracing::warn!(stage = %r.stage, %because, "stage skipped")
             }

@@ -66,7 +66,11 @@ impl Warehouse {
                         .ok_or_else(|| invalid("not a valid file:// URL"))?,
                     None => PathBuf::from(location),
                 };
-                let abs = if raw.is_absolute() { raw } else { base.join(raw) };
+                let abs = if raw.is_absolute() {
+                    raw
+                } else {
+                    base.join(raw)
+                };
                 std::fs::create_dir_all(&abs).map_err(|source| StrataError::Io {
                     operation: "create warehouse directory",
                     path: abs.clone(),
@@ -163,7 +167,11 @@ impl Warehouse {
         self.local_root.as_ref().map(|r| r.join(rel))
     }
 
-    fn storage_error(operation: &'static str, path: &ObjPath, source: object_store::Error) -> StrataError {
+    fn storage_error(
+        operation: &'static str,
+        path: &ObjPath,
+        source: object_store::Error,
+    ) -> StrataError {
         StrataError::Storage {
             operation,
             path: path.to_string(),
@@ -173,15 +181,15 @@ impl Warehouse {
 
     /// Every object under `prefix` (recursively).
     pub async fn list(&self, prefix: &ObjPath) -> Result<Vec<ObjectMeta>> {
-        let mut out: Vec<ObjectMeta> = self
-            .store
-            .list(Some(prefix))
-            .try_collect()
-            .await
-            .or_else(|e| match e {
-                object_store::Error::NotFound { .. } => Ok(Vec::new()),
-                e => Err(Self::storage_error("list", prefix, e)),
-            })?;
+        let mut out: Vec<ObjectMeta> =
+            self.store
+                .list(Some(prefix))
+                .try_collect()
+                .await
+                .or_else(|e| match e {
+                    object_store::Error::NotFound { .. } => Ok(Vec::new()),
+                    e => Err(Self::storage_error("list", prefix, e)),
+                })?;
         out.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(out)
     }
@@ -246,9 +254,12 @@ impl Warehouse {
         }
         if let Some(local) = self.local_root.as_ref() {
             // Remove the now-empty directories too, so readers do not see empty tables.
-            let rel = prefix
-                .prefix_match(&self.root)
-                .map(|parts| parts.map(|p| p.as_ref().to_string()).collect::<Vec<_>>().join("/"));
+            let rel = prefix.prefix_match(&self.root).map(|parts| {
+                parts
+                    .map(|p| p.as_ref().to_string())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            });
             if let Some(rel) = rel.filter(|r| !r.is_empty()) {
                 let dir = local.join(rel);
                 match std::fs::remove_dir_all(&dir) {

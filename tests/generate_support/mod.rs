@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::datatypes::{Date32Type, Decimal128Type, Int32Type, Int64Type, SchemaRef, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{
+    Date32Type, Decimal128Type, Int32Type, Int64Type, SchemaRef, TimestampMicrosecondType,
+};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use strata::generate::{DirtyRates, GenerateOptions, GenerateOutcome, generate_crm};
 
@@ -32,7 +34,13 @@ pub fn end_date() -> NaiveDate {
 }
 
 /// Generate into `root/ods` and `root/truth`.
-pub fn generate(root: &Path, customers: usize, days: u32, seed: u64, dirty: DirtyRates) -> GenerateOutcome {
+pub fn generate(
+    root: &Path,
+    customers: usize,
+    days: u32,
+    seed: u64,
+    dirty: DirtyRates,
+) -> GenerateOutcome {
     let opts = GenerateOptions {
         customers,
         days,
@@ -69,7 +77,11 @@ pub fn read_file(path: &Path) -> RecordBatch {
     let file = File::open(path).expect("file opens");
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
     let schema = builder.schema().clone();
-    let batches: Vec<RecordBatch> = builder.build().expect("reader").map(|b| b.expect("batch")).collect();
+    let batches: Vec<RecordBatch> = builder
+        .build()
+        .expect("reader")
+        .map(|b| b.expect("batch"))
+        .collect();
     concat_batches(&schema, &batches).expect("concat")
 }
 
@@ -78,7 +90,11 @@ pub fn partitions(ods: &Path, table: &str) -> Vec<(NaiveDate, PathBuf)> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(ods.join(table)).expect("table dir") {
         let dir = entry.expect("entry").path();
-        let name = dir.file_name().and_then(|n| n.to_str()).expect("utf-8 name").to_string();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name")
+            .to_string();
         let ds = name.strip_prefix("ds=").expect("hive partition name");
         let ds = NaiveDate::parse_from_str(ds, "%Y-%m-%d").expect("ds is a date");
         for file in std::fs::read_dir(&dir).expect("partition dir") {
@@ -104,14 +120,19 @@ pub fn read_table(ods: &Path, table: &str) -> Landed {
         ds.extend(std::iter::repeat_n(day, b.num_rows()));
         batches.push(b);
     }
-    let schema = batches.first().map(|b| b.schema()).expect("table has files");
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .expect("table has files");
     let batch = concat_batches(&schema, &batches).expect("same schema in every file");
     Landed { schema, batch, ds }
 }
 
 impl Landed {
     fn col(&self, name: &str) -> &ArrayRef {
-        self.batch.column_by_name(name).unwrap_or_else(|| panic!("column {name}"))
+        self.batch
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("column {name}"))
     }
 
     pub fn len(&self) -> usize {
@@ -120,37 +141,51 @@ impl Landed {
 
     pub fn str(&self, name: &str) -> Vec<Option<String>> {
         let a = self.col(name).as_string::<i32>();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i).to_string()))
+            .collect()
     }
 
     pub fn ts(&self, name: &str) -> Vec<Option<i64>> {
         let a = self.col(name).as_primitive::<TimestampMicrosecondType>();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
     }
 
     pub fn date(&self, name: &str) -> Vec<Option<i32>> {
         let a = self.col(name).as_primitive::<Date32Type>();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
     }
 
     pub fn decimal(&self, name: &str) -> Vec<Option<i128>> {
         let a = self.col(name).as_primitive::<Decimal128Type>();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
     }
 
     pub fn int32(&self, name: &str) -> Vec<Option<i32>> {
         let a = self.col(name).as_primitive::<Int32Type>();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
     }
 
     pub fn int64(&self, name: &str) -> Vec<Option<i64>> {
         let a = self.col(name).as_primitive::<Int64Type>();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
     }
 
     pub fn bool(&self, name: &str) -> Vec<Option<bool>> {
         let a = self.col(name).as_boolean();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i)))
+            .collect()
     }
 
     pub fn ds_days(&self) -> Vec<i32> {
@@ -178,7 +213,9 @@ pub fn truth(root: &Path, name: &str) -> Vec<(String, String, String)> {
             (0..a.len()).map(|r| a.value(r).to_string()).collect()
         })
         .collect();
-    (0..b.num_rows()).map(|r| (cols[0][r].clone(), cols[1][r].clone(), cols[2][r].clone())).collect()
+    (0..b.num_rows())
+        .map(|r| (cols[0][r].clone(), cols[1][r].clone(), cols[2][r].clone()))
+        .collect()
 }
 
 /// The rejects DOMAIN.md's acceptance rules give for the landed ODS, computed here
@@ -186,7 +223,11 @@ pub fn truth(root: &Path, name: &str) -> Vec<(String, String, String)> {
 /// landing ds), then the first matching reason code. `(source_table, source_key, reason)`.
 pub fn expected_rejects(ods: &Path) -> BTreeSet<(String, String, String)> {
     let ids = |table: &str, col: &str| -> HashSet<String> {
-        read_table(ods, table).str(col).into_iter().flatten().collect()
+        read_table(ods, table)
+            .str(col)
+            .into_iter()
+            .flatten()
+            .collect()
     };
     let crm = ids("ods_crm_customer", "crm_id");
     let shop = ids("ods_shop_customer", "shop_uid");
@@ -216,8 +257,14 @@ pub fn expected_rejects(ods: &Path) -> BTreeSet<(String, String, String)> {
 
     let o = read_table(ods, "ods_order");
     let (id, sys, cust, time, amount, cur, upd, ds) = (
-        o.str("order_id"), o.str("source_system"), o.str("source_customer_id"), o.ts("order_time"),
-        o.decimal("amount"), o.str("currency"), o.ts("updated_at"), o.ds_days(),
+        o.str("order_id"),
+        o.str("source_system"),
+        o.str("source_customer_id"),
+        o.ts("order_time"),
+        o.decimal("amount"),
+        o.str("currency"),
+        o.ts("updated_at"),
+        o.ds_days(),
     );
     for i in latest(&id, |i| (upd[i].unwrap_or(i64::MIN), ds[i])) {
         let known = match (sys[i].as_deref(), cust[i].as_deref()) {
@@ -238,45 +285,68 @@ pub fn expected_rejects(ods: &Path) -> BTreeSet<(String, String, String)> {
         } else {
             continue;
         };
-        out.insert(("ods_order".into(), id[i].clone().unwrap_or_default(), reason.into()));
+        out.insert((
+            "ods_order".into(),
+            id[i].clone().unwrap_or_default(),
+            reason.into(),
+        ));
     }
 
-    let by_crm = |table: &str, key: &str, at: &str, out: &mut BTreeSet<(String, String, String)>| {
-        let t = read_table(ods, table);
-        let (id, c, ts, ds) = (t.str(key), t.str("crm_id"), t.ts(at), t.ds_days());
-        let (kind, score) =
-            if table == "ods_survey" { (t.str("survey_type"), t.str("score")) } else { (vec![], vec![]) };
-        for i in latest(&id, |i| (0, ds[i])) {
-            let reason = if id[i].is_none() || c[i].is_none() {
-                "null_key"
-            } else if !c[i].as_deref().is_some_and(|c| crm.contains(c)) {
-                "orphan_customer"
-            } else if ts[i].is_some_and(|t| shanghai_day(t) > ds[i]) {
-                "future_event"
-            } else if table == "ods_survey" && !valid_score(kind[i].as_deref(), score[i].as_deref()) {
-                "invalid_score"
+    let by_crm =
+        |table: &str, key: &str, at: &str, out: &mut BTreeSet<(String, String, String)>| {
+            let t = read_table(ods, table);
+            let (id, c, ts, ds) = (t.str(key), t.str("crm_id"), t.ts(at), t.ds_days());
+            let (kind, score) = if table == "ods_survey" {
+                (t.str("survey_type"), t.str("score"))
             } else {
-                continue;
+                (vec![], vec![])
             };
-            out.insert((table.into(), id[i].clone().unwrap_or_default(), reason.into()));
-        }
-    };
+            for i in latest(&id, |i| (0, ds[i])) {
+                let reason = if id[i].is_none() || c[i].is_none() {
+                    "null_key"
+                } else if !c[i].as_deref().is_some_and(|c| crm.contains(c)) {
+                    "orphan_customer"
+                } else if ts[i].is_some_and(|t| shanghai_day(t) > ds[i]) {
+                    "future_event"
+                } else if table == "ods_survey"
+                    && !valid_score(kind[i].as_deref(), score[i].as_deref())
+                {
+                    "invalid_score"
+                } else {
+                    continue;
+                };
+                out.insert((
+                    table.into(),
+                    id[i].clone().unwrap_or_default(),
+                    reason.into(),
+                ));
+            }
+        };
     by_crm("ods_interaction", "interaction_id", "occurred_at", &mut out);
     by_crm("ods_survey", "response_id", "submitted_at", &mut out);
     by_crm("ods_contract", "contract_id", "signed_at", &mut out);
-    by_crm("ods_competitor_signal", "signal_id", "detected_at", &mut out);
+    by_crm(
+        "ods_competitor_signal",
+        "signal_id",
+        "detected_at",
+        &mut out,
+    );
     by_crm("ods_lead", "lead_id", "first_contact_at", &mut out);
     out
 }
 
 /// Seed 000 / DOMAIN.md: the trimmed text is an integer literal in 0..10 (NPS) or 1..5 (CSAT).
 pub fn valid_score(kind: Option<&str>, score: Option<&str>) -> bool {
-    let Some(s) = score.map(str::trim) else { return false };
+    let Some(s) = score.map(str::trim) else {
+        return false;
+    };
     let digits = s.strip_prefix('-').unwrap_or(s);
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    let Ok(n) = s.parse::<i64>() else { return false };
+    let Ok(n) = s.parse::<i64>() else {
+        return false;
+    };
     match kind {
         Some("NPS") => (0..=10).contains(&n),
         Some("CSAT") => (1..=5).contains(&n),
