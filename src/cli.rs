@@ -52,6 +52,12 @@ pub enum Command {
     Show(ShowArgs),
     /// Run an ad-hoc read-only SQL query over all warehouse tables.
     Sql(SqlArgs),
+    /// List recent runs.
+    Runs(RunsArgs),
+    /// Show the check results of a run (default: the latest).
+    Checks(ChecksArgs),
+    /// Make an earlier release current again.
+    Rollback(RollbackArgs),
     /// Generate synthetic source extracts.
     Generate(GenerateArgs),
 }
@@ -102,6 +108,39 @@ pub struct RunArgs {
     /// Directory for spill files (default: the system temp directory).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Take over the warehouse's run lock even if its holder may still be running.
+    #[arg(long)]
+    pub break_lock: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// How many runs to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// The run id (default: the latest run).
+    pub run_id: Option<String>,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
+    /// Warehouse root URL or path.
+    #[arg(long)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The release (run id) to make current (default: the one before the current release).
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -102,6 +102,16 @@ pub enum StrataError {
         #[source]
         source: crate::generate::GenerateError,
     },
+    #[error("the warehouse is locked by {holder}")]
+    Locked {
+        holder: crate::storage::lock::LockHolder,
+    },
+    #[error("the warehouse lock changed hands while it was being taken; try again")]
+    LockContended,
+    #[error("no release `{run_id}` to roll back to")]
+    UnknownRelease { run_id: String, available: Vec<String> },
+    #[error("no run `{run_id}` is recorded")]
+    UnknownRun { run_id: String },
     #[error("interrupted")]
     Interrupted,
     #[error("cannot encode run record `{}`", path)]
@@ -125,6 +135,8 @@ impl StrataError {
                 | StrataError::UnknownTable { .. }
                 | StrataError::UnknownStage { .. }
                 | StrataError::EmptySource { .. }
+                | StrataError::UnknownRelease { .. }
+                | StrataError::UnknownRun { .. }
         )
     }
 
@@ -152,6 +164,15 @@ impl StrataError {
                     .join(", ")
             )),
             StrataError::NoRelease => Some("run the pipeline first: `strata run`".into()),
+            StrataError::Locked { .. } => Some(
+                "wait for that run to finish; if it is gone for good, pass --break-lock".into(),
+            ),
+            StrataError::UnknownRelease { available, .. } => Some(if available.is_empty() {
+                "no earlier release is kept".to_string()
+            } else {
+                format!("kept releases: {}", available.join(", "))
+            }),
+            StrataError::UnknownRun { .. } => Some("`strata runs` lists recorded runs".into()),
             StrataError::EmptySource { .. } => {
                 Some("check the landing location, or declare the source `optional: true`".into())
             }

@@ -11,6 +11,7 @@
 //! - [`report`]: the only module that prints.
 
 pub mod app;
+pub mod checks;
 pub mod cli;
 pub mod diag;
 pub mod engine;

@@ -69,6 +69,7 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 overrides: overrides(&p.values),
                 select: p.select,
                 dry_run: true,
+                break_lock: false,
             };
             let pipeline = p.values.project.pipeline.as_deref();
             let outcome = app::run::run(pipeline, &request, &app::run::Silent).await?;
@@ -82,15 +83,42 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 overrides: o,
                 select: r.select,
                 dry_run: r.dry_run,
+                break_lock: r.break_lock,
             };
             let progress = Progress::new(printer.quiet || printer.format == Format::Json);
             let pipeline = r.values.project.pipeline.as_deref();
             let outcome = app::run::run(pipeline, &request, &progress).await?;
             drop(progress);
             printer.run(&outcome, &outcome.outputs);
+            if outcome.failed() > 0 {
+                return Ok(ExitCode::from(2));
+            }
             if !outcome.succeeded() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Runs(r) => {
+            let o = Overrides {
+                warehouse: r.project.warehouse,
+                ..Overrides::default()
+            };
+            printer.runs(&app::inspect::runs(r.project.pipeline.as_deref(), &o, r.limit).await?);
+        }
+        Command::Checks(c) => {
+            let o = Overrides {
+                warehouse: c.warehouse,
+                ..Overrides::default()
+            };
+            let rec = app::inspect::run_record(c.pipeline.as_deref(), &o, c.run_id.as_deref()).await?;
+            printer.checks(&rec);
+        }
+        Command::Rollback(r) => {
+            let o = Overrides {
+                warehouse: r.project.warehouse,
+                ..Overrides::default()
+            };
+            let pointer = app::inspect::rollback(r.project.pipeline.as_deref(), &o, r.to.as_deref()).await?;
+            printer.rolled_back(&pointer);
         }
         Command::Ls(p) => {
             let o = Overrides {

@@ -216,3 +216,36 @@ async fn context(o: &Opened, overrides: &Overrides) -> Result<SessionContext> {
     }
     Ok(ctx)
 }
+
+/// `strata runs`: recent run records, newest first.
+pub async fn runs(
+    given: Option<&Path>,
+    overrides: &Overrides,
+    limit: usize,
+) -> Result<Vec<crate::app::records::RunRecord>> {
+    let o = open(given, overrides).await?;
+    crate::app::records::list(&o.wh, limit).await
+}
+
+/// `strata checks [RUN_ID]`: one run's record, with its check results.
+pub async fn run_record(
+    given: Option<&Path>,
+    overrides: &Overrides,
+    run_id: Option<&str>,
+) -> Result<crate::app::records::RunRecord> {
+    let o = open(given, overrides).await?;
+    crate::app::records::get(&o.wh, run_id).await
+}
+
+/// `strata rollback [--to RUN_ID]`. Takes the run lock so it cannot race a run.
+pub async fn rollback(
+    given: Option<&Path>,
+    overrides: &Overrides,
+    to: Option<&str>,
+) -> Result<ReleasePointer> {
+    let o = open(given, overrides).await?;
+    let lock = crate::storage::lock::RunLock::acquire(&o.wh, "rollback", false).await?;
+    let result = crate::storage::release::rollback(&o.wh, to).await;
+    lock.release(&o.wh).await?;
+    result
+}

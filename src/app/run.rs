@@ -9,7 +9,12 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::app::records::{self, InputStat};
 use crate::app::{Project, check_schemas, load_project};
+use crate::checks::{self, CheckResult};
+use crate::model::checks::CheckKind;
+use crate::storage::lock::RunLock;
+use crate::storage::release;
 use crate::diag::suggest;
 use crate::engine::{self, sources, stage};
 use crate::error::{Result, StrataError};
@@ -27,6 +32,8 @@ pub struct RunRequest {
     /// Stage selectors: `name`, `+name` (with ancestors), `name+` (with descendants).
     pub select: Vec<String>,
     pub dry_run: bool,
+    /// Take over the run lock even if its holder may still be alive.
+    pub break_lock: bool,
 }
 
 /// How one stage ended.
@@ -34,6 +41,8 @@ pub struct RunRequest {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StageStatus {
     Succeeded { output: stage::StageOutput },
+    /// Ran, but an `error` check failed: the output was not published.
+    Blocked { output: stage::StageOutput, failed_checks: Vec<String> },
     Failed { error: String },
     Skipped { because: String },
 }
@@ -44,6 +53,8 @@ pub struct StageResult {
     pub layer: String,
     #[serde(flatten)]
     pub status: StageStatus,
+    pub inputs: Vec<InputStat>,
+    pub checks: Vec<CheckResult>,
 }
 
 /// What a run did.
@@ -71,6 +82,13 @@ impl RunOutcome {
             .count()
     }
 
+    pub fn blocked(&self) -> usize {
+        self.stages
+            .iter()
+            .filter(|s| matches!(s.status, StageStatus::Blocked { .. }))
+            .count()
+    }
+
     pub fn skipped(&self) -> usize {
         self.stages
             .iter()
@@ -79,7 +97,7 @@ impl RunOutcome {
     }
 
     pub fn succeeded(&self) -> bool {
-        self.failed() == 0 && self.skipped() == 0
+        self.failed() == 0 && self.skipped() == 0 && self.blocked() == 0
     }
 }
 
@@ -101,6 +119,7 @@ pub async fn run(
     observer: &dyn RunObserver,
 ) -> Result<RunOutcome> {
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let project = load_project(pipeline_path)?;
     let settings = RunSettings::resolve(&project.pipeline, &request.overrides)?;
     let schemas = check_schemas(&project, &settings, &project.plan).await?;
@@ -124,22 +143,63 @@ pub async fn run(
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
     }
+    let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
+    let result = execute(&project, &settings, &schemas, &wh, &mut outcome, observer).await;
+    outcome.elapsed = started.elapsed();
+    let status = match &result {
+        Ok(()) => records::status_of(&outcome),
+        Err(StrataError::Interrupted) => "interrupted",
+        Err(_) => "failed",
+    };
+    let rec = records::record(
+        &project.pipeline,
+        &outcome,
+        &settings.params.vars,
+        status,
+        started_at,
+    );
+    let written = records::write(&wh, &rec, &outcome).await;
+    let released = lock.release(&wh).await;
+    result?;
+    written?;
+    released?;
+    Ok(outcome)
+}
+
+/// The locked part of a run: clean up, build the pending release, run stages, commit.
+async fn execute(
+    project: &Project,
+    settings: &RunSettings,
+    schemas: &engine::validate::Schemas,
+    wh: &Warehouse,
+    outcome: &mut RunOutcome,
+    observer: &dyn RunObserver,
+) -> Result<()> {
+    let run_id = outcome.run_id.clone();
+    let plan = outcome.plan.clone();
+    release::remove_debris(wh).await?;
     observer.run_started(&run_id, plan.stages.len());
-    let pending = PendingRelease::begin(&wh, &run_id).await?;
-    let ctx = engine::session(&settings.engine, Some(&wh), &project.pipeline)?;
-    register_inputs(&ctx, &project, &wh, &pending, &plan, &schemas).await?;
+    let pending = PendingRelease::begin(wh, &run_id).await?;
+    let ctx = engine::session(&settings.engine, Some(wh), &project.pipeline)?;
+    register_inputs(&ctx, project, wh, &pending, &plan, schemas).await?;
+    let mut input_stats = InputStats::default();
     let mut broken: HashSet<String> = HashSet::new();
     for planned in &plan.stages {
         let stage_def = &project.pipeline.stages[planned.index];
-        let layer = stage_def.layer.to_string();
+        let inputs = input_stats.of(project, wh, &pending, planned).await?;
+        let mut result = StageResult {
+            stage: planned.name.clone(),
+            layer: stage_def.layer.to_string(),
+            status: StageStatus::Skipped {
+                because: String::new(),
+            },
+            inputs,
+            checks: Vec::new(),
+        };
         if let Some(bad) = planned.inputs.iter().find(|i| broken.contains(&i.table)) {
             broken.insert(planned.name.clone());
-            let result = StageResult {
-                stage: planned.name.clone(),
-                layer,
-                status: StageStatus::Skipped {
-                    because: format!("input `{}` did not publish", bad.table),
-                },
+            result.status = StageStatus::Skipped {
+                because: format!("input `{}` was not published by this run", bad.table),
             };
             observer.stage_finished(&result);
             outcome.stages.push(result);
@@ -148,30 +208,34 @@ pub async fn run(
         observer.stage_started(&planned.name);
         let schema = &schemas.tables[&planned.name];
         let executed = tokio::select! {
-            r = stage::run_stage(&ctx, &wh, &run_id, stage_def, schema, &settings.params) => r,
+            r = stage::run_stage(&ctx, wh, &run_id, stage_def, schema, &settings.params) => r,
             _ = tokio::signal::ctrl_c() => return Err(StrataError::Interrupted),
         };
-        let status = match executed {
+        let partitioned = stage_def.materialization == Materialization::Partitioned;
+        result.status = match executed {
             Ok(output) => {
-                let partitioned = stage_def.materialization == Materialization::Partitioned;
-                pending
-                    .publish(
-                        &wh,
-                        &output.staged,
-                        stage_def.layer,
+                let (checks, blocked) = audit(&ctx, wh, &pending, stage_def, schema, &output, settings).await?;
+                result.checks = checks;
+                if blocked.is_empty() {
+                    pending
+                        .publish(wh, &output.staged, stage_def.layer, &stage_def.name, output.partition.as_deref())
+                        .await?;
+                    stage::register_output(
+                        &ctx,
+                        wh,
                         &stage_def.name,
-                        output.partition.as_deref(),
-                    )
-                    .await?;
-                stage::register_output(
-                    &ctx,
-                    &wh,
-                    &stage_def.name,
-                    &pending.table_dir(stage_def.layer, &stage_def.name),
-                    schema,
-                    partitioned,
-                )?;
-                StageStatus::Succeeded { output }
+                        &pending.table_dir(stage_def.layer, &stage_def.name),
+                        schema,
+                        partitioned,
+                    )?;
+                    StageStatus::Succeeded { output }
+                } else {
+                    broken.insert(planned.name.clone());
+                    StageStatus::Blocked {
+                        output,
+                        failed_checks: blocked,
+                    }
+                }
             }
             Err(e) => {
                 broken.insert(planned.name.clone());
@@ -180,22 +244,169 @@ pub async fn run(
                 }
             }
         };
-        let result = StageResult {
-            stage: planned.name.clone(),
-            layer,
-            status,
-        };
         observer.stage_finished(&result);
         outcome.stages.push(result);
     }
     let release = pending
-        .commit(&wh, &ds, project.pipeline.warehouse.keep_releases)
+        .commit(wh, &outcome.ds, project.pipeline.warehouse.keep_releases)
         .await?;
-    wh.delete_prefix(&wh.path(&format!("{}/{run_id}", crate::storage::release::STAGING)))
+    wh.delete_prefix(&wh.path(&format!("{}/{run_id}", release::STAGING)))
         .await?;
     outcome.release = Some(release);
-    outcome.elapsed = started.elapsed();
-    Ok(outcome)
+    Ok(())
+}
+
+/// Run a stage's checks on its staged output. Returns the results and the names of the
+/// checks that block publication.
+async fn audit(
+    ctx: &datafusion::prelude::SessionContext,
+    wh: &Warehouse,
+    pending: &PendingRelease,
+    def: &crate::model::Stage,
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+    output: &stage::StageOutput,
+    settings: &RunSettings,
+) -> Result<(Vec<CheckResult>, Vec<String>)> {
+    if def.checks.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let partitioned = def.materialization == Materialization::Partitioned;
+    // A partitioned stage's checks see this run's partition only.
+    let staged_dir = match &output.partition {
+        Some(p) => format!("{}/{p}", output.staged),
+        None => output.staged.clone(),
+    };
+    let file_schema = stage::file_schema(schema, partitioned);
+    stage::register_output(ctx, wh, checks::THIS, &staged_dir, &file_schema, false)?;
+    let wants_previous = def.checks.iter().any(|c| {
+        matches!(
+            c.kind,
+            CheckKind::RowCount {
+                max_change_pct: Some(_),
+                ..
+            }
+        )
+    });
+    let previous = match (&pending.base, wants_previous) {
+        (Some(base), true) => previous_rows(ctx, wh, base, def, &file_schema, output).await?,
+        _ => None,
+    };
+    let results =
+        checks::run_checks(ctx, &def.name, &def.checks, &settings.params, previous).await;
+    let _ = ctx.deregister_table(checks::THIS);
+    let blocked = results
+        .iter()
+        .filter(|r| r.blocks())
+        .map(|r| r.check.clone())
+        .collect();
+    Ok((results, blocked))
+}
+
+/// Rows of the same table in the previous release: the whole table, or for a partitioned
+/// table the newest partition before this run's.
+async fn previous_rows(
+    ctx: &datafusion::prelude::SessionContext,
+    wh: &Warehouse,
+    base: &str,
+    def: &crate::model::Stage,
+    file_schema: &datafusion::arrow::datatypes::SchemaRef,
+    output: &stage::StageOutput,
+) -> Result<Option<u64>> {
+    let mut dir = release::table_dir(base, def.layer, &def.name);
+    if let Some(part) = &output.partition {
+        let earlier = wh
+            .child_dirs(&wh.path(&dir))
+            .await?
+            .into_iter()
+            .filter(|d| d.as_str() < part.as_str())
+            .max();
+        match earlier {
+            Some(p) => dir = format!("{dir}/{p}"),
+            None => return Ok(None),
+        }
+    }
+    if wh.list(&wh.path(&dir)).await?.is_empty() {
+        return Ok(None);
+    }
+    const PREVIOUS: &str = "__previous";
+    stage::register_output(ctx, wh, PREVIOUS, &dir, file_schema, false)?;
+    let counted = match ctx.table(PREVIOUS).await {
+        Ok(df) => df.count().await.ok().map(|n| n as u64),
+        Err(_) => None,
+    };
+    let _ = ctx.deregister_table(PREVIOUS);
+    Ok(counted)
+}
+
+/// Files and bytes of each input, listed once per run.
+#[derive(Default)]
+struct InputStats {
+    cache: std::collections::HashMap<String, InputStat>,
+}
+
+impl InputStats {
+    async fn of(
+        &mut self,
+        project: &Project,
+        wh: &Warehouse,
+        pending: &PendingRelease,
+        planned: &crate::plan::PlannedStage,
+    ) -> Result<Vec<InputStat>> {
+        let mut out = Vec::new();
+        for input in &planned.inputs {
+            if let Some(hit) = self.cache.get(&input.table) {
+                out.push(hit.clone());
+                continue;
+            }
+            let (files, bytes) = if input.is_source {
+                let source = project.pipeline.source(&input.table).expect("known source");
+                let url = sources::source_url(&project.pipeline, source)?;
+                local_dir_stats(&url)
+            } else {
+                let def = project.pipeline.stage(&input.table).expect("known stage");
+                let metas = wh
+                    .list(&wh.path(&pending.table_dir(def.layer, &def.name)))
+                    .await?;
+                (metas.len() as u64, metas.iter().map(|m| m.size).sum())
+            };
+            let stat = InputStat {
+                table: input.table.clone(),
+                files,
+                bytes,
+            };
+            // Stage outputs change during the run; only sources are stable enough to cache.
+            if input.is_source {
+                self.cache.insert(input.table.clone(), stat.clone());
+            }
+            out.push(stat);
+        }
+        Ok(out)
+    }
+}
+
+/// Parquet files and bytes under a local `file://` directory (0, 0 elsewhere).
+fn local_dir_stats(url: &str) -> (u64, u64) {
+    let Some(dir) = url.strip_prefix("file://") else {
+        return (0, 0);
+    };
+    let mut files = 0;
+    let mut bytes = 0;
+    let mut todo = vec![std::path::PathBuf::from(dir)];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                files += 1;
+                bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    (files, bytes)
 }
 
 /// Register sources and the outputs of stages that this run reads but does not rebuild.

@@ -13,12 +13,13 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::types::{VarValue, parse_bytes, parse_column_type};
-use super::yaml::{self, Key, Node, Value};
+use super::reader::{Cx, Map};
+use super::yaml::{self, Node, Value};
 use super::{
     EngineConfig, IntentDictionary, Layer, Materialization, PiiConfig, Pipeline, Source, Stage,
     VarDecl, WarehouseConfig,
 };
-use crate::diag::{Location, Problem, ProblemKind, display_path, suggest};
+use crate::diag::{Problem, ProblemKind, display_path};
 use crate::error::StrataError;
 
 const TOP_KEYS: &[&str] = &[
@@ -57,6 +58,7 @@ const STAGE_KEYS: &[&str] = &[
     "depends_on",
     "description",
     "tags",
+    "checks",
 ];
 const VAR_KEYS: &[&str] = &["type", "default", "description"];
 const INTENT_KEYS: &[&str] = &["keywords", "default"];
@@ -171,127 +173,6 @@ pub fn parse_partial(
         pipeline,
         problems: cx.problems,
         broken: cx.broken,
-    }
-}
-
-struct Cx {
-    file: PathBuf,
-    problems: Vec<Problem>,
-    broken: Vec<String>,
-}
-
-impl Cx {
-    fn loc(&self, line: usize, column: usize) -> Location {
-        Location::new(&self.file, line, column)
-    }
-
-    fn problem(&mut self, line: usize, column: usize, kind: ProblemKind) {
-        let loc = self.loc(line, column);
-        self.problems.push(Problem::at(loc, kind));
-    }
-
-    fn at(&mut self, node: &Node, kind: ProblemKind) {
-        self.problem(node.line, node.column, kind);
-    }
-
-    fn wrong_type(&mut self, key: &str, node: &Node, expected: &str) {
-        self.at(
-            node,
-            ProblemKind::WrongType {
-                key: key.to_string(),
-                expected: expected.to_string(),
-                found: node.value.kind_name().to_string(),
-            },
-        );
-    }
-
-    /// Read `node` as a mapping whose keys must be among `known`.
-    fn map<'n>(
-        &mut self,
-        node: &'n Node,
-        key: &str,
-        context: &str,
-        known: &[&str],
-    ) -> Option<Map<'n>> {
-        let Value::Map(entries) = &node.value else {
-            self.wrong_type(key, node, "a mapping");
-            return None;
-        };
-        for (k, _) in entries {
-            if !known.contains(&k.name.as_str()) {
-                self.problem(
-                    k.line,
-                    k.column,
-                    ProblemKind::UnknownKey {
-                        key: k.name.clone(),
-                        context: context.to_string(),
-                        suggestion: suggest(&k.name, known.iter().copied()),
-                    },
-                );
-            }
-        }
-        Some(Map {
-            node,
-            entries,
-            context: context.to_string(),
-        })
-    }
-
-    fn string(&mut self, key: &str, node: &Node) -> Option<String> {
-        match &node.value {
-            Value::Str(s) => Some(s.clone()),
-            _ => {
-                self.wrong_type(key, node, "a string");
-                None
-            }
-        }
-    }
-
-    fn strings(&mut self, key: &str, node: &Node) -> Vec<(String, Location)> {
-        let Value::Seq(items) = &node.value else {
-            self.wrong_type(key, node, "a list of strings");
-            return Vec::new();
-        };
-        items
-            .iter()
-            .filter_map(|item| {
-                let s = self.string(key, item)?;
-                Some((s, self.loc(item.line, item.column)))
-            })
-            .collect()
-    }
-}
-
-struct Map<'n> {
-    node: &'n Node,
-    entries: &'n [(Key, Node)],
-    context: String,
-}
-
-impl<'n> Map<'n> {
-    fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(_, v)| v)
-    }
-
-    fn required(&self, cx: &mut Cx, key: &str) -> Option<&'n Node> {
-        let found = self.get(key);
-        if found.is_none() {
-            cx.at(
-                self.node,
-                ProblemKind::MissingKey {
-                    key: key.to_string(),
-                    context: self.context.clone(),
-                },
-            );
-        }
-        found
-    }
-
-    fn opt_string(&self, cx: &mut Cx, key: &str) -> Option<String> {
-        self.get(key).and_then(|n| cx.string(key, n))
     }
 }
 
@@ -752,7 +633,12 @@ fn read_stage(
         .map(|n| cx.strings("tags", n).into_iter().map(|(t, _)| t).collect())
         .unwrap_or_default();
     let description = map.opt_string(cx, "description");
-    let complete = layer.is_some() && materialization.is_some() && sql.is_some();
+    let checks = match map.get("checks") {
+        Some(n) => super::checks::read_checks(cx, n),
+        None => Some(Vec::new()),
+    };
+    let complete =
+        layer.is_some() && materialization.is_some() && sql.is_some() && checks.is_some();
     if let (Some(n), false) = (&name, complete) {
         cx.broken.push(n.clone());
     }
@@ -767,6 +653,7 @@ fn read_stage(
         depends_on,
         description,
         tags,
+        checks: checks?,
         at: cx.loc(node.line, node.column),
     })
 }

@@ -6,7 +6,9 @@
 //! types, SQL files exist. Cross-stage checks (tables, layers, cycles, SQL planning) are the
 //! planner's.
 
+pub mod checks;
 pub mod loader;
+mod reader;
 pub mod types;
 pub mod yaml;
 
@@ -157,6 +159,7 @@ pub struct Stage {
     pub depends_on: Vec<(String, Location)>,
     pub description: Option<String>,
     pub tags: Vec<String>,
+    pub checks: Vec<checks::CheckSpec>,
     pub at: Location,
 }
 

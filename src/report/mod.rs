@@ -128,16 +128,22 @@ impl Printer {
         if self.quiet && o.succeeded() {
             return;
         }
-        let ok = o.stages.len() - o.failed() - o.skipped();
+        let ok = o.stages.len() - o.failed() - o.skipped() - o.blocked();
         let mut s = format!(
-            "run {} for ds {}: {} succeeded, {} failed, {} skipped in {:.1}s\n",
+            "run {} for ds {}: {} succeeded, {} failed, {} blocked by checks, {} skipped in {:.1}s\n",
             o.run_id,
             o.ds,
             ok,
             o.failed(),
+            o.blocked(),
             o.skipped(),
             o.elapsed.as_secs_f64()
         );
+        for r in &o.stages {
+            for c in r.checks.iter().filter(|c| c.status != crate::checks::CheckStatus::Pass) {
+                let _ = writeln!(s, "  {}", check_line(c));
+            }
+        }
         for r in &o.stages {
             match &r.status {
                 StageStatus::Failed { error } => {
@@ -145,6 +151,14 @@ impl Printer {
                 }
                 StageStatus::Skipped { because } => {
                     let _ = writeln!(s, "  skipped {}: {because}", r.stage);
+                }
+                StageStatus::Blocked { failed_checks, .. } => {
+                    let _ = writeln!(
+                        s,
+                        "  blocked {}: failed checks {}; the previous data stays published",
+                        r.stage,
+                        failed_checks.join(", ")
+                    );
                 }
                 StageStatus::Succeeded { .. } => {}
             }
@@ -178,6 +192,76 @@ impl Printer {
         );
         s.push_str(&text_table(&["table", "rows", "files", "size"], &rows));
         self.out(&s);
+    }
+
+    pub fn runs(&self, runs: &[crate::app::records::RunRecord]) {
+        if self.format == Format::Json {
+            return self.json(&runs);
+        }
+        let rows: Vec<Vec<String>> = runs
+            .iter()
+            .map(|r| {
+                vec![
+                    r.run_id.clone(),
+                    r.ds.clone(),
+                    r.status.clone(),
+                    r.stages.len().to_string(),
+                    format!("{:.1}s", r.seconds),
+                    r.release.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        self.out(&text_table(
+            &["run", "ds", "status", "stages", "time", "release"],
+            &rows,
+        ));
+    }
+
+    pub fn checks(&self, rec: &crate::app::records::RunRecord) {
+        let checks: Vec<&serde_json::Value> = rec
+            .stages
+            .iter()
+            .filter_map(|s| s.get("checks").and_then(|c| c.as_array()))
+            .flatten()
+            .collect();
+        if self.format == Format::Json {
+            return self.json(&checks);
+        }
+        let rows: Vec<Vec<String>> = checks
+            .iter()
+            .map(|c| {
+                let text = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let num = |k: &str| c.get(k).and_then(|v| v.as_u64()).unwrap_or(0).to_string();
+                vec![
+                    text("stage"),
+                    text("check"),
+                    text("severity"),
+                    text("status"),
+                    num("failing"),
+                    num("total"),
+                    text("message"),
+                ]
+            })
+            .collect();
+        self.out(&format!(
+            "checks of run {} (ds {}, {})\n{}",
+            rec.run_id,
+            rec.ds,
+            rec.status,
+            text_table(
+                &["stage", "check", "severity", "status", "failing", "rows", "message"],
+                &rows
+            )
+        ));
+    }
+
+    pub fn rolled_back(&self, p: &crate::storage::release::ReleasePointer) {
+        if self.format == Format::Json {
+            return self.json(p);
+        }
+        if !self.quiet {
+            self.out(&format!("release {} (ds {}) is current again", p.run_id, p.ds));
+        }
     }
 
     pub fn listing(&self, l: &Listing) {
@@ -231,6 +315,22 @@ impl Printer {
             Err(e) => eprintln!("error: cannot format the result: {e}"),
         }
     }
+}
+
+/// One line for a check result.
+pub fn check_line(c: &crate::checks::CheckResult) -> String {
+    let status = format!("{:?}", c.status).to_uppercase();
+    let mut s = format!(
+        "{status:<5} {}.{}: {} of {} rows fail",
+        c.stage, c.check, c.failing, c.total
+    );
+    if let Some(m) = &c.message {
+        s.push_str(&format!(" ({m})"));
+    }
+    if !c.samples.is_empty() {
+        s.push_str(&format!("; e.g. {}", c.samples.join("; ")));
+    }
+    s
 }
 
 /// Rows as JSON objects.

@@ -48,6 +48,12 @@ pub fn stage_line(r: &StageResult) -> String {
             human_bytes(output.bytes),
             output.elapsed.as_secs_f64()
         ),
+        StageStatus::Blocked { failed_checks, .. } => format!(
+            "BLOCKED {:<32} {:<4} failed checks: {} (not published)",
+            r.stage,
+            r.layer,
+            failed_checks.join(", ")
+        ),
         StageStatus::Failed { error } => format!("FAILED  {:<32} {:<4} {error}", r.stage, r.layer),
         StageStatus::Skipped { because } => {
             format!("skipped {:<32} {:<4} {because}", r.stage, r.layer)
@@ -85,6 +91,9 @@ impl RunObserver for Progress {
             }
             StageStatus::Skipped { because } => {
                 tracing::warn!(stage = %r.stage, %because, "stage skipped")
+            }
+            StageStatus::Blocked { failed_checks, .. } => {
+                tracing::warn!(stage = %r.stage, checks = ?failed_checks, "stage blocked by checks")
             }
         }
         let failed = !matches!(r.status, StageStatus::Succeeded { .. });

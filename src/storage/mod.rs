@@ -15,6 +15,7 @@
 //!
 //! See [`release`] for how a run's outputs become visible.
 
+pub mod lock;
 pub mod release;
 
 use std::collections::HashMap;

@@ -25,6 +25,8 @@ use crate::model::Layer;
 pub const RELEASES: &str = "_releases";
 pub const STAGING: &str = "_staging";
 pub const POINTER: &str = "_meta/current.json";
+/// Written into a release tree once it is complete, just before it becomes current.
+pub const MARKER: &str = "_release.json";
 
 /// What `_meta/current.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -186,10 +188,85 @@ impl PendingRelease {
             ds: ds.to_string(),
             published_at: chrono::Utc::now().to_rfc3339(),
         };
+        let marker = wh.path(&format!("{}/{MARKER}", release_dir(&self.run_id)));
+        let body = serde_json::to_vec_pretty(&pointer).map_err(|source| StrataError::Record {
+            path: marker.to_string(),
+            source,
+        })?;
+        wh.put(&marker, body).await?;
         wh.set_current(&pointer).await?;
         prune(wh, &pointer.run_id, keep).await?;
         Ok(pointer)
     }
+}
+
+/// Remove what runs that died left behind: all staging areas and every release tree that was
+/// never completed. Call only while holding the run lock.
+pub async fn remove_debris(wh: &Warehouse) -> Result<()> {
+    for run in wh.child_dirs(&wh.path(STAGING)).await? {
+        wh.delete_prefix(&wh.path(&format!("{STAGING}/{run}"))).await?;
+    }
+    let current = wh.current_release().await?.map(|p| p.run_id);
+    for id in wh.release_ids().await? {
+        if Some(&id) == current.as_ref() {
+            continue;
+        }
+        let marker = wh.path(&format!("{}/{MARKER}", release_dir(&id)));
+        if wh.get(&marker).await?.is_none() {
+            tracing::info!(release = %id, "removing an incomplete release left by a stopped run");
+            wh.delete_prefix(&wh.path(&release_dir(&id))).await?;
+        }
+    }
+    if let Some(root) = &wh.local_root
+        && let Ok(entries) = std::fs::read_dir(root)
+    {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".current.") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Completed releases, oldest first.
+pub async fn complete_releases(wh: &Warehouse) -> Result<Vec<ReleasePointer>> {
+    let mut out = Vec::new();
+    for id in wh.release_ids().await? {
+        let marker = wh.path(&format!("{}/{MARKER}", release_dir(&id)));
+        if let Some(bytes) = wh.get(&marker).await?
+            && let Ok(p) = serde_json::from_slice::<ReleasePointer>(&bytes)
+        {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Make an earlier complete release current: `to`, or the one before the current release.
+pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer> {
+    let current = wh.current_release().await?.ok_or(StrataError::NoRelease)?;
+    let releases = complete_releases(wh).await?;
+    let available: Vec<String> = releases
+        .iter()
+        .filter(|r| r.run_id != current.run_id)
+        .map(|r| r.run_id.clone())
+        .collect();
+    let target = match to {
+        Some(id) => releases.iter().find(|r| r.run_id == id && id != current.run_id),
+        None => releases
+            .iter()
+            .filter(|r| r.run_id.as_str() < current.run_id.as_str())
+            .next_back(),
+    };
+    let Some(target) = target else {
+        return Err(StrataError::UnknownRelease {
+            run_id: to.unwrap_or("(previous)").to_string(),
+            available,
+        });
+    };
+    wh.set_current(target).await?;
+    Ok(target.clone())
 }
 
 /// Remove all but the newest `keep` releases (never the current one).

@@ -1,6 +1,8 @@
 //! Test helpers: a throwaway project on disk, the real binary, and Parquet fixtures.
 #![allow(dead_code)]
 
+pub mod mini;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
