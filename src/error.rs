@@ -109,7 +109,10 @@ pub enum StrataError {
     #[error("the warehouse lock changed hands while it was being taken; try again")]
     LockContended,
     #[error("no release `{run_id}` to roll back to")]
-    UnknownRelease { run_id: String, available: Vec<String> },
+    UnknownRelease {
+        run_id: String,
+        available: Vec<String>,
+    },
     #[error("no run `{run_id}` is recorded")]
     UnknownRun { run_id: String },
     #[error("interrupted")]

@@ -109,7 +109,8 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 warehouse: c.warehouse,
                 ..Overrides::default()
             };
-            let rec = app::inspect::run_record(c.pipeline.as_deref(), &o, c.run_id.as_deref()).await?;
+            let rec =
+                app::inspect::run_record(c.pipeline.as_deref(), &o, c.run_id.as_deref()).await?;
             printer.checks(&rec);
         }
         Command::Rollback(r) => {
@@ -117,7 +118,8 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 warehouse: r.project.warehouse,
                 ..Overrides::default()
             };
-            let pointer = app::inspect::rollback(r.project.pipeline.as_deref(), &o, r.to.as_deref()).await?;
+            let pointer =
+                app::inspect::rollback(r.project.pipeline.as_deref(), &o, r.to.as_deref()).await?;
             printer.rolled_back(&pointer);
         }
         Command::Ls(p) => {

@@ -170,7 +170,8 @@ fn copies_share_a_signal_and_strangers_do_not() {
     );
 
     // Group records by real customer.
-    let mut by_key: BTreeMap<&str, Vec<(&(String, String), &Signals)>> = BTreeMap::new();
+    type Record<'a> = (&'a (String, String), &'a Signals);
+    let mut by_key: BTreeMap<&str, Vec<Record>> = BTreeMap::new();
     for (rec, signals) in &records {
         by_key
             .entry(truth[rec].as_str())

@@ -17,6 +17,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 #[test]
 #[ignore = "timing run; set GEN_CUSTOMERS / GEN_DAYS / GEN_OUT"]
+#[allow(clippy::print_stderr)] // the point of this run is to print its measurements
 fn generate_at_scale() {
     let out = PathBuf::from(env_or("GEN_OUT", "/tmp/strata-generate-scale".to_string()));
     let opts = GenerateOptions {

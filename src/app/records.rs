@@ -117,9 +117,9 @@ fn check_results_parquet(run_id: &str, ds: &str, results: &[&CheckResult]) -> Re
             results.iter().map(|r| f(r)).collect::<Vec<_>>(),
         ))
     };
-    let day = crate::model::types::parse_date(ds)
-        .ok()
-        .map(|d| (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as i32);
+    let day = crate::model::types::parse_date(ds).ok().map(|d| {
+        (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid")).num_days() as i32
+    });
     let now = chrono::Utc::now().timestamp_micros();
     let schema = Arc::new(Schema::new(vec![
         Field::new("run_id", DataType::Utf8, false),
@@ -155,16 +155,18 @@ fn check_results_parquet(run_id: &str, ds: &str, results: &[&CheckResult]) -> Re
         )),
         strings(&|r| r.samples.join("; ")),
         Arc::new(StringArray::from(
-            results.iter().map(|r| r.message.clone()).collect::<Vec<_>>(),
+            results
+                .iter()
+                .map(|r| r.message.clone())
+                .collect::<Vec<_>>(),
         )),
         Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
     ];
     let err = |e: datafusion::arrow::error::ArrowError| StrataError::Engine { source: e.into() };
     let batch = RecordBatch::try_new(schema.clone(), columns).map_err(err)?;
     let mut buf = Vec::new();
-    let perr = |e: datafusion::parquet::errors::ParquetError| StrataError::Engine {
-        source: e.into(),
-    };
+    let perr =
+        |e: datafusion::parquet::errors::ParquetError| StrataError::Engine { source: e.into() };
     let mut w = ArrowWriter::try_new(&mut buf, schema, None).map_err(perr)?;
     w.write(&batch).map_err(perr)?;
     w.close().map_err(perr)?;
@@ -198,9 +200,12 @@ pub async fn get(wh: &Warehouse, run_id: Option<&str>) -> Result<RunRecord> {
             }),
         Some(id) => {
             let path = wh.path(&format!("{RUNS}/{id}.json"));
-            let bytes = wh.get(&path).await?.ok_or_else(|| StrataError::UnknownRun {
-                run_id: id.to_string(),
-            })?;
+            let bytes = wh
+                .get(&path)
+                .await?
+                .ok_or_else(|| StrataError::UnknownRun {
+                    run_id: id.to_string(),
+                })?;
             serde_json::from_slice(&bytes).map_err(|source| StrataError::Record {
                 path: path.to_string(),
                 source,

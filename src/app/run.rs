@@ -12,17 +12,17 @@ use std::time::{Duration, Instant};
 use crate::app::records::{self, InputStat};
 use crate::app::{Project, check_schemas, load_project};
 use crate::checks::{self, CheckResult};
-use crate::model::checks::CheckKind;
-use crate::storage::lock::RunLock;
-use crate::storage::release;
 use crate::diag::suggest;
 use crate::engine::{self, sources, stage};
 use crate::error::{Result, StrataError};
 use crate::model::Materialization;
+use crate::model::checks::CheckKind;
 use crate::plan::Plan;
 use crate::report::error_chain_text;
 use crate::settings::{Overrides, RunSettings};
 use crate::storage::Warehouse;
+use crate::storage::lock::RunLock;
+use crate::storage::release;
 use crate::storage::release::{PendingRelease, ReleasePointer};
 
 /// What the user asked `run` to do.
@@ -40,11 +40,20 @@ pub struct RunRequest {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum StageStatus {
-    Succeeded { output: stage::StageOutput },
+    Succeeded {
+        output: stage::StageOutput,
+    },
     /// Ran, but an `error` check failed: the output was not published.
-    Blocked { output: stage::StageOutput, failed_checks: Vec<String> },
-    Failed { error: String },
-    Skipped { because: String },
+    Blocked {
+        output: stage::StageOutput,
+        failed_checks: Vec<String>,
+    },
+    Failed {
+        error: String,
+    },
+    Skipped {
+        because: String,
+    },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -214,11 +223,18 @@ async fn execute(
         let partitioned = stage_def.materialization == Materialization::Partitioned;
         result.status = match executed {
             Ok(output) => {
-                let (checks, blocked) = audit(&ctx, wh, &pending, stage_def, schema, &output, settings).await?;
+                let (checks, blocked) =
+                    audit(&ctx, wh, &pending, stage_def, schema, &output, settings).await?;
                 result.checks = checks;
                 if blocked.is_empty() {
                     pending
-                        .publish(wh, &output.staged, stage_def.layer, &stage_def.name, output.partition.as_deref())
+                        .publish(
+                            wh,
+                            &output.staged,
+                            stage_def.layer,
+                            &stage_def.name,
+                            output.partition.as_deref(),
+                        )
                         .await?;
                     stage::register_output(
                         &ctx,
@@ -291,8 +307,7 @@ async fn audit(
         (Some(base), true) => previous_rows(ctx, wh, base, def, &file_schema, output).await?,
         _ => None,
     };
-    let results =
-        checks::run_checks(ctx, &def.name, &def.checks, &settings.params, previous).await;
+    let results = checks::run_checks(ctx, &def.name, &def.checks, &settings.params, previous).await;
     let _ = ctx.deregister_table(checks::THIS);
     let blocked = results
         .iter()

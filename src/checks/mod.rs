@@ -273,7 +273,9 @@ async fn evaluate(
                 .collect()
                 .await?;
             let latest_day = latest.first().and_then(|b| {
-                let a = b.column(0).as_primitive_opt::<datafusion::arrow::datatypes::Date32Type>()?;
+                let a = b
+                    .column(0)
+                    .as_primitive_opt::<datafusion::arrow::datatypes::Date32Type>()?;
                 (!a.is_null(0)).then(|| a.value(0))
             });
             let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");

@@ -39,15 +39,41 @@ pub enum Threshold {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
-    NotNull { columns: Vec<String> },
-    Unique { columns: Vec<String> },
-    AcceptedValues { column: String, values: Vec<String> },
-    AcceptedRange { column: String, min: Option<f64>, max: Option<f64> },
-    Relationships { column: String, to: String, field: String },
-    RowCount { min: Option<u64>, max: Option<u64>, max_change_pct: Option<f64> },
-    Expression { expr: String },
-    Sql { query: String },
-    Freshness { column: String, max_age_days: i64 },
+    NotNull {
+        columns: Vec<String>,
+    },
+    Unique {
+        columns: Vec<String>,
+    },
+    AcceptedValues {
+        column: String,
+        values: Vec<String>,
+    },
+    AcceptedRange {
+        column: String,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    Relationships {
+        column: String,
+        to: String,
+        field: String,
+    },
+    RowCount {
+        min: Option<u64>,
+        max: Option<u64>,
+        max_change_pct: Option<f64>,
+    },
+    Expression {
+        expr: String,
+    },
+    Sql {
+        query: String,
+    },
+    Freshness {
+        column: String,
+        max_age_days: i64,
+    },
 }
 
 impl CheckKind {
@@ -124,7 +150,10 @@ fn read_check(cx: &mut Cx, node: &Node) -> Option<CheckSpec> {
             ProblemKind::InvalidValue {
                 key: "checks[]".into(),
                 value: kinds.join(", "),
-                reason: format!("a check has exactly one kind, one of {}", CHECK_KINDS.join(", ")),
+                reason: format!(
+                    "a check has exactly one kind, one of {}",
+                    CHECK_KINDS.join(", ")
+                ),
             },
         );
         return None;
@@ -227,7 +256,9 @@ fn read_kind(cx: &mut Cx, key: &str, n: &Node) -> Option<CheckKind> {
         },
         "accepted_values" => {
             let m = body(cx, key, n, &["column", "values"])?;
-            let column = m.required(cx, "column").and_then(|c| cx.string("column", c));
+            let column = m
+                .required(cx, "column")
+                .and_then(|c| cx.string("column", c));
             let values = m.required(cx, "values").map(|v| {
                 let Value::Seq(items) = &v.value else {
                     cx.wrong_type("values", v, "a list");
@@ -253,7 +284,9 @@ fn read_kind(cx: &mut Cx, key: &str, n: &Node) -> Option<CheckKind> {
         }
         "accepted_range" => {
             let m = body(cx, key, n, &["column", "min", "max"])?;
-            let column = m.required(cx, "column").and_then(|c| cx.string("column", c));
+            let column = m
+                .required(cx, "column")
+                .and_then(|c| cx.string("column", c));
             let min = match m.get("min") {
                 Some(v) => Some(number(cx, "min", v)?),
                 None => None,
@@ -270,7 +303,9 @@ fn read_kind(cx: &mut Cx, key: &str, n: &Node) -> Option<CheckKind> {
         }
         "relationships" => {
             let m = body(cx, key, n, &["column", "to", "field"])?;
-            let column = m.required(cx, "column").and_then(|c| cx.string("column", c));
+            let column = m
+                .required(cx, "column")
+                .and_then(|c| cx.string("column", c));
             let to = m.required(cx, "to").and_then(|c| cx.string("to", c));
             let field = m.opt_string(cx, "field");
             let column = column?;
@@ -315,7 +350,9 @@ fn read_kind(cx: &mut Cx, key: &str, n: &Node) -> Option<CheckKind> {
         },
         "freshness" => {
             let m = body(cx, key, n, &["column", "max_age_days"])?;
-            let column = m.required(cx, "column").and_then(|c| cx.string("column", c));
+            let column = m
+                .required(cx, "column")
+                .and_then(|c| cx.string("column", c));
             let age = m.required(cx, "max_age_days").and_then(|v| match v.value {
                 Value::Int(i) if i >= 0 => Some(i),
                 _ => {

@@ -12,8 +12,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::types::{VarValue, parse_bytes, parse_column_type};
 use super::reader::{Cx, Map};
+use super::types::{VarValue, parse_bytes, parse_column_type};
 use super::yaml::{self, Node, Value};
 use super::{
     EngineConfig, IntentDictionary, Layer, Materialization, PiiConfig, Pipeline, Source, Stage,

@@ -126,4 +126,3 @@ impl<'n> Map<'n> {
         self.get(key).and_then(|n| cx.string(key, n))
     }
 }
-

@@ -15,6 +15,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::diag::{Location, Problem, ProblemKind, suggest};
 use crate::model::{Layer, Materialization, Pipeline};
 
+/// Table functions stage SQL may call: they generate rows and read nothing.
+pub const GENERATOR_FUNCTIONS: &[&str] = &["generate_series", "range"];
+
 /// One input of a stage: a source (ODS) or another stage.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Input {
@@ -103,7 +106,11 @@ impl Plan {
                     ));
                     continue;
                 }
-                if broken.contains(name.as_str()) {
+                if broken.contains(name.as_str())
+                    || (!is_declared
+                        && !layer_of.contains_key(name.as_str())
+                        && GENERATOR_FUNCTIONS.contains(&name.as_str()))
+                {
                     continue;
                 }
                 let Some(&(layer, is_source)) = layer_of.get(name.as_str()) else {

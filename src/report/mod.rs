@@ -140,7 +140,11 @@ impl Printer {
             o.elapsed.as_secs_f64()
         );
         for r in &o.stages {
-            for c in r.checks.iter().filter(|c| c.status != crate::checks::CheckStatus::Pass) {
+            for c in r
+                .checks
+                .iter()
+                .filter(|c| c.status != crate::checks::CheckStatus::Pass)
+            {
                 let _ = writeln!(s, "  {}", check_line(c));
             }
         }
@@ -249,7 +253,9 @@ impl Printer {
             rec.ds,
             rec.status,
             text_table(
-                &["stage", "check", "severity", "status", "failing", "rows", "message"],
+                &[
+                    "stage", "check", "severity", "status", "failing", "rows", "message"
+                ],
                 &rows
             )
         ));
@@ -260,7 +266,10 @@ impl Printer {
             return self.json(p);
         }
         if !self.quiet {
-            self.out(&format!("release {} (ds {}) is current again", p.run_id, p.ds));
+            self.out(&format!(
+                "release {} (ds {}) is current again",
+                p.run_id, p.ds
+            ));
         }
     }
 

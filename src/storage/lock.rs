@@ -94,13 +94,14 @@ impl RunLock {
                     let stale = holder.as_ref().is_none_or(LockHolder::provably_dead);
                     if break_lock || stale {
                         tracing::warn!(holder = ?holder, "taking over a stale run lock");
-                        wh.store.delete(&path).await.map_err(|source| {
-                            StrataError::Storage {
+                        wh.store
+                            .delete(&path)
+                            .await
+                            .map_err(|source| StrataError::Storage {
                                 operation: "delete",
                                 path: path.to_string(),
                                 source,
-                            }
-                        })?;
+                            })?;
                         continue;
                     }
                     return Err(StrataError::Locked {

@@ -52,8 +52,23 @@ pub fn staging_dir(run_id: &str, layer: Layer, table: &str) -> String {
 }
 
 impl Warehouse {
-    /// The current release, if any run has published.
+    /// The current release, if any run has published. On local disks the `current` symlink is
+    /// the commit point (readers follow it); elsewhere `_meta/current.json` is.
     pub async fn current_release(&self) -> Result<Option<ReleasePointer>> {
+        if let Some(root) = &self.local_root
+            && let Ok(target) = std::fs::read_link(root.join("current"))
+            && let Some(id) = target.file_name().and_then(|n| n.to_str())
+        {
+            let marker = self.path(&format!("{}/{MARKER}", release_dir(id)));
+            if let Some(bytes) = self.get(&marker).await? {
+                return serde_json::from_slice(&bytes).map(Some).map_err(|source| {
+                    StrataError::Record {
+                        path: marker.to_string(),
+                        source,
+                    }
+                });
+            }
+        }
         let path = self.path(POINTER);
         let Some(bytes) = self.get(&path).await? else {
             return Ok(None);
@@ -78,10 +93,11 @@ impl Warehouse {
             path: path.to_string(),
             source,
         })?;
-        self.put(&path, body).await?;
+        // Local disks: the symlink swap is the commit; the JSON pointer follows it.
         if let Some(root) = &self.local_root {
             swap_local_links(root, &pointer.run_id)?;
         }
+        self.put(&path, body).await?;
         Ok(())
     }
 }
@@ -204,7 +220,8 @@ impl PendingRelease {
 /// never completed. Call only while holding the run lock.
 pub async fn remove_debris(wh: &Warehouse) -> Result<()> {
     for run in wh.child_dirs(&wh.path(STAGING)).await? {
-        wh.delete_prefix(&wh.path(&format!("{STAGING}/{run}"))).await?;
+        wh.delete_prefix(&wh.path(&format!("{STAGING}/{run}")))
+            .await?;
     }
     let current = wh.current_release().await?.map(|p| p.run_id);
     for id in wh.release_ids().await? {
@@ -253,7 +270,9 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
         .map(|r| r.run_id.clone())
         .collect();
     let target = match to {
-        Some(id) => releases.iter().find(|r| r.run_id == id && id != current.run_id),
+        Some(id) => releases
+            .iter()
+            .find(|r| r.run_id == id && id != current.run_id),
         None => releases
             .iter()
             .filter(|r| r.run_id.as_str() < current.run_id.as_str())

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use super::Project;
 use datafusion::arrow::array::{ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use super::Project;
 
 fn ts(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text)
@@ -150,4 +150,3 @@ pub fn mini_project() -> Project {
     );
     p
 }
-

@@ -1,0 +1,228 @@
+//! Write, audit, publish: failing checks block publication and their descendants only; releases
+//! are atomic; the run lock admits one run; reruns are idempotent; rollback works.
+
+mod util;
+
+use std::path::Path;
+
+use util::mini::{PIPELINE, mini_project};
+use util::{pretty, query_dir};
+
+/// Sum of paid_amount in the published ADS table, read through the stable reader path.
+async fn ads_total(wh: &Path) -> String {
+    pretty(
+        &query_dir(
+            &wh.join("ads/ads_city_sales"),
+            "SELECT SUM(paid_amount) AS total FROM t",
+        )
+        .await,
+    )
+}
+
+async fn customer_cities(wh: &Path) -> String {
+    pretty(
+        &query_dir(
+            &wh.join("dwd/dwd_customer"),
+            "SELECT customer_id, city FROM t ORDER BY customer_id",
+        )
+        .await,
+    )
+}
+
+fn with_checks(checks_yaml: &str) -> String {
+    PIPELINE.replace(
+        "    sql: sql/dwd/dwd_customer.sql\n",
+        &format!("    sql: sql/dwd/dwd_customer.sql\n    checks:\n{checks_yaml}"),
+    )
+}
+
+#[tokio::test]
+async fn failing_check_blocks_its_table_and_descendants_only() {
+    let p = mini_project();
+    let wh = p.path().join("warehouse");
+    assert_eq!(p.strata(&["run", "--ds", "2026-11-20", "-q"]).code, 0);
+    let before = customer_cities(&wh).await;
+    assert!(before.contains("Beijing"), "{before}");
+    // On the 21st C1 moves to Shenzhen, which this check forbids.
+    p.write(
+        "pipelines/mini.yaml",
+        &with_checks("      - expression: \"city <> 'Shenzhen'\"\n        name: no_shenzhen\n      - unique: customer_id\n"),
+    );
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("BLOCKED dwd_customer"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("FAIL  dwd_customer.no_shenzhen: 1 of 2 rows fail; e.g. C1"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains("skipped dws_customer_sales"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("skipped ads_city_sales"),
+        "{}",
+        out.stderr
+    );
+    // The blocked table keeps the previous data; the sibling branch published.
+    assert_eq!(customer_cities(&wh).await, before);
+    let orders = query_dir(&wh.join("dwd/dwd_order"), "SELECT COUNT(*) AS n FROM t").await;
+    assert!(pretty(&orders).contains("| 3 |"), "{}", pretty(&orders));
+    assert!(!wh.join("dws/dws_customer_sales/ds=2026-11-21").exists());
+    // The record says so, and `strata checks` shows it.
+    let out = p.strata(&["checks"]);
+    assert!(out.stdout.contains("checks_failed"), "{}", out.stdout);
+    assert!(out.stdout.contains("no_shenzhen"), "{}", out.stdout);
+    let results = query_dir(
+        &wh.join("_meta/check_results"),
+        "SELECT check_name, status, failing_rows FROM t WHERE status <> 'pass'",
+    )
+    .await;
+    assert!(
+        pretty(&results).contains("| no_shenzhen | fail   | 1            |"),
+        "{}",
+        pretty(&results)
+    );
+}
+
+#[tokio::test]
+async fn warn_check_reports_but_publishes() {
+    let p = mini_project();
+    p.write(
+        "pipelines/mini.yaml",
+        &with_checks("      - expression: \"city <> 'Shenzhen'\"\n        severity: warn\n"),
+    );
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("WARN"), "{}", out.stdout);
+    assert!(
+        customer_cities(&p.path().join("warehouse"))
+            .await
+            .contains("Shenzhen")
+    );
+}
+
+#[tokio::test]
+async fn rerun_gives_identical_rows_and_rollback_restores() {
+    let p = mini_project();
+    let wh = p.path().join("warehouse");
+    assert_eq!(p.strata(&["run", "--ds", "2026-11-21", "-q"]).code, 0);
+    let first = pretty(
+        &query_dir(
+            &wh.join("ads/ads_city_sales"),
+            "SELECT * FROM t ORDER BY city",
+        )
+        .await,
+    );
+    assert_eq!(p.strata(&["run", "--ds", "2026-11-21", "-q"]).code, 0);
+    let second = pretty(
+        &query_dir(
+            &wh.join("ads/ads_city_sales"),
+            "SELECT * FROM t ORDER BY city",
+        )
+        .await,
+    );
+    assert_eq!(first, second);
+    // ds 22 adds O5 (999): 170 + 999.
+    assert_eq!(p.strata(&["run", "--ds", "2026-11-22", "-q"]).code, 0);
+    assert!(ads_total(&wh).await.contains("1169.0"));
+    let out = p.strata(&["rollback"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        ads_total(&wh).await.contains("170.0"),
+        "{}",
+        ads_total(&wh).await
+    );
+    let out = p.strata(&["runs"]);
+    assert_eq!(out.stdout.lines().count(), 4, "{}", out.stdout);
+    let out = p.strata(&["rollback", "--to", "nope"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("kept releases:"), "{}", out.stderr);
+}
+
+#[test]
+fn lock_held_by_a_live_process_stops_a_run() {
+    let p = mini_project();
+    let meta = p.path().join("warehouse/_meta");
+    std::fs::create_dir_all(&meta).unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let holder = format!(
+        r#"{{"run_id": "20261122T010000.000Z-abcdef", "host": "{}", "pid": {}, "started_at": "2026-11-22T01:00:00Z"}}"#,
+        host.trim(),
+        std::process::id()
+    );
+    std::fs::write(meta.join("lock.json"), &holder).unwrap();
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(&format!(
+            "error: the warehouse is locked by run 20261122T010000.000Z-abcdef on host {} (pid {})",
+            host.trim(),
+            std::process::id()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--break-lock"));
+    assert_eq!(
+        p.strata(&["run", "--ds", "2026-11-21", "-q", "--break-lock"])
+            .code,
+        0
+    );
+    // A lock whose process is gone is taken over without asking.
+    std::fs::write(
+        meta.join("lock.json"),
+        holder.replace(&std::process::id().to_string(), "4194303"),
+    )
+    .unwrap();
+    assert_eq!(p.strata(&["run", "--ds", "2026-11-21", "-q"]).code, 0);
+    assert!(
+        !meta.join("lock.json").exists(),
+        "a finished run releases its lock"
+    );
+}
+
+#[test]
+fn two_concurrent_runs_one_proceeds() {
+    let p = mini_project();
+    // A slow extra stage keeps the first run busy long enough to overlap.
+    let slow =
+        format!("{PIPELINE}  - name: dws_slow\n    layer: dws\n    sql: sql/dws/dws_slow.sql\n");
+    p.write("pipelines/mini.yaml", &slow);
+    p.write(
+        "sql/dws/dws_slow.sql",
+        "SELECT COUNT(*) AS n FROM dwd_order CROSS JOIN (SELECT value FROM generate_series(1, 30000000)) g WHERE g.value % 7 = 3\n",
+    );
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let spawn = || {
+        std::process::Command::new(bin)
+            .args(["run", "--ds", "2026-11-21", "-q"])
+            .current_dir(p.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let a = spawn();
+    let b = spawn();
+    let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap()).collect();
+    let ok = codes.iter().filter(|&&c| c == 0).count();
+    let errs: Vec<_> = outs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert_eq!(ok, 1, "exactly one run proceeds: {codes:?} {errs:?}");
+    let loser = outs.iter().find(|o| o.status.code() != Some(0)).unwrap();
+    let err = String::from_utf8_lossy(&loser.stderr);
+    assert!(
+        err.contains("error: the warehouse is locked by run "),
+        "{err}"
+    );
+}
