@@ -245,7 +245,10 @@ async fn evaluate(
         CheckKind::Expression { expr } => {
             let e = this.parse_sql_expr(expr)?;
             let key = sample_key(&this, &[]);
-            failing_rows(this.filter(not(coalesce(vec![e, lit(false)])))?, key).await
+            let failing = this
+                .filter(not(coalesce(vec![e, lit(false)])))?
+                .with_param_values(params.to_param_values())?;
+            failing_rows(failing, key).await
         }
         CheckKind::Sql { query } => {
             let df = ctx

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -14,14 +15,15 @@ use datafusion::datasource::listing::{
 use datafusion::prelude::SessionContext;
 
 use crate::error::{Result, StrataError};
-use crate::model::{Pipeline, Source};
+use crate::model::{Pipeline, Source, SourceFormat};
 use crate::storage::Warehouse;
 
 /// The URL of a source's directory (with a trailing slash).
 pub fn source_url(pipeline: &Pipeline, source: &Source) -> Result<String> {
+    let is_file = is_single_file(&source.location);
     if source.location.contains("://") {
         let mut url = source.location.clone();
-        if !url.ends_with('/') {
+        if !url.ends_with('/') && !is_file {
             url.push('/');
         }
         return Ok(url);
@@ -32,17 +34,22 @@ pub fn source_url(pipeline: &Pipeline, source: &Source) -> Result<String> {
         path: path.clone(),
         source: e,
     })?;
-    let mut url = url::Url::from_directory_path(&abs)
-        .map_err(|_| StrataError::InvalidArgument {
-            argument: format!("location of source `{}`", source.name),
-            value: source.location.clone(),
-            reason: "not a usable path".into(),
-        })?
-        .to_string();
-    if !url.ends_with('/') {
-        url.push('/');
-    }
-    Ok(url)
+    let invalid = || StrataError::InvalidArgument {
+        argument: format!("location of source `{}`", source.name),
+        value: source.location.clone(),
+        reason: "not a usable path".into(),
+    };
+    let url = if is_file {
+        url::Url::from_file_path(&abs).map_err(|_| invalid())?
+    } else {
+        url::Url::from_directory_path(&abs).map_err(|_| invalid())?
+    };
+    Ok(url.to_string())
+}
+
+/// A location naming one file (`fx_rates.csv`) rather than a directory.
+fn is_single_file(location: &str) -> bool {
+    location.ends_with(".csv") || location.ends_with(".parquet")
 }
 
 /// Make the object store of a non-local source URL known to `ctx`.
@@ -56,9 +63,16 @@ pub fn register_source_store(ctx: &SessionContext, pipeline: &Pipeline, url: &st
 }
 
 pub fn listing_options(source: &Source) -> ListingOptions {
-    ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(source.partitions.clone())
+    let options = match source.format {
+        SourceFormat::Parquet => {
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet")
+        }
+        SourceFormat::Csv => {
+            ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true)))
+                .with_file_extension(".csv")
+        }
+    };
+    options.with_table_partition_cols(source.partitions.clone())
 }
 
 /// The file schema of a source: declared, or inferred from its Parquet footers.

@@ -5,6 +5,7 @@
 //! | `intent(text)` | first label of the pipeline's `intents` dictionary whose keyword occurs in `text` (case-insensitive), else the default label |
 //! | `normalize_phone(text)` | E.164 `+86...` for Chinese mobiles and landlines, NULL when no usable number |
 //! | `normalize_email(text)` | trimmed, lower case, NULL when not an address |
+//! | `normalize_company(text)` | a company name reduced for matching: widths folded, spaces and brackets removed, legal suffixes (有限公司, 股份有限公司, 集团...) removed, branch words (分部, 办事处) written 分公司, Latin letters upper case |
 //! | `mask_phone(text)` | `138****8000` |
 //! | `mask_email(text)` | `z***@example.com` |
 //! | `mask_name(text)` | `张*` |
@@ -199,6 +200,12 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     ctx.register_udf(StringFn::udf("normalize_email", String::new(), None, |t| {
         Ok(normalize_email(t))
     }));
+    ctx.register_udf(StringFn::udf(
+        "normalize_company",
+        String::new(),
+        None,
+        |t| Ok(normalize_company(t)),
+    ));
     ctx.register_udf(StringFn::udf("mask_phone", String::new(), None, |t| {
         Ok(Some(mask_phone(t)))
     }));
@@ -258,6 +265,34 @@ pub fn normalize_email(text: &str) -> Option<String> {
         .to_lowercase();
     let (local, domain) = e.split_once('@')?;
     (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)).then_some(e)
+}
+
+/// Legal-form words removed by [`normalize_company`], longest first.
+const LEGAL_FORMS: &[&str] = &[
+    "股份有限公司",
+    "集团有限公司",
+    "有限责任公司",
+    "有限公司",
+    "集团",
+];
+
+/// A company name reduced for matching (see the module table). NULL when nothing is left.
+pub fn normalize_company(text: &str) -> Option<String> {
+    let mut s: String = text
+        .chars()
+        .map(fold_width)
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | '【' | '】'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    for form in LEGAL_FORMS {
+        s = s.replace(form, "");
+    }
+    for branch in ["分部", "办事处"] {
+        if let Some(head) = s.strip_suffix(branch) {
+            s = format!("{head}分公司");
+        }
+    }
+    (!s.is_empty()).then_some(s)
 }
 
 /// `138****8000`: first three and last four digits of the national number.
@@ -346,6 +381,23 @@ mod tests {
             Some("zhang.san@example.com")
         );
         assert_eq!(normalize_email("not an email"), None);
+    }
+
+    #[test]
+    fn company_names_normalize_to_one_key() {
+        let legal = normalize_company("上海恒瑞科技有限公司北京分公司");
+        for v in [
+            " 上海恒瑞科技股份有限公司北京分部 ",
+            "上海恒瑞科技　有限公司北京分公司",
+            "上海恒瑞科技北京分部",
+        ] {
+            assert_eq!(normalize_company(v), legal, "{v}");
+        }
+        assert_eq!(
+            normalize_company("恒瑞ＩＴ服务（上海）有限公司bj分部").as_deref(),
+            Some("恒瑞IT服务上海BJ分公司")
+        );
+        assert_eq!(normalize_company(" 有限公司 "), None);
     }
 
     #[test]

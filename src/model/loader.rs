@@ -16,8 +16,8 @@ use super::reader::{Cx, Map};
 use super::types::{VarValue, parse_bytes, parse_column_type};
 use super::yaml::{self, Node, Value};
 use super::{
-    EngineConfig, IntentDictionary, Layer, Materialization, PiiConfig, Pipeline, Source, Stage,
-    VarDecl, WarehouseConfig,
+    EngineConfig, IntentDictionary, Layer, Materialization, PiiConfig, Pipeline, Source,
+    SourceFormat, Stage, VarDecl, WarehouseConfig,
 };
 use crate::diag::{Problem, ProblemKind, display_path};
 use crate::error::StrataError;
@@ -369,20 +369,24 @@ fn read_source(cx: &mut Cx, node: &Node) -> Option<Source> {
     let name = name_of(cx, &map);
     let location_node = map.required(cx, "location");
     let location = location_node.and_then(|n| cx.string("location", n));
-    if let Some(n) = map.get("format") {
-        if let Some(f) = cx.string("format", n)
-            && f != "parquet"
-        {
-            cx.at(
-                n,
-                ProblemKind::InvalidValue {
-                    key: "format".into(),
-                    value: f,
-                    reason: "only `parquet` is supported".into(),
-                },
-            );
-        }
-    }
+    let format = match map.get("format") {
+        None => Some(SourceFormat::Parquet),
+        Some(n) => cx.string("format", n).and_then(|f| match f.as_str() {
+            "parquet" => Some(SourceFormat::Parquet),
+            "csv" => Some(SourceFormat::Csv),
+            _ => {
+                cx.at(
+                    n,
+                    ProblemKind::InvalidValue {
+                        key: "format".into(),
+                        value: f,
+                        reason: "expected `parquet` or `csv`".into(),
+                    },
+                );
+                None
+            }
+        }),
+    };
     let partitions = map
         .get("partitions")
         .map(|n| read_columns(cx, "partitions", n))
@@ -411,6 +415,7 @@ fn read_source(cx: &mut Cx, node: &Node) -> Option<Source> {
     let location_node = location_node?;
     Some(Source {
         name: name?,
+        format: format?,
         location: location?,
         location_at: cx.loc(location_node.line, location_node.column),
         partitions: partitions?,

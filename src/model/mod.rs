@@ -119,10 +119,20 @@ pub struct EngineConfig {
     pub compression: Option<String>,
 }
 
-/// An ODS table read from Parquet files.
+/// File format of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    Parquet,
+    /// CSV with a header row; for small seed tables. Needs declared `columns`.
+    Csv,
+}
+
+/// An ODS table read from Parquet (or, for seeds, CSV) files.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub name: String,
+    pub format: SourceFormat,
     /// Location as written: relative to the project directory, or a URL.
     pub location: String,
     pub location_at: Location,

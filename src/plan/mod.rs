@@ -85,10 +85,18 @@ impl Plan {
                     continue;
                 }
             };
+            // `relationships` checks read their target table, so it must be built first.
+            let check_targets = stage.checks.iter().filter_map(|c| match &c.kind {
+                crate::model::checks::CheckKind::Relationships { to, .. } => {
+                    Some((to, c.at.clone(), true))
+                }
+                _ => None,
+            });
             let declared = stage
                 .depends_on
                 .iter()
-                .map(|(name, at)| (name, at.clone(), true));
+                .map(|(name, at)| (name, at.clone(), true))
+                .chain(check_targets);
             let found = refs.iter().map(|r| {
                 (
                     &r.name,

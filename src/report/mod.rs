@@ -367,11 +367,13 @@ fn render_plan(plan: &Plan, outputs: &[String]) -> String {
                 s.name.clone(),
                 s.layer.to_string(),
                 s.materialization.as_str().to_string(),
-                s.inputs
-                    .iter()
-                    .map(|i| i.table.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                short_list(
+                    &s.inputs
+                        .iter()
+                        .map(|i| i.table.as_str())
+                        .collect::<Vec<_>>(),
+                    3,
+                ),
                 out.clone(),
             ]
         })
@@ -385,6 +387,14 @@ fn render_plan(plan: &Plan, outputs: &[String]) -> String {
             &rows
         )
     )
+}
+
+/// The first `n` items joined, and how many more there are.
+fn short_list(items: &[&str], n: usize) -> String {
+    if items.len() <= n {
+        return items.join(", ");
+    }
+    format!("{}, +{} more", items[..n].join(", "), items.len() - n)
 }
 
 /// A plain, left-aligned text table.

@@ -1,0 +1,25 @@
+-- Triage of ods_contract: every landed record once (deduplicated: the latest update, then the latest
+-- landing wins), with the reason it cannot be accepted, if any. Reasons in the order of DOMAIN.md;
+-- the first that applies is kept. dwd_contract takes the accepted rows, dwd_reject the others.
+WITH landed AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY contract_id ORDER BY ds DESC) AS rn
+  FROM ods_contract
+  WHERE ds <= $ds
+), dedup AS (
+  SELECT * FROM landed WHERE rn = 1 OR contract_id IS NULL
+)
+SELECT d.contract_id AS source_key,
+       d.contract_id,
+       m.customer_id,
+       d.start_date,
+       d.end_date,
+       CAST(d.annual_value AS DOUBLE) AS annual_value,
+       d.renewed_from,
+       d.signed_at,
+       d.ds AS landing_ds,
+       CASE WHEN d.contract_id IS NULL OR d.crm_id IS NULL THEN 'null_key'
+            WHEN m.customer_id IS NULL THEN 'orphan_customer'
+            WHEN business_date(d.signed_at) > d.ds THEN 'future_event'
+       END AS reject_reason
+FROM dedup d
+LEFT JOIN dwd_customer_source_map m ON m.source_system = 'crm' AND m.source_customer_id = d.crm_id

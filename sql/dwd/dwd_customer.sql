@@ -1,0 +1,84 @@
+-- The golden record: one row per real customer ("一客一档").
+-- Survivorship: for every attribute, the first non-null value by source priority
+-- (CRM, then ERP, then shop) and, within a source, by the latest update. first_seen_at is the
+-- earliest creation or registration in any source. customer_type is recomputed from paid orders
+-- as of $ds (潜在客户: none ever; 新客户: first paid order in the last 30 days; 活跃客户: a paid
+-- order in the last 90 days; 沉睡客户: otherwise); the CRM's typed value is kept beside it.
+WITH latest_crm AS (
+  SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC, ds DESC) AS rn
+                 FROM ods_crm_customer WHERE ds <= $ds AND crm_id IS NOT NULL) WHERE rn = 1
+), latest_erp AS (
+  SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC, ds DESC) AS rn
+                 FROM ods_erp_customer WHERE ds <= $ds AND erp_code IS NOT NULL) WHERE rn = 1
+), latest_shop AS (
+  SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC, ds DESC) AS rn
+                 FROM ods_shop_customer WHERE ds <= $ds AND shop_uid IS NOT NULL) WHERE rn = 1
+), attrs AS (
+  SELECT m.customer_id, 1 AS prio, c.updated_at, c.crm_id AS source_customer_id, 'crm' AS source_system,
+         nullif(trim(c.company_name), '') AS company_name, nullif(trim(c.contact_name), '') AS contact_name,
+         normalize_phone(c.phone) AS phone, normalize_email(c.email) AS email,
+         nullif(trim(c.industry), '') AS industry, nullif(trim(c.province), '') AS province,
+         nullif(trim(c.city), '') AS city, nullif(trim(c.company_size), '') AS company_size,
+         nullif(trim(c.owner_rep), '') AS owner_rep, c.contact_birthday,
+         nullif(trim(c.customer_type), '') AS source_customer_type, c.created_at AS seen_at
+  FROM latest_crm c JOIN dwd_customer_source_map m
+    ON m.source_system = 'crm' AND m.source_customer_id = c.crm_id
+  UNION ALL
+  SELECT m.customer_id, 2 AS prio, e.updated_at, e.erp_code AS source_customer_id, 'erp' AS source_system,
+         nullif(trim(e.legal_name), '') AS company_name, CAST(NULL AS VARCHAR) AS contact_name,
+         normalize_phone(e.tel) AS phone, CAST(NULL AS VARCHAR) AS email,
+         nullif(trim(e.industry), '') AS industry, nullif(trim(e.province), '') AS province,
+         CAST(NULL AS VARCHAR) AS city, CAST(NULL AS VARCHAR) AS company_size,
+         CAST(NULL AS VARCHAR) AS owner_rep, CAST(NULL AS DATE) AS contact_birthday,
+         CAST(NULL AS VARCHAR) AS source_customer_type, e.updated_at AS seen_at
+  FROM latest_erp e JOIN dwd_customer_source_map m
+    ON m.source_system = 'erp' AND m.source_customer_id = e.erp_code
+  UNION ALL
+  SELECT m.customer_id, 3 AS prio, s.updated_at, s.shop_uid AS source_customer_id, 'shop' AS source_system,
+         nullif(trim(s.display_name), '') AS company_name, CAST(NULL AS VARCHAR) AS contact_name,
+         normalize_phone(s.mobile) AS phone, normalize_email(s.email) AS email,
+         CAST(NULL AS VARCHAR) AS industry, CAST(NULL AS VARCHAR) AS province,
+         nullif(trim(s.city), '') AS city, CAST(NULL AS VARCHAR) AS company_size,
+         CAST(NULL AS VARCHAR) AS owner_rep, CAST(NULL AS DATE) AS contact_birthday,
+         CAST(NULL AS VARCHAR) AS source_customer_type, s.registered_at AS seen_at
+  FROM latest_shop s JOIN dwd_customer_source_map m
+    ON m.source_system = 'shop' AND m.source_customer_id = s.shop_uid
+), golden AS (
+  SELECT customer_id,
+         first_value(company_name ORDER BY company_name IS NULL, prio, updated_at DESC) AS company_name,
+         first_value(contact_name ORDER BY contact_name IS NULL, prio, updated_at DESC) AS contact_name,
+         first_value(phone ORDER BY phone IS NULL, prio, updated_at DESC) AS phone,
+         first_value(email ORDER BY email IS NULL, prio, updated_at DESC) AS email,
+         first_value(industry ORDER BY industry IS NULL, prio, updated_at DESC) AS industry,
+         first_value(province ORDER BY province IS NULL, prio, updated_at DESC) AS province,
+         first_value(city ORDER BY city IS NULL, prio, updated_at DESC) AS city,
+         first_value(company_size ORDER BY company_size IS NULL, prio, updated_at DESC) AS company_size,
+         first_value(owner_rep ORDER BY owner_rep IS NULL, prio, updated_at DESC) AS owner_rep,
+         first_value(contact_birthday ORDER BY contact_birthday IS NULL, prio, updated_at DESC) AS contact_birthday,
+         first_value(source_customer_type ORDER BY source_customer_type IS NULL, prio, updated_at DESC) AS source_customer_type,
+         MIN(seen_at) AS first_seen_at,
+         array_to_string(array_sort(array_agg(source_system || ':' || source_customer_id)), ',') AS source_ids
+  FROM attrs
+  GROUP BY customer_id
+), paid AS (
+  SELECT customer_id, MIN(order_date) AS first_paid, MAX(order_date) AS last_paid
+  FROM dwd_order
+  WHERE status = 'paid' AND order_date <= $ds
+  GROUP BY customer_id
+), typed AS (
+  SELECT g.*,
+         CASE WHEN p.first_paid IS NULL THEN '潜在客户'
+              WHEN p.first_paid > $ds - INTERVAL '30 days' THEN '新客户'
+              WHEN p.last_paid > $ds - INTERVAL '90 days' THEN '活跃客户'
+              ELSE '沉睡客户'
+         END AS customer_type
+  FROM golden g LEFT JOIN paid p ON p.customer_id = g.customer_id
+)
+SELECT customer_id, company_name, contact_name, phone, email, industry, province, city,
+       company_size, owner_rep, contact_birthday, first_seen_at,
+       business_date(first_seen_at) AS first_seen_date,
+       source_customer_type, customer_type,
+       COALESCE(source_customer_type IS NOT NULL AND source_customer_type <> customer_type, false)
+         AS customer_type_mismatch,
+       source_ids
+FROM typed

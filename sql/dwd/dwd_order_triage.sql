@@ -1,0 +1,33 @@
+-- Triage of ods_order: every landed record once (deduplicated: the latest update, then the latest
+-- landing wins), with the reason it cannot be accepted, if any. Reasons in the order of DOMAIN.md;
+-- the first that applies is kept. dwd_order takes the accepted rows, dwd_reject the others.
+WITH landed AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY updated_at DESC NULLS LAST, ds DESC) AS rn
+  FROM ods_order
+  WHERE ds <= $ds
+), dedup AS (
+  SELECT * FROM landed WHERE rn = 1 OR order_id IS NULL
+)
+SELECT d.order_id AS source_key,
+       d.order_id,
+       m.customer_id,
+       d.source_system,
+       d.source_customer_id,
+       d.order_time,
+       business_date(d.order_time) AS order_date,
+       d.amount,
+       d.currency,
+       CAST(d.amount AS DOUBLE) * fx.rate_to_cny AS amount_cny,
+       d.product_category,
+       d.status,
+       d.updated_at,
+       d.ds AS landing_ds,
+       CASE WHEN d.order_id IS NULL OR d.source_system IS NULL OR d.source_customer_id IS NULL THEN 'null_key'
+            WHEN m.customer_id IS NULL THEN 'orphan_customer'
+            WHEN business_date(d.order_time) > d.ds THEN 'future_event'
+            WHEN d.amount < 0 THEN 'negative_amount'
+            WHEN fx.rate_to_cny IS NULL THEN 'unknown_currency'
+       END AS reject_reason
+FROM dedup d
+LEFT JOIN dwd_customer_source_map m ON m.source_system = d.source_system AND m.source_customer_id = d.source_customer_id
+LEFT JOIN seed_fx_rates fx ON fx.currency = d.currency
