@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod mini;
+pub mod ods;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
