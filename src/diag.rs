@@ -276,7 +276,13 @@ impl fmt::Display for ProblemKind {
             ProblemKind::SourceSchema {
                 source_name,
                 message,
-            } => write!(f, "source `{source_name}`: {message}"),
+            } => {
+                if message.contains(&format!("source `{source_name}`")) {
+                    write!(f, "{message}")
+                } else {
+                    write!(f, "source `{source_name}`: {message}")
+                }
+            }
         }
     }
 }

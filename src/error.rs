@@ -65,6 +65,18 @@ pub enum StrataError {
         location: String,
         ds: String,
     },
+    #[error("source `{source_name}` has no partition for ds {ds} at `{location}`")]
+    MissingPartition {
+        source_name: String,
+        location: String,
+        ds: String,
+    },
+    #[error("source `{source_name}`: file `{path}`: {issue}")]
+    BadSourceFile {
+        source_name: String,
+        path: String,
+        issue: crate::engine::preflight::FileIssue,
+    },
     #[error("stage `{stage}` ({}) failed", sql_file.display())]
     Stage {
         stage: String,
@@ -138,6 +150,8 @@ impl StrataError {
                 | StrataError::UnknownTable { .. }
                 | StrataError::UnknownStage { .. }
                 | StrataError::EmptySource { .. }
+                | StrataError::MissingPartition { .. }
+                | StrataError::BadSourceFile { .. }
                 | StrataError::UnknownRelease { .. }
                 | StrataError::UnknownRun { .. }
         )

@@ -315,3 +315,47 @@ fn samples_never_show_raw_contacts() {
     );
     assert_eq!(strata::checks::mask_pii("C000123"), "C000123");
 }
+
+#[tokio::test]
+async fn no_personal_data() {
+    let ctx = SessionContext::new();
+    let t = table(vec![
+        ("id", Arc::new(StringArray::from(vec!["C1", "C2", "C3"]))),
+        (
+            "note",
+            Arc::new(StringArray::from(vec![
+                "call 13800138000",
+                "138****8000",
+                "z***@x.com",
+            ])),
+        ),
+        (
+            "contact",
+            Arc::new(StringArray::from(vec![
+                "a@b.com",
+                "none",
+                "110101199003071234",
+            ])),
+        ),
+    ]);
+    ctx.register_table("this", t).unwrap();
+    let params = Params {
+        ds: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        vars: vec![],
+    };
+    let r = run_checks(&ctx, "t", &[spec(CheckKind::NoPersonalData)], &params, None)
+        .await
+        .remove(0);
+    // note: one raw phone (the masked ones pass); contact: an e-mail and an ID number.
+    assert_eq!(r.status, CheckStatus::Fail, "{r:?}");
+    let m = r.message.unwrap();
+    assert!(m.contains("column `note` has 1 value(s)"), "{m}");
+    assert!(m.contains("column `contact` has 2 value(s)"), "{m}");
+    assert!(
+        r.samples
+            .iter()
+            .all(|s| !s.contains("13800138000") && !s.contains("a@b.com")),
+        "{:?}",
+        r.samples
+    );
+}

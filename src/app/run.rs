@@ -152,6 +152,12 @@ pub async fn run(
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
     }
+    engine::preflight::check_sources(
+        &project.pipeline,
+        &engine::preflight::sources_of(&plan),
+        settings.params.ds,
+    )
+    .await?;
     let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
     let result = execute(&project, &settings, &schemas, &wh, &mut outcome, observer).await;
     outcome.elapsed = started.elapsed();
@@ -283,7 +289,15 @@ async fn audit(
     output: &stage::StageOutput,
     settings: &RunSettings,
 ) -> Result<(Vec<CheckResult>, Vec<String>)> {
-    if def.checks.is_empty() {
+    let mut specs = def.checks.clone();
+    if def.layer == crate::model::Layer::Ads
+        && !specs.iter().any(|c| c.kind == CheckKind::NoPersonalData)
+    {
+        specs.push(crate::model::checks::CheckSpec::personal_data_gate(
+            def.at.clone(),
+        ));
+    }
+    if specs.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
     let partitioned = def.materialization == Materialization::Partitioned;
@@ -294,7 +308,7 @@ async fn audit(
     };
     let file_schema = stage::file_schema(schema, partitioned);
     stage::register_output(ctx, wh, checks::THIS, &staged_dir, &file_schema, false)?;
-    let wants_previous = def.checks.iter().any(|c| {
+    let wants_previous = specs.iter().any(|c| {
         matches!(
             c.kind,
             CheckKind::RowCount {
@@ -307,7 +321,7 @@ async fn audit(
         (Some(base), true) => previous_rows(ctx, wh, base, def, &file_schema, output).await?,
         _ => None,
     };
-    let results = checks::run_checks(ctx, &def.name, &def.checks, &settings.params, previous).await;
+    let results = checks::run_checks(ctx, &def.name, &specs, &settings.params, previous).await;
     let _ = ctx.deregister_table(checks::THIS);
     let blocked = results
         .iter()

@@ -264,6 +264,7 @@ async fn evaluate(
                 .collect();
             failing_rows(df, cols).await
         }
+        CheckKind::NoPersonalData => personal_data(this, total).await,
         CheckKind::Freshness {
             column,
             max_age_days,
@@ -299,6 +300,64 @@ async fn evaluate(
             })
         }
     }
+}
+
+/// Column names that carry personal data whatever their values.
+const PERSONAL_COLUMNS: &[&str] = &[
+    "phone",
+    "mobile",
+    "tel",
+    "telephone",
+    "email",
+    "e_mail",
+    "contact_name",
+    "name_raw",
+    "id_card",
+    "id_number",
+    "identity_number",
+    "passport",
+    "address",
+];
+/// Phone (mainland mobile, optionally +86), e-mail, and 18-digit resident ID number shapes.
+const PERSONAL_VALUE: &str = r"(^|[^0-9])(\+?86[- ]?)?1[3-9][0-9]{9}([^0-9]|$)|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|(^|[^0-9])[1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]([^0-9A-Za-z]|$)";
+
+async fn personal_data(this: DataFrame, total: u64) -> DfResult<Evaluation> {
+    let mut problems = Vec::new();
+    let mut failing = 0u64;
+    let mut samples = Vec::new();
+    for field in this.schema().fields() {
+        let name = field.name();
+        if PERSONAL_COLUMNS.contains(&name.to_ascii_lowercase().as_str()) {
+            problems.push(format!("column `{name}` is personal data by its name"));
+            failing = failing.max(total.max(1));
+            continue;
+        }
+        let is_text = matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        );
+        if !is_text {
+            continue;
+        }
+        let hits = this.clone().filter(
+            datafusion::functions::expr_fn::regexp_like(ident(name), lit(PERSONAL_VALUE), None)
+                .is_true(),
+        )?;
+        let n = hits.clone().count().await? as u64;
+        if n > 0 {
+            problems.push(format!(
+                "column `{name}` has {n} value(s) shaped like a phone, e-mail or ID number"
+            ));
+            failing = failing.max(n);
+            samples.extend(self::samples(hits, std::slice::from_ref(name)).await?);
+        }
+    }
+    Ok(Evaluation {
+        failing,
+        total,
+        samples: samples.into_iter().take(5).collect(),
+        message: (!problems.is_empty()).then(|| problems.join("; ")),
+    })
 }
 
 /// Columns to show as samples for row-level checks: an id-like key column when the table has

@@ -57,7 +57,7 @@ pub fn register_source_store(ctx: &SessionContext, pipeline: &Pipeline, url: &st
     if url.starts_with("file://") {
         return Ok(());
     }
-    let wh = Warehouse::open(url, &pipeline.project_dir)?;
+    let wh = Warehouse::open_read_only(url, &pipeline.project_dir)?;
     ctx.register_object_store(&wh.store_url, wh.store.clone());
     Ok(())
 }

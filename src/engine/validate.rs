@@ -51,7 +51,7 @@ pub async fn validate(
         .iter()
         .filter(|s| needed.contains(s.name.as_str()))
     {
-        let schema = match source_schema(ctx, pipeline, source).await {
+        let schema = match source_schema(ctx, pipeline, source, params.ds).await {
             Ok(s) => s,
             Err(message) => {
                 problems.push(Problem::at(
@@ -102,18 +102,15 @@ async fn source_schema(
     ctx: &SessionContext,
     pipeline: &Pipeline,
     source: &crate::model::Source,
+    ds: chrono::NaiveDate,
 ) -> Result<SchemaRef, String> {
     let url = sources::source_url(pipeline, source).map_err(|e| e.to_string())?;
-    if source.columns.is_none()
-        && let Some(dir) = url.strip_prefix("file://")
-        && !std::path::Path::new(dir).exists()
-    {
-        return Err(format!("location `{}` does not exist", source.location));
-    }
     sources::register_source_store(ctx, pipeline, &url).map_err(|e| e.to_string())?;
-    let file = sources::file_schema(ctx, source, &url)
-        .await
-        .map_err(|e| crate::report::error_chain_text(&e))?;
+    let file = match &source.columns {
+        Some(_) => sources::file_schema(ctx, source, &url).await,
+        None => super::preflight::infer_schema(pipeline, source, ds).await,
+    }
+    .map_err(|e| crate::report::error_chain_text(&e))?;
     Ok(sources::table_schema(source, &file))
 }
 

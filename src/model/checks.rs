@@ -18,6 +18,7 @@ pub const CHECK_KINDS: &[&str] = &[
     "expression",
     "sql",
     "freshness",
+    "no_personal_data",
 ];
 const COMMON_KEYS: &[&str] = &["name", "severity", "threshold"];
 
@@ -74,6 +75,9 @@ pub enum CheckKind {
         column: String,
         max_age_days: i64,
     },
+    /// No column named like personal data, no phone-, e-mail- or ID-number-shaped values.
+    /// Applied to every ADS stage automatically.
+    NoPersonalData,
 }
 
 impl CheckKind {
@@ -88,6 +92,7 @@ impl CheckKind {
             CheckKind::Expression { .. } => "expression",
             CheckKind::Sql { .. } => "sql",
             CheckKind::Freshness { .. } => "freshness",
+            CheckKind::NoPersonalData => "no_personal_data",
         }
     }
 
@@ -102,6 +107,7 @@ impl CheckKind {
             CheckKind::RowCount { .. } => String::new(),
             CheckKind::Expression { expr } => expr.clone(),
             CheckKind::Sql { .. } => "query".into(),
+            CheckKind::NoPersonalData => String::new(),
         };
         format!("{}({args})", self.kind_name())
     }
@@ -348,6 +354,13 @@ fn read_kind(cx: &mut Cx, key: &str, n: &Node) -> Option<CheckKind> {
         "sql" => CheckKind::Sql {
             query: cx.string(key, n)?,
         },
+        "no_personal_data" => match n.value {
+            Value::Bool(true) => CheckKind::NoPersonalData,
+            _ => {
+                cx.wrong_type(key, n, "`true`");
+                return None;
+            }
+        },
         "freshness" => {
             let m = body(cx, key, n, &["column", "max_age_days"])?;
             let column = m
@@ -367,4 +380,17 @@ fn read_kind(cx: &mut Cx, key: &str, n: &Node) -> Option<CheckKind> {
         }
         _ => unreachable!("only check kinds reach here"),
     })
+}
+
+impl CheckSpec {
+    /// The personal-data gate every ADS stage gets.
+    pub fn personal_data_gate(at: Location) -> CheckSpec {
+        CheckSpec {
+            name: "personal_data_gate".into(),
+            kind: CheckKind::NoPersonalData,
+            severity: Severity::Error,
+            threshold: None,
+            at,
+        }
+    }
 }

@@ -26,6 +26,7 @@ const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "warehouse",
+    "sources_root",
     "timezone",
     "engine",
     "sources",
@@ -205,6 +206,9 @@ fn read_pipeline(
         }),
     };
     let engine = read_engine(cx, top.get("engine"));
+    let sources_root = top
+        .opt_string(cx, "sources_root")
+        .unwrap_or_else(|| ".".to_string());
     let sources = read_list(cx, top.get("sources"), "sources", read_source);
     let vars = read_vars(cx, top.get("vars"));
     let stages = read_list(cx, top.get("stages"), "stages", |cx, node| {
@@ -213,6 +217,17 @@ fn read_pipeline(
     let intents = read_intents(cx, top.get("intents"));
     let pii = read_pii(cx, top.get("pii"));
     check_unique_names(cx, &sources, &stages);
+    for source in &sources {
+        if let Some(p) = super::confine::check(
+            "location",
+            &source.location,
+            &sources_root,
+            project_dir,
+            &source.location_at,
+        ) {
+            cx.problems.push(p);
+        }
+    }
     // Fall back to defaults where a top-level value had a problem (already reported), so the
     // stages can still be checked.
     Some(Pipeline {
@@ -224,6 +239,7 @@ fn read_pipeline(
             root: "./warehouse".into(),
             keep_releases: 3,
         }),
+        sources_root,
         timezone: timezone.unwrap_or(chrono_tz::Asia::Shanghai),
         engine: engine.unwrap_or_default(),
         sources,
@@ -604,6 +620,11 @@ fn read_stage(
     let sql_node = map.required(cx, "sql");
     let sql = sql_node.and_then(|n| {
         let rel = cx.string("sql", n)?;
+        let at = cx.loc(n.line, n.column);
+        if let Some(p) = super::confine::check("sql", &rel, ".", project_dir, &at) {
+            cx.problems.push(p);
+            return None;
+        }
         let path = project_dir.join(&rel);
         match read_sql(&path) {
             Ok(text) => Some((path, PathBuf::from(rel), text)),

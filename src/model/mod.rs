@@ -7,6 +7,7 @@
 //! planner's.
 
 pub mod checks;
+pub mod confine;
 pub mod loader;
 mod reader;
 pub mod types;
@@ -83,6 +84,8 @@ pub struct Pipeline {
     /// The directory relative paths are resolved against (see [`loader::project_dir`]).
     pub project_dir: PathBuf,
     pub warehouse: WarehouseConfig,
+    /// The directory (or URL prefix) every source location must stay under.
+    pub sources_root: String,
     pub timezone: chrono_tz::Tz,
     pub engine: EngineConfig,
     pub sources: Vec<Source>,

@@ -51,8 +51,18 @@ fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
 }
 
 impl Warehouse {
-    /// Open the warehouse at `location`; relative local paths are resolved against `base`.
+    /// Open the warehouse at `location`, creating a local root; relative local paths are
+    /// resolved against `base`.
     pub fn open(location: &str, base: &Path) -> Result<Warehouse> {
+        Self::open_with(location, base, true)
+    }
+
+    /// Open a location for reading only: nothing is created.
+    pub fn open_read_only(location: &str, base: &Path) -> Result<Warehouse> {
+        Self::open_with(location, base, false)
+    }
+
+    fn open_with(location: &str, base: &Path, create: bool) -> Result<Warehouse> {
         let invalid = |reason: &str| StrataError::InvalidWarehouse {
             location: location.to_string(),
             reason: reason.to_string(),
@@ -72,16 +82,24 @@ impl Warehouse {
                 } else {
                     base.join(raw)
                 };
-                std::fs::create_dir_all(&abs).map_err(|source| StrataError::Io {
-                    operation: "create warehouse directory",
-                    path: abs.clone(),
-                    source,
-                })?;
-                let abs = abs.canonicalize().map_err(|source| StrataError::Io {
-                    operation: "resolve warehouse directory",
-                    path: abs.clone(),
-                    source,
-                })?;
+                if create {
+                    std::fs::create_dir_all(&abs).map_err(|source| StrataError::Io {
+                        operation: "create warehouse directory",
+                        path: abs.clone(),
+                        source,
+                    })?;
+                }
+                let abs = match abs.canonicalize() {
+                    Ok(p) => p,
+                    Err(_) if !create => std::path::absolute(&abs).unwrap_or(abs),
+                    Err(source) => {
+                        return Err(StrataError::Io {
+                            operation: "resolve warehouse directory",
+                            path: abs.clone(),
+                            source,
+                        });
+                    }
+                };
                 let root = ObjPath::from_absolute_path(&abs)
                     .map_err(|_| invalid("the path cannot be used as an object store path"))?;
                 Ok(Warehouse {
