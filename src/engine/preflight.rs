@@ -268,16 +268,23 @@ async fn footer_schema(
             .get_range(&path, range)
             .await
             .map_err(|e| e.to_string())?;
-        let mut reader = ParquetMetaDataReader::new();
-        match reader.try_parse_sized(&bytes, size) {
-            Ok(()) => {
-                let meta = reader.finish().map_err(|e| e.to_string())?;
-                let file = meta.file_metadata();
-                let schema =
-                    parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-                        .map_err(|e| e.to_string())?;
-                return Ok(Arc::new(schema));
-            }
+        // Decoding a corrupted footer can panic inside the Parquet and Arrow crates (for
+        // example an unknown type in the embedded Arrow schema); contain it here.
+        let parsed = std::panic::catch_unwind(|| {
+            let mut reader = ParquetMetaDataReader::new();
+            reader.try_parse_sized(&bytes, size)?;
+            let meta = reader.finish()?;
+            let file = meta.file_metadata();
+            parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+        })
+        .map_err(|panic| {
+            format!(
+                "the footer is corrupt ({})",
+                super::stage::panic_message(&panic)
+            )
+        })?;
+        match parsed {
+            Ok(schema) => return Ok(Arc::new(schema)),
             Err(ParquetError::NeedMoreData(n)) if (n as u64) > want && (n as u64) <= size => {
                 want = n as u64;
             }
