@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cli);
+    // Panics inside the query engine are caught at the stage boundary and reported as errors
+    // naming the stage; keep their raw text out of the user's terminal (it is logged at debug).
+    std::panic::set_hook(Box::new(|info| tracing::debug!(%info, "panic caught")));
     let printer = Printer {
         format: match cli.format {
             OutputFormat::Text => Format::Text,
