@@ -1,12 +1,10 @@
 -- Triage of ods_order: every landed record once (deduplicated: the latest update, then the latest
 -- landing wins), with the reason it cannot be accepted, if any. Reasons in the order of DOMAIN.md;
 -- the first that applies is kept. dwd_order takes the accepted rows, dwd_reject the others.
-WITH landed AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY updated_at DESC NULLS LAST, ds DESC) AS rn
-  FROM ods_order
-  WHERE ds <= $ds
-), dedup AS (
-  SELECT * FROM landed WHERE rn = 1 OR order_id IS NULL
+-- Orders are the largest source, so deduplication is its own stage (dwd_order_latest): each plan
+-- stays small enough to run within a tight memory limit.
+WITH dedup AS (
+  SELECT * FROM dwd_order_latest
 )
 SELECT d.order_id AS source_key,
        d.order_id,

@@ -68,6 +68,9 @@ fn default_memory_limit() -> u64 {
     (total / 2).max(256 << 20)
 }
 
+/// Below this memory limit joins run as sort-merge joins, which can spill.
+pub const SMALL_MEMORY: u64 = 1 << 30;
+
 /// Stage SQL may only query: no DDL, no DML (INSERT/COPY), no SET statements.
 pub fn stage_sql_options() -> SQLOptions {
     SQLOptions::new()
@@ -101,10 +104,26 @@ pub fn session(
     pipeline: &Pipeline,
 ) -> Result<SessionContext> {
     let engine_err = |source| StrataError::Engine { source };
-    let mut config = SessionConfig::new()
+    // DATAFUSION_* environment variables tune the engine (for example
+    // DATAFUSION_EXECUTION_BATCH_SIZE); strata's own settings are applied on top.
+    let mut config = SessionConfig::from_env()
+        .map_err(engine_err)?
         .with_target_partitions(settings.target_partitions.max(1))
         .with_information_schema(false);
+    if settings.memory_limit < SMALL_MEMORY {
+        // Smaller batches keep each spill-merge stream small.
+        let batch = config.batch_size().min(2048);
+        config = config.with_batch_size(batch);
+    }
     let options = config.options_mut();
+    if settings.memory_limit < SMALL_MEMORY {
+        // Hash joins cannot spill; under a small memory limit sort-merge joins (which can)
+        // keep large joins within the limit.
+        options.optimizer.prefer_hash_join = false;
+        // Every sort reserves this much up front for merging its spill files; with many sorts
+        // in one plan the default (10 MB each) alone can exhaust a small pool.
+        options.execution.sort_spill_reservation_bytes = 1 << 20;
+    }
     options.sql_parser.collect_spans = true;
     options.execution.parquet.compression = Some(settings.compression.clone());
     let mut disk = DiskManagerBuilder::default();

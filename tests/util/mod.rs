@@ -1,6 +1,7 @@
 //! Test helpers: a throwaway project on disk, the real binary, and Parquet fixtures.
 #![allow(dead_code)]
 
+pub mod crm_fixture;
 pub mod mini;
 pub mod ods;
 

@@ -1,0 +1,62 @@
+-- ads_customer_health_monthly: seed 000's monthly health review, one row per business month up to
+-- the month of $ds. As of the end of $ds: the renewal rate counts contracts that ended by $ds
+-- (a contract ending later this month has no outcome yet), and cross-selling looks at paid
+-- orders in the 365 days ending at the month's last day (or $ds for the current month).
+WITH months AS (
+  SELECT month FROM dws_customer_monthly
+  UNION
+  SELECT CAST(date_trunc('month', end_date) AS DATE) FROM dwd_contract
+  WHERE end_date < CAST(date_trunc('month', $ds) AS DATE) + INTERVAL '1 month'
+),
+bounds AS (
+  SELECT month,
+    LEAST(CAST(month + INTERVAL '1 month' AS DATE) - 1, $ds) AS window_end
+  FROM months
+),
+active AS (
+  SELECT month, COUNT(*) AS active_customers
+  FROM dws_customer_monthly
+  WHERE paid_orders > 0 OR interactions > 0
+  GROUP BY month
+),
+renewals AS (
+  SELECT CAST(date_trunc('month', k.end_date) AS DATE) AS month,
+    CAST(COUNT(r.renewed_from) AS DOUBLE) / COUNT(*) AS renewal_rate
+  FROM dwd_contract k
+  LEFT JOIN (
+    SELECT DISTINCT renewed_from FROM dwd_contract WHERE renewed_from IS NOT NULL
+  ) r ON r.renewed_from = k.contract_id
+  WHERE k.end_date <= $ds
+  GROUP BY 1
+),
+-- Grouped by window_end, not month: DataFusion 55 wrongly treats month (a key of `months`) as
+-- a key of the join below and collapses the per-customer groups when they are keyed by it.
+buyers AS (
+  SELECT b.window_end, o.customer_id, COUNT(DISTINCT o.product_category) AS categories
+  FROM bounds b
+  JOIN dwd_order o
+    ON o.status = 'paid'
+    AND o.order_date <= b.window_end
+    AND o.order_date > b.window_end - 365
+  GROUP BY b.window_end, o.customer_id
+),
+cross_sell AS (
+  SELECT b.month,
+    CAST(SUM(CASE WHEN x.categories >= 2 THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*)
+      AS cross_sell_rate
+  FROM buyers x
+  JOIN bounds b ON b.window_end = x.window_end
+  GROUP BY b.month
+)
+SELECT
+  m.month,
+  COALESCE(a.active_customers, 0) AS active_customers,
+  s.nps,
+  s.csat,
+  r.renewal_rate,
+  x.cross_sell_rate
+FROM months m
+LEFT JOIN active a ON a.month = m.month
+LEFT JOIN ads_nps_csat_monthly s ON s.month = m.month AND s.dimension = 'all'
+LEFT JOIN renewals r ON r.month = m.month
+LEFT JOIN cross_sell x ON x.month = m.month

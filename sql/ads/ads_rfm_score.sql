@@ -1,0 +1,83 @@
+-- ads_rfm_score: seed 000's RFM score, quintiles, value tier and segment for every customer as of
+-- $ds (DOMAIN.md, ads_rfm_score). Frequency and monetary count paid orders in
+-- ($ds - $rfm_window_days, $ds]; quintiles rank only customers with a paid order (worst first,
+-- ties share a quintile); the value tier ranks everyone by rfm_score.
+-- Text columns are cast to Utf8, the contract's STRING (inputs may arrive as Utf8View).
+WITH windowed AS (
+  SELECT customer_id,
+    SUM(CASE WHEN order_date > $ds - $rfm_window_days THEN 1 ELSE 0 END) AS frequency,
+    SUM(CASE WHEN order_date > $ds - $rfm_window_days THEN amount_cny ELSE 0.0 END) AS monetary,
+    SUM(CASE WHEN order_date > $ds - $high_activity_days THEN 1 ELSE 0 END) AS recent_orders
+  FROM dwd_order
+  WHERE status = 'paid' AND order_date <= $ds
+  GROUP BY customer_id
+),
+base AS (
+  SELECT s.customer_id, s.recency_days,
+    COALESCE(w.frequency, 0) AS frequency_365d,
+    COALESCE(w.monetary, 0.0) AS monetary_365d,
+    COALESCE(w.recent_orders, 0) >= $high_activity_min_orders AS high_activity_value,
+    COALESCE(s.last_interaction_date <= $ds - 365, true)
+      AND s.amount_lifetime_cny >= $wakeup_min_lifetime_cny AS wake_up_plan
+  FROM dws_customer_snapshot s
+  LEFT JOIN windowed w ON w.customer_id = s.customer_id
+  WHERE s.ds = $ds
+),
+normed AS (
+  SELECT *,
+    CASE WHEN recency_days IS NULL THEN 0.0
+      ELSE GREATEST(0.0, 1.0 - CAST(recency_days AS DOUBLE) / $rfm_window_days) END AS r_norm,
+    LEAST(CAST(frequency_365d AS DOUBLE) / $rfm_max_orders, 1.0) AS f_norm,
+    LEAST(GREATEST(monetary_365d, 0.0) / $rfm_max_monetary_cny, 1.0) AS m_norm
+  FROM base
+),
+scored AS (
+  SELECT *, (r_norm + f_norm + m_norm) / 3.0 AS rfm_score FROM normed
+),
+quintiles AS (
+  SELECT customer_id,
+    CAST(RANK() OVER (ORDER BY recency_days DESC) AS BIGINT) AS r_rank,
+    CAST(RANK() OVER (ORDER BY frequency_365d) AS BIGINT) AS f_rank,
+    CAST(RANK() OVER (ORDER BY monetary_365d) AS BIGINT) AS m_rank,
+    COUNT(*) OVER () AS n
+  FROM scored
+  WHERE recency_days IS NOT NULL
+),
+tiered AS (
+  SELECT s.*,
+    CAST(1 + 5 * (q.r_rank - 1) / q.n AS INT) AS r_quintile,
+    CAST(1 + 5 * (q.f_rank - 1) / q.n AS INT) AS f_quintile,
+    CAST(1 + 5 * (q.m_rank - 1) / q.n AS INT) AS m_quintile,
+    CAST(CAST(RANK() OVER (ORDER BY s.rfm_score DESC) AS BIGINT) - 1 AS DOUBLE)
+      / CAST(COUNT(*) OVER () AS DOUBLE) AS p
+  FROM scored s
+  LEFT JOIN quintiles q ON q.customer_id = s.customer_id
+)
+SELECT
+  $ds AS ds,
+  arrow_cast(customer_id, 'Utf8') AS customer_id,
+  recency_days,
+  frequency_365d,
+  monetary_365d,
+  r_norm,
+  f_norm,
+  m_norm,
+  rfm_score,
+  r_quintile,
+  f_quintile,
+  m_quintile,
+  CASE WHEN p < 0.2 THEN '高价值' WHEN p < 0.8 THEN '潜力型' ELSE '低活跃' END AS value_tier,
+  CASE
+    WHEN recency_days IS NULL THEN 'Prospect'
+    WHEN r_quintile >= 4 AND f_quintile + m_quintile >= 8 THEN 'Champions'
+    WHEN r_quintile >= 3 AND f_quintile + m_quintile >= 6 THEN 'Loyal'
+    WHEN r_quintile >= 4 AND f_quintile = 1 THEN 'New'
+    WHEN r_quintile >= 4 THEN 'Promising'
+    WHEN r_quintile <= 2 AND f_quintile + m_quintile >= 6 THEN 'At Risk'
+    WHEN r_quintile = 3 THEN 'Needs Attention'
+    WHEN r_quintile = 2 THEN 'Hibernating'
+    ELSE 'Lost'
+  END AS rfm_segment,
+  high_activity_value,
+  wake_up_plan
+FROM tiered
