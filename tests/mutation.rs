@@ -91,8 +91,8 @@ fn mutate(good: &[u8], i: usize, rng: &mut Lcg) -> Vec<u8> {
             // Overwrite part of the footer with random bytes.
             let len = 1 + rng.below(64);
             let start = n.saturating_sub(8 + rng.below(512));
-            for k in start..(start + len).min(n) {
-                b[k] = rng.next() as u8;
+            for byte in &mut b[start..(start + len).min(n)] {
+                *byte = rng.next() as u8;
             }
         }
     }
@@ -100,6 +100,7 @@ fn mutate(good: &[u8], i: usize, rng: &mut Lcg) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::print_stdout)]
 async fn corrupted_parquet_never_panics_or_hangs() {
     let p = util::Project::new();
     p.write("pipelines/mutate.yaml", PIPELINE);

@@ -36,8 +36,10 @@ pub fn check(
     {
         return outside();
     }
-    if let Some((scheme, _)) = location.split_once("://") {
-        if scheme != "file" {
+    if let Some((scheme, _)) = location.split_once("://")
+        && scheme != "file"
+    {
+        {
             // Remote sources must sit under a remote root.
             let prefix = root.trim_end_matches('/');
             let ok = root.contains("://")

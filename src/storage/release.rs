@@ -275,8 +275,7 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
             .find(|r| r.run_id == id && id != current.run_id),
         None => releases
             .iter()
-            .filter(|r| r.run_id.as_str() < current.run_id.as_str())
-            .next_back(),
+            .rfind(|r| r.run_id.as_str() < current.run_id.as_str()),
     };
     let Some(target) = target else {
         return Err(StrataError::UnknownRelease {
