@@ -168,7 +168,9 @@ async fn missing_input_is_named_unless_optional() {
     let out = p.strata(&["run", "--ds", "2026-11-23"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("error: source `ods_customer` has no partition for ds 2026-11-23 at `data/ods/ods_customer`"),
+        out.stderr.contains(
+            "error: source `ods_order` has no partition for ds 2026-11-23 at `data/ods/ods_order`"
+        ),
         "{}",
         out.stderr
     );

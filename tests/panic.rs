@@ -22,9 +22,11 @@ async fn engine_panic_becomes_a_stage_error() {
         vec![DataType::Int64],
         DataType::Int64,
         Volatility::Volatile,
-        Arc::new(|_args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
-            panic!("boom inside a function")
-        }),
+        Arc::new(
+            |_args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+                panic!("boom inside a function")
+            },
+        ),
     );
     ctx.register_udf(boom);
     let stage = Stage {
@@ -41,8 +43,13 @@ async fn engine_panic_becomes_a_stage_error() {
         at: strata::diag::Location::file_start("p.yaml"),
     };
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
-    let params = Params { ds: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(), vars: vec![] };
-    let err = run_stage(&ctx, &wh, "run1", &stage, &schema, &params).await.unwrap_err();
+    let params = Params {
+        ds: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        vars: vec![],
+    };
+    let err = run_stage(&ctx, &wh, "run1", &stage, &schema, &params)
+        .await
+        .unwrap_err();
     match &err {
         StrataError::StagePanic { stage, message } => {
             assert_eq!(stage, "dwd_boom");
@@ -50,5 +57,8 @@ async fn engine_panic_becomes_a_stage_error() {
         }
         other => panic!("expected a stage panic, got {other:?}"),
     }
-    assert!(err.to_string().starts_with("stage `dwd_boom` panicked inside the query engine"));
+    assert!(
+        err.to_string()
+            .starts_with("stage `dwd_boom` panicked inside the query engine")
+    );
 }

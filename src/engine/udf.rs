@@ -249,9 +249,13 @@ pub fn normalize_phone(text: &str) -> Option<String> {
             None => return None,
         }
     }
-    let national = digits.strip_prefix('0').unwrap_or(&digits);
-    let is_mobile = national.len() == 11 && national.starts_with('1');
-    let is_landline = (9..=11).contains(&national.len()) && !national.starts_with('1');
+    let (national, trunk) = match digits.strip_prefix('0') {
+        Some(rest) => (rest, true),
+        None => (digits.as_str(), false),
+    };
+    let is_mobile = !trunk && national.len() == 11 && national.starts_with('1');
+    // Landlines: area code (without the trunk 0) plus a 7- or 8-digit number.
+    let is_landline = (9..=11).contains(&national.len()) && (trunk || had_plus) && !is_mobile;
     (is_mobile || is_landline).then(|| format!("+86{national}"))
 }
 

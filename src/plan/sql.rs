@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_positions() {
-        let err = parse_stage_sql("SELECT a,\n  FROM FROM t").unwrap_err();
+        let err = parse_stage_sql("SELECT a\n  FROM t GROUP BY BY a").unwrap_err();
         assert!(matches!(err.kind, ProblemKind::SqlSyntax { .. }));
         assert_eq!(err.line, 2, "{err:?}");
     }

@@ -70,6 +70,7 @@ sources:
   - name: ods_customer
     location: data/ods/ods_customer
     partitions: {ds: date}
+    optional: true
   - name: ods_order
     location: data/ods/ods_order
     partitions: {ds: date}
