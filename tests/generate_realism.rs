@@ -155,7 +155,11 @@ fn contracts_renew_and_drive_usage() {
         .map(|(i, k)| (k.as_deref().unwrap_or(""), i))
         .collect();
     let mut renewed = BTreeSet::new();
+    let (signed, landed) = (c.ts("signed_at"), c.ds_days());
     for i in 0..c.len() {
+        // Neither the signature nor the start lies after the landing day.
+        assert!(start[i].is_some_and(|s| s <= landed[i]));
+        assert!(signed[i].is_some_and(|t| shanghai_day(t) <= landed[i]));
         assert!(value[i].is_some_and(|v| v > 0));
         let (s, e) = (start[i].expect("start"), end[i].expect("end"));
         assert!((364..=365).contains(&(e - s)), "one-year term: {s}..{e}");

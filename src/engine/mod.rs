@@ -123,6 +123,11 @@ pub fn session(
         // Every sort reserves this much up front for merging its spill files; with many sorts
         // in one plan the default (10 MB each) alone can exhaust a small pool.
         options.execution.sort_spill_reservation_bytes = 1 << 20;
+        // Parquet writers buffer a whole row group before flushing it: keep groups small and
+        // write them one at a time.
+        options.execution.parquet.max_row_group_size = 128 * 1024;
+        options.execution.parquet.maximum_parallel_row_group_writers = 1;
+        options.execution.parquet.maximum_buffered_record_batches_per_stream = 2;
     }
     options.sql_parser.collect_spans = true;
     options.execution.parquet.compression = Some(settings.compression.clone());

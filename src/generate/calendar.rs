@@ -18,14 +18,12 @@ const BUSINESS_OFFSET_US: i64 = 8 * HOUR_US;
 
 /// The epoch day of a calendar date.
 pub(crate) fn epoch_day(date: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
-    i32::try_from(date.signed_duration_since(epoch).num_days()).unwrap_or(i32::MAX)
+    date.to_epoch_days()
 }
 
-/// The calendar date of an epoch day.
+/// The calendar date of an epoch day (days of validated windows are always representable).
 pub(crate) fn date_of(day: i32) -> NaiveDate {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
-    epoch + chrono::Duration::days(i64::from(day))
+    NaiveDate::from_epoch_days(day).unwrap_or(NaiveDate::MAX)
 }
 
 /// The UTC instant of business-local time `local_us` (microseconds after local midnight) on `day`.
@@ -66,7 +64,12 @@ impl Calendar {
             factors.push(month * if is_weekend { 0.45 } else { 1.22 });
             weekend.push(is_weekend);
         }
-        Self { first, last, factors, weekend }
+        Self {
+            first,
+            last,
+            factors,
+            weekend,
+        }
     }
 
     /// Activity factor of a window day (mean about 1 over a year).
@@ -84,7 +87,9 @@ impl Calendar {
 
 /// Monthly seasonality of B2B buying in China: Spring Festival dip in February, 618 in June,
 /// National Day in October, Double 11 and year-end budgets in November and December.
-const MONTH_FACTOR: [f64; 12] = [0.9, 0.6, 1.0, 1.0, 1.0, 1.15, 0.95, 0.9, 1.05, 0.85, 1.3, 1.3];
+const MONTH_FACTOR: [f64; 12] = [
+    0.9, 0.6, 1.0, 1.0, 1.0, 1.15, 0.95, 0.9, 1.05, 0.85, 1.3, 1.3,
+];
 
 #[cfg(test)]
 mod tests {
@@ -93,11 +98,16 @@ mod tests {
     #[test]
     fn business_date_is_shanghai_date() {
         // 2026-11-21T16:30:00Z is 2026-11-22 00:30 in Shanghai.
-        let d21 = epoch_day(NaiveDate::from_ymd_opt(2026, 11, 21).unwrap_or(NaiveDate::MIN));
+        let date = NaiveDate::from_ymd_opt(2026, 11, 21).expect("valid date");
+        let d21 = epoch_day(date);
         let ts = i64::from(d21) * DAY_US + 16 * HOUR_US + 30 * MINUTE_US;
         assert_eq!(business_day(ts), d21 + 1);
         assert_eq!(business_day(instant(d21, 0)), d21);
         assert_eq!(business_day(instant(d21, DAY_US - 1)), d21);
-        assert_eq!(date_of(d21), NaiveDate::from_ymd_opt(2026, 11, 21).unwrap_or(NaiveDate::MIN));
+        assert_eq!(date_of(d21), date);
+        assert_eq!(
+            epoch_day(NaiveDate::from_ymd_opt(1970, 1, 2).expect("valid date")),
+            1
+        );
     }
 }

@@ -9,14 +9,14 @@
 
 use std::collections::HashSet;
 
-use super::calendar::{business_day, instant, Calendar, DAY_US, HOUR_US, MINUTE_US};
+use super::DirtyRates;
+use super::calendar::{Calendar, DAY_US, HOUR_US, MINUTE_US, business_day, instant};
 use super::identity::CompanyName;
 use super::names::{
-    BRAND_CHARS, CITIES, COMPANY_SIZES, FOREIGN_CURRENCIES, GIVEN_NAMES, INDUSTRIES, LEGAL_SUFFIXES,
-    MAIL_PROVIDERS, PRODUCT_CATEGORIES, SURNAMES,
+    BRAND_CHARS, CITIES, COMPANY_SIZES, FOREIGN_CURRENCIES, GIVEN_NAMES, INDUSTRIES,
+    LEGAL_SUFFIXES, MAIL_PROVIDERS, PRODUCT_CATEGORIES, SURNAMES,
 };
-use super::rng::{key, mix, rng, Rng, Stream};
-use super::DirtyRates;
+use super::rng::{Rng, Stream, key, mix, rng};
 
 /// One source record of a real customer.
 #[derive(Clone, Copy, Debug)]
@@ -80,32 +80,21 @@ impl Customer {
     /// days before churn, a small residue after.
     #[inline]
     pub fn vitality(&self, day: i32) -> f64 {
-        let to_churn = self.churn_day.saturating_sub(day);
-        if to_churn >= 90 {
-            1.0
-        } else if to_churn > 0 {
-            0.04 + 0.96 * f64::from(to_churn) / 90.0
-        } else {
-            0.02
-        }
+        vitality(self.churn_day, day)
     }
 }
 
-/// Source id formats.
-pub(crate) fn crm_id(no: u32) -> String {
-    format!("C{no:06}")
-}
-pub(crate) fn shop_uid(no: u32) -> String {
-    format!("S{no:07}")
-}
-pub(crate) fn erp_code(no: u32) -> String {
-    format!("E{no:05}")
-}
-pub(crate) fn rep_id(rep: u32) -> String {
-    format!("R{:04}", rep + 1)
-}
-pub(crate) fn true_key(key: u32) -> String {
-    format!("T{:06}", key + 1)
+/// See [`Customer::vitality`].
+#[inline]
+pub(crate) fn vitality(churn_day: i32, day: i32) -> f64 {
+    let to_churn = churn_day.saturating_sub(day);
+    if to_churn >= 90 {
+        1.0
+    } else if to_churn > 0 {
+        0.04 + 0.96 * f64::from(to_churn) / 90.0
+    } else {
+        0.02
+    }
 }
 
 /// Everything the day generator needs: options, calendar and population.
@@ -135,7 +124,17 @@ impl World {
         let shop_count = number(&mut customers, |c| &mut c.shop, |c| c.shop2.as_mut());
         let erp_count = number(&mut customers, |c| &mut c.erp, |_| None);
         let phone_salt = key(seed, Stream::Salt, 0, 0);
-        Self { seed, rates, cal, customers, reps, crm_count, shop_count, erp_count, phone_salt }
+        Self {
+            seed,
+            rates,
+            cal,
+            customers,
+            reps,
+            crm_count,
+            shop_count,
+            erp_count,
+            phone_salt,
+        }
     }
 }
 
@@ -157,7 +156,11 @@ fn number(
     order.sort_unstable();
     for (no, (_, i, which)) in order.iter().enumerate() {
         let c = &mut customers[*i as usize];
-        let rec = if *which == 0 { main(c).as_mut() } else { extra(c) };
+        let rec = if *which == 0 {
+            main(c).as_mut()
+        } else {
+            extra(c)
+        };
         if let Some(r) = rec {
             r.no = no as u32 + 1;
         }
@@ -167,12 +170,20 @@ fn number(
 
 /// A business-hours instant on `day` between local hours `from` and `to`.
 pub(crate) fn at_hours(rng: &mut Rng, day: i32, from: i64, to: i64) -> i64 {
-    instant(day, rng.range(from * HOUR_US, to * HOUR_US) / MINUTE_US * MINUTE_US + rng.range(0, 60) * 1_000_000)
+    instant(
+        day,
+        rng.range(from * HOUR_US, to * HOUR_US) / MINUTE_US * MINUTE_US
+            + rng.range(0, 60) * 1_000_000,
+    )
 }
 
 fn source(cal: &Calendar, created: i64) -> Option<SourceRec> {
     let day = business_day(created);
-    (day <= cal.last).then(|| SourceRec { no: 0, created, land_day: day.max(cal.first) })
+    (day <= cal.last).then(|| SourceRec {
+        no: 0,
+        created,
+        land_day: day.max(cal.first),
+    })
 }
 
 fn draw_customer(
@@ -221,9 +232,10 @@ fn draw_customer(
         None
     };
     let shop2 = match shop {
-        Some(s) if r.chance(rates.second_shop_account) => {
-            source(cal, s.created + r.range(30, 400) * DAY_US + r.range(0, 10 * HOUR_US))
-        }
+        Some(s) if r.chance(rates.second_shop_account) => source(
+            cal,
+            s.created + r.range(30, 400) * DAY_US + r.range(0, 10 * HOUR_US),
+        ),
         _ => None,
     };
 
@@ -250,8 +262,16 @@ fn draw_customer(
     if churn_day != i32::MAX {
         health *= 0.6;
     }
-    let interaction_rate = if in_crm { [5.0, 8.0, 14.0, 22.0][size as usize] * r.lognormal(1.0, 0.4) } else { 0.0 };
-    let currency = if r.chance(0.04) { 1 + r.below(FOREIGN_CURRENCIES.len()) as u8 } else { 0 };
+    let interaction_rate = if in_crm {
+        [5.0, 8.0, 14.0, 22.0][size as usize] * r.lognormal(1.0, 0.4)
+    } else {
+        0.0
+    };
+    let currency = if r.chance(0.04) {
+        1 + r.below(FOREIGN_CURRENCIES.len()) as u8
+    } else {
+        0
+    };
     let seats = match size {
         0 => r.range(3, 16),
         1 => r.range(10, 61),
@@ -259,7 +279,9 @@ fn draw_customer(
         _ => r.range(100, 601),
     } as u16;
     let lead_at = match crm {
-        Some(c) if c.created >= instant(cal.first, 0) => Some(c.created + r.range(1, 30) * MINUTE_US),
+        Some(c) if c.created >= instant(cal.first, 0) => {
+            Some(c.created + r.range(1, 30) * MINUTE_US)
+        }
         Some(_) if r.chance(0.06) => {
             let day = cal.first + r.range(0, window) as i32;
             Some(at_hours(&mut r, day, 9, 18))
@@ -280,7 +302,11 @@ fn draw_customer(
         shop2,
         erp,
         order_rate,
-        erp_share: if erp.is_some() && shop.is_some() { 0.4 + 0.5 * r.f() } else { 0.0 },
+        erp_share: if erp.is_some() && shop.is_some() {
+            0.4 + 0.5 * r.f()
+        } else {
+            0.0
+        },
         churn_day,
         health,
         interaction_rate,
@@ -348,15 +374,28 @@ fn draw_email(
         _ => format!("{sp}{gp}{}", r.range(70, 100)),
     };
     let domain = if r.chance(0.45) {
-        let brand = format!("{}{}", BRAND_CHARS[company.brand[0] as usize].1, BRAND_CHARS[company.brand[1] as usize].1);
+        let brand = format!(
+            "{}{}",
+            BRAND_CHARS[company.brand[0] as usize].1, BRAND_CHARS[company.brand[1] as usize].1
+        );
         let city = CITIES[company.city as usize].abbr.to_ascii_lowercase();
         let tail = ["", "tech", "group", "-"][r.below(4)];
-        let tail = if tail == "-" { format!("-{city}") } else { tail.to_string() };
+        let tail = if tail == "-" {
+            format!("-{city}")
+        } else {
+            tail.to_string()
+        };
         format!("{brand}{tail}{}", [".com", ".cn", ".com.cn"][r.below(3)])
     } else {
-        MAIL_PROVIDERS[r.weighted(&MAIL_PROVIDERS.iter().map(|m| m.1).collect::<Vec<_>>())].0.to_string()
+        MAIL_PROVIDERS[r.weighted(&MAIL_PROVIDERS.iter().map(|m| m.1).collect::<Vec<_>>())]
+            .0
+            .to_string()
     };
-    let mut local = if domain == "qq.com" { r.range(100_000, 3_000_000_000).to_string() } else { local };
+    let mut local = if domain == "qq.com" {
+        r.range(100_000, 3_000_000_000).to_string()
+    } else {
+        local
+    };
     let mut extra = key(seed, Stream::Email, k, 0);
     loop {
         let email = format!("{local}@{domain}");

@@ -10,7 +10,9 @@
 //! - E-mails are unique per real customer (the population checks them); variants differ only in
 //!   letter case and surrounding spaces.
 
-use super::names::{BRAND_CHARS, CITIES, GIVEN_NAMES, INDUSTRIES, LEGAL_SUFFIXES, MOBILE_PREFIXES, SURNAMES};
+use super::names::{
+    BRAND_CHARS, CITIES, GIVEN_NAMES, INDUSTRIES, LEGAL_SUFFIXES, MOBILE_PREFIXES, SURNAMES,
+};
 use super::rng::Rng;
 
 /// The parts of a real company's name; rendering is deterministic from these.
@@ -47,7 +49,10 @@ impl CompanyName {
     /// Brand plus industry word: `恒瑞科技` (the short name sales use).
     pub fn short(&self) -> String {
         let word = INDUSTRIES[self.industry as usize].words[self.word as usize];
-        format!("{}{}{}", BRAND_CHARS[self.brand[0] as usize].0, BRAND_CHARS[self.brand[1] as usize].0, word)
+        format!(
+            "{}{}{}",
+            BRAND_CHARS[self.brand[0] as usize].0, BRAND_CHARS[self.brand[1] as usize].0, word
+        )
     }
 
     /// A key that is equal exactly when two companies share their normalized name base.
@@ -61,7 +66,12 @@ impl CompanyName {
 
     /// The canonical legal name: `上海恒瑞科技有限公司` (+ `北京分公司` for a branch).
     pub fn legal(&self) -> String {
-        self.render(LEGAL_SUFFIXES[self.suffix as usize].0, false, BranchSpelling::Office, Spacing::None)
+        self.render(
+            LEGAL_SUFFIXES[self.suffix as usize].0,
+            false,
+            BranchSpelling::Office,
+            Spacing::None,
+        )
     }
 
     /// The name as another person or system might write it. With probability `p` the spelling
@@ -98,10 +108,20 @@ impl CompanyName {
         name
     }
 
-    fn render(&self, suffix: &str, half_brackets: bool, branch: BranchSpelling, spacing: Spacing) -> String {
+    fn render(
+        &self,
+        suffix: &str,
+        half_brackets: bool,
+        branch: BranchSpelling,
+        spacing: Spacing,
+    ) -> String {
         let city = CITIES[self.city as usize].name;
         let core = if self.bracket {
-            let (open, close) = if half_brackets { ("(", ")") } else { ("（", "）") };
+            let (open, close) = if half_brackets {
+                ("(", ")")
+            } else {
+                ("（", "）")
+            };
             format!("{}{open}{city}{close}", self.short())
         } else {
             format!("{city}{}", self.short())
@@ -154,7 +174,10 @@ pub(crate) fn to_full_width_ascii(s: &str) -> String {
 
 /// The contact's name: surname then given name.
 pub(crate) fn contact_name(surname: u8, given: u8) -> String {
-    format!("{}{}", SURNAMES[surname as usize].0, GIVEN_NAMES[given as usize].0)
+    format!(
+        "{}{}",
+        SURNAMES[surname as usize].0, GIVEN_NAMES[given as usize].0
+    )
 }
 
 /// Multiplier of the mobile-number bijection (a prime, so coprime to the modulus).
@@ -173,7 +196,8 @@ pub(crate) fn mobile_digits(slot: u64, salt: u64) -> String {
 
 /// Area code and 8-digit number of customer `slot`'s landline (unique per slot below 80 million).
 pub(crate) fn landline_parts(city: u8, slot: u64, salt: u64) -> (&'static str, String) {
-    let number = 20_000_000 + (u128::from(slot) * LANDLINE_MUL + u128::from(salt % 80_000_000)) % 80_000_000;
+    let number =
+        20_000_000 + (u128::from(slot) * LANDLINE_MUL + u128::from(salt % 80_000_000)) % 80_000_000;
     (CITIES[city as usize].area, number.to_string())
 }
 
@@ -218,7 +242,11 @@ pub(crate) fn email_variant(email: &str, rng: &mut Rng, p: f64) -> String {
             let mut out = String::with_capacity(email.len());
             let mut upper_next = true;
             for c in email.chars() {
-                out.push(if upper_next { c.to_ascii_uppercase() } else { c });
+                out.push(if upper_next {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                });
                 upper_next = matches!(c, '.' | '@');
             }
             out
@@ -230,16 +258,29 @@ pub(crate) fn email_variant(email: &str, rng: &mut Rng, p: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rng::{key, rng, Stream};
+    use super::super::rng::{Stream, key, rng};
     use super::*;
 
     fn sample() -> CompanyName {
-        CompanyName { city: 1, brand: [0, 1], industry: 0, word: 6, bracket: true, suffix: 0, branch: Some(0) }
+        CompanyName {
+            city: 1,
+            brand: [0, 1],
+            industry: 0,
+            word: 6,
+            bracket: true,
+            suffix: 0,
+            branch: Some(0),
+        }
     }
 
     #[test]
     fn legal_name_reads_naturally() {
-        let c = CompanyName { bracket: false, branch: None, word: 0, ..sample() };
+        let c = CompanyName {
+            bracket: false,
+            branch: None,
+            word: 0,
+            ..sample()
+        };
         assert_eq!(c.legal(), "上海恒瑞科技有限公司");
         assert_eq!(sample().legal(), "恒瑞IT服务（上海）有限公司北京分公司");
     }

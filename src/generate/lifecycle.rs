@@ -10,9 +10,9 @@
 
 use chrono::Months;
 
-use super::calendar::{business_day, date_of, epoch_day, DAY_US, HOUR_US, MINUTE_US};
-use super::customers::{at_hours, crm_id, rep_id, World};
-use super::rng::{key, rng, Rng, Stream};
+use super::calendar::{DAY_US, HOUR_US, MINUTE_US, business_day, date_of, epoch_day};
+use super::customers::{World, at_hours};
+use super::rng::{Rng, Stream, key, rng};
 use super::rows::{ContractRow, InteractionRow, LeadRow};
 use super::text::{NEEDS, SOLUTION, THANKS};
 
@@ -36,10 +36,13 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
             continue;
         }
         let created = business_day(crm.created);
-        let mut start =
-            if created < first { (created + 30).max(first - r.range(0, 365) as i32) } else { created + r.range(7, 90) as i32 };
+        let mut start = if created < first {
+            (created + 30).max(first - r.range(0, 365) as i32)
+        } else {
+            created + r.range(7, 90) as i32
+        };
         let mut value = r.lognormal(30_000.0 * [0.5, 1.0, 2.5, 6.0][c.size as usize], 0.5);
-        let mut previous: Option<String> = None;
+        let mut previous: Option<u32> = None;
         c.usage_from = start;
         while start <= last {
             let end = epoch_day(date_of(start) + Months::new(12)) - 1;
@@ -50,14 +53,14 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
             } else {
                 business_day(signed_at).max(start) + i32::from(r.chance(0.3))
             };
-            let id = format!("CT{next_id:07}");
+            let id = next_id;
             next_id += 1;
             if landing <= last {
                 out.push((
                     landing,
                     ContractRow {
-                        contract_id: id.clone(),
-                        crm_id: crm_id(crm.no),
+                        contract_no: id,
+                        crm_no: crm.no,
                         start_date: start,
                         end_date: end,
                         annual_value: (value / 100.0).round() as i128 * 10_000,
@@ -83,7 +86,7 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
 pub(crate) struct LeadEvents {
     pub lead: LeadRow,
     pub lead_landing: i32,
-    /// Follow-ups with their landing days; `interaction_id` is left empty.
+    /// Follow-ups with their landing days; the caller sets `interaction_no`.
     pub followups: Vec<(i32, InteractionRow)>,
 }
 
@@ -92,22 +95,29 @@ pub(crate) fn lead(world: &World, customer: u32, lead_no: u64) -> Option<LeadEve
     let c = &world.customers[customer as usize];
     let (crm, at) = (c.crm?, c.lead_at?);
     let mut r = rng(key(world.seed, Stream::Lead, u64::from(customer), 0));
-    let id = crm_id(crm.no);
-    let rep = rep_id(c.rep);
-    let lead = LeadRow { lead_id: format!("L{lead_no:07}"), crm_id: id.clone(), rep_id: rep.clone(), first_contact_at: at };
+    let lead = LeadRow {
+        lead_no,
+        crm_no: crm.no,
+        rep: c.rep,
+        first_contact_at: at,
+    };
     let lead_landing = business_day(at) + i32::from(r.chance(0.3));
     let mut followups = Vec::new();
-    let mut push = |r: &mut Rng, ts: i64, channel: &'static str, purpose: &'static str, texts: &[&str]| {
+    let mut push = |r: &mut Rng,
+                    ts: i64,
+                    channel: &'static str,
+                    purpose: &'static str,
+                    texts: &[&'static str]| {
         let row = InteractionRow {
-            interaction_id: String::new(),
-            crm_id: Some(id.clone()),
+            interaction_no: 0,
+            crm_no: Some(crm.no),
             channel,
             direction: "out",
             purpose: Some(purpose),
             occurred_at: ts,
-            rep_id: rep.clone(),
+            rep: c.rep,
             opened: (channel == "email").then(|| opened(r)).flatten(),
-            content: Some(r.pick(texts).to_string()),
+            content: Some(r.choose(texts)),
         };
         followups.push((business_day(ts) + i32::from(r.chance(0.25)), row));
     };
@@ -140,7 +150,11 @@ pub(crate) fn lead(world: &World, customer: u32, lead_no: u64) -> Option<LeadEve
     if let Some(offset) = solution {
         push(&mut r, at + offset, channel, "solution", SOLUTION);
     }
-    Some(LeadEvents { lead, lead_landing, followups })
+    Some(LeadEvents {
+        lead,
+        lead_landing,
+        followups,
+    })
 }
 
 /// Whether an e-mail was opened: true, false, or unknown (tracking blocked).

@@ -19,6 +19,7 @@ mod customers;
 mod dirty;
 mod facts;
 mod identity;
+mod ids;
 mod lifecycle;
 mod names;
 mod records;
@@ -42,7 +43,7 @@ use calendar::Calendar;
 use customers::World;
 use facts::Facts;
 use rows::DayRows;
-use writer::{write_day, Tally};
+use writer::{Tally, write_day};
 
 /// What to generate and where.
 #[derive(Clone, Debug)]
@@ -88,7 +89,10 @@ pub struct TableOutcome {
 pub enum GenerateError {
     /// An option is out of its domain.
     #[error("invalid generate option `{option}`: {reason}")]
-    InvalidOptions { option: &'static str, reason: String },
+    InvalidOptions {
+        option: &'static str,
+        reason: String,
+    },
     /// A file or directory could not be created, written or removed.
     #[error("cannot write {}", path.display())]
     Io {
@@ -157,8 +161,14 @@ pub fn generate_crm(opts: &GenerateOptions) -> Result<GenerateOutcome, GenerateE
     let landings = records::schedule(&world);
     writer::clear_previous(&opts.ods_dir, &opts.truth_dir)?;
 
-    let bar = if opts.progress { ProgressBar::new(u64::from(opts.days)) } else { ProgressBar::hidden() };
-    if let Ok(style) = ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} landing days {msg}") {
+    let bar = if opts.progress {
+        ProgressBar::new(u64::from(opts.days))
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} landing days {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
 
@@ -206,6 +216,12 @@ pub fn generate_crm(opts: &GenerateOptions) -> Result<GenerateOutcome, GenerateE
 
     let mut tables = tally.outcomes();
     tables.push(truth::write_customer_truth(&world, &opts.truth_dir)?);
-    tables.push(truth::write_invalid_rows(&mut facts.invalid, &opts.truth_dir)?);
-    Ok(GenerateOutcome { tables, elapsed: started.elapsed() })
+    tables.push(truth::write_invalid_rows(
+        &mut facts.invalid,
+        &opts.truth_dir,
+    )?);
+    Ok(GenerateOutcome {
+        tables,
+        elapsed: started.elapsed(),
+    })
 }

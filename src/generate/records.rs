@@ -8,10 +8,13 @@
 //! carry the company name.
 
 use super::calendar::{business_day, instant};
-use super::customers::{at_hours, crm_id, erp_code, rep_id, shop_uid, Customer, SourceRec, World};
-use super::identity::{contact_name, email_variant, format_landline, format_mobile, landline_parts, mobile_digits};
+use super::customers::{Customer, SourceRec, World, at_hours};
+use super::identity::{
+    contact_name, email_variant, format_landline, format_mobile, landline_parts, mobile_digits,
+};
+use super::ids::{crm_id, erp_code, rep_id, shop_uid};
 use super::names::{CITIES, COMPANY_SIZES, INDUSTRIES};
-use super::rng::{key, rng, Rng, Stream};
+use super::rng::{Rng, Stream, key, rng};
 use super::rows::{CrmRow, DayRows, ErpRow, ShopRow};
 
 /// The source a record lives in.
@@ -36,18 +39,38 @@ pub(crate) struct Landing {
 pub(crate) fn schedule(world: &World) -> Vec<Landing> {
     let mut out = Vec::new();
     for (i, c) in world.customers.iter().enumerate() {
-        for (src, rec) in [(Src::Crm, c.crm), (Src::Shop, c.shop), (Src::Shop2, c.shop2), (Src::Erp, c.erp)] {
+        for (src, rec) in [
+            (Src::Crm, c.crm),
+            (Src::Shop, c.shop),
+            (Src::Shop2, c.shop2),
+            (Src::Erp, c.erp),
+        ] {
             let Some(rec) = rec else { continue };
             let customer = i as u32;
-            out.push(Landing { day: rec.land_day, src, customer, version: 0 });
-            let mut r = rng(key(world.seed, Stream::Version, record_key(customer, src), 99));
+            out.push(Landing {
+                day: rec.land_day,
+                src,
+                customer,
+                version: 0,
+            });
+            let mut r = rng(key(
+                world.seed,
+                Stream::Version,
+                record_key(customer, src),
+                99,
+            ));
             let mut day = rec.land_day;
             for version in 1..=2u8 {
                 if day >= world.cal.last || !r.chance(world.rates.customer_relanding) {
                     break;
                 }
                 day = r.range(i64::from(day) + 1, i64::from(world.cal.last) + 1) as i32;
-                out.push(Landing { day, src, customer, version });
+                out.push(Landing {
+                    day,
+                    src,
+                    customer,
+                    version,
+                });
             }
         }
     }
@@ -99,21 +122,34 @@ enum Tel {
 fn shop_draws(world: &World, customer: u32, src: Src) -> ShopShape {
     let c = &world.customers[customer as usize];
     let mut r = rng(key(world.seed, Stream::Shape, record_key(customer, src), 0));
-    let second_mobile = if src == Src::Shop2 { true } else { c.crm.is_some() && r.chance(world.rates.second_mobile) };
+    let second_mobile = if src == Src::Shop2 {
+        true
+    } else {
+        c.crm.is_some() && r.chance(world.rates.second_mobile)
+    };
     let email = r.chance(if c.crm.is_some() { 0.7 } else { 0.6 });
     let display = match r.f() {
-        x if x < 0.65 => 0,
+        x if x < 0.75 => 0,
         x if x < 0.85 => 1,
         _ => 2,
     };
-    ShopShape { second_mobile, email, display }
+    ShopShape {
+        second_mobile,
+        email,
+        display,
+    }
 }
 
 /// The shop account's shape after the solvability rule.
 fn shop_shape(world: &World, customer: u32, src: Src) -> ShopShape {
     let c = &world.customers[customer as usize];
     let mut shape = shop_draws(world, customer, src);
-    let mine = Signals { mobile: !shape.second_mobile, landline: false, email: shape.email, name: shape.display == 0 };
+    let mine = Signals {
+        mobile: !shape.second_mobile,
+        landline: false,
+        email: shape.email,
+        name: shape.display == 0,
+    };
     match anchor_signals(world, c, customer, src) {
         Some(anchor) if !mine.shares(anchor) => shape.display = 0,
         // The anchor shop record of a customer known elsewhere always names the company.
@@ -125,7 +161,12 @@ fn shop_shape(world: &World, customer: u32, src: Src) -> ShopShape {
 
 fn erp_tel(world: &World, customer: u32) -> Tel {
     let c = &world.customers[customer as usize];
-    let mut r = rng(key(world.seed, Stream::Shape, record_key(customer, Src::Erp), 0));
+    let mut r = rng(key(
+        world.seed,
+        Stream::Shape,
+        record_key(customer, Src::Erp),
+        0,
+    ));
     match r.f() {
         x if x < 0.5 => Tel::Landline,
         x if x < 0.8 => Tel::Mobile,
@@ -149,7 +190,12 @@ fn anchor_signals(world: &World, c: &Customer, customer: u32, src: Src) -> Optio
             return None;
         }
         let anchor = shop_draws(world, customer, Src::Shop);
-        return Some(Signals { mobile: !anchor.second_mobile, landline: false, email: anchor.email, name: true });
+        return Some(Signals {
+            mobile: !anchor.second_mobile,
+            landline: false,
+            email: anchor.email,
+            name: true,
+        });
     }
     None
 }
@@ -176,7 +222,12 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
     let rates = &world.rates;
     let rk = record_key(landing.customer, landing.src);
     let mut shape = rng(key(world.seed, Stream::Shape, rk, 1));
-    let mut v = rng(key(world.seed, Stream::Version, rk, u64::from(landing.version)));
+    let mut v = rng(key(
+        world.seed,
+        Stream::Version,
+        rk,
+        u64::from(landing.version),
+    ));
     let vary_phone = v.chance(rates.phone_format);
     let primary = mobile_digits(u64::from(landing.customer) * 2, world.phone_salt);
     let city = &CITIES[home_city(c) as usize];
@@ -184,7 +235,8 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
         Src::Crm => {
             let Some(rec) = c.crm else { return };
             let phone = if c.crm_landline {
-                let (area, number) = landline_parts(home_city(c), u64::from(landing.customer), world.phone_salt);
+                let (area, number) =
+                    landline_parts(home_city(c), u64::from(landing.customer), world.phone_salt);
                 format_landline(area, &number, &mut v, vary_phone)
             } else {
                 format_mobile(&primary, &mut v, vary_phone)
@@ -193,7 +245,9 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
             if landing.version > 0 && v.chance(0.3) {
                 name = c.company.variant(&mut v, rates.name_variant);
             }
-            let reassigned = shape.chance(0.3).then(|| (c.rep + 1 + shape.below(world.reps as usize - 1) as u32) % world.reps);
+            let reassigned = shape
+                .chance(0.3)
+                .then(|| (c.rep + 1 + shape.below(world.reps as usize - 1) as u32) % world.reps);
             let rep = match reassigned {
                 Some(other) if landing.version > 0 => other,
                 _ => c.rep,
@@ -213,10 +267,12 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
                 contact_name: contact_name(c.surname, c.given),
                 phone,
                 email: email_variant(&c.email, &mut v, rates.email_variant),
-                industry: (!v.chance(rates.missing_industry)).then_some(INDUSTRIES[c.company.industry as usize].name),
+                industry: (!v.chance(rates.missing_industry))
+                    .then_some(INDUSTRIES[c.company.industry as usize].name),
                 province: city.province,
                 city: city.name,
-                company_size: (!v.chance(rates.missing_company_size)).then_some(COMPANY_SIZES[c.size as usize].0),
+                company_size: (!v.chance(rates.missing_company_size))
+                    .then_some(COMPANY_SIZES[c.size as usize].0),
                 customer_type,
                 owner_rep: rep_id(rep),
                 contact_birthday: c.birthday,
@@ -225,7 +281,11 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
             });
         }
         Src::Shop | Src::Shop2 => {
-            let rec = if landing.src == Src::Shop { c.shop } else { c.shop2 };
+            let rec = if landing.src == Src::Shop {
+                c.shop
+            } else {
+                c.shop2
+            };
             let Some(rec) = rec else { return };
             let s = shop_shape(world, landing.customer, landing.src);
             let mobile = if s.second_mobile {
@@ -242,7 +302,9 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
                 shop_uid: shop_uid(rec.no),
                 display_name,
                 mobile: format_mobile(&mobile, &mut v, vary_phone),
-                email: s.email.then(|| email_variant(&c.email, &mut v, rates.email_variant)),
+                email: s
+                    .email
+                    .then(|| email_variant(&c.email, &mut v, rates.email_variant)),
                 city: shape.chance(0.8).then_some(city.name),
                 registered_at: rec.created,
                 updated_at: updated_at(world, &rec, landing, &mut v),
@@ -252,7 +314,8 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
             let Some(rec) = c.erp else { return };
             let tel = match erp_tel(world, landing.customer) {
                 Tel::Landline => {
-                    let (area, number) = landline_parts(home_city(c), u64::from(landing.customer), world.phone_salt);
+                    let (area, number) =
+                        landline_parts(home_city(c), u64::from(landing.customer), world.phone_salt);
                     Some(format_landline(area, &number, &mut v, vary_phone))
                 }
                 Tel::Mobile => Some(format_mobile(&primary, &mut v, vary_phone)),
@@ -268,7 +331,8 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
                 legal_name: c.company.variant(&mut shape, rates.name_variant * 0.4),
                 short_name: shape.chance(0.7).then(|| c.company.short()),
                 tel,
-                industry: (!v.chance(rates.missing_industry)).then_some(INDUSTRIES[c.company.industry as usize].name),
+                industry: (!v.chance(rates.missing_industry))
+                    .then_some(INDUSTRIES[c.company.industry as usize].name),
                 province,
                 updated_at: updated_at(world, &rec, landing, &mut v),
             });

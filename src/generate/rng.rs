@@ -45,7 +45,9 @@ pub(crate) fn unit(h: u64) -> f64 {
 
 /// A detail generator seeded from a key.
 pub(crate) fn rng(h: u64) -> Rng {
-    Rng(Pcg64Mcg::new((u128::from(h) << 64) | u128::from(mix(h)) | 1))
+    Rng(Pcg64Mcg::new(
+        (u128::from(h) << 64) | u128::from(mix(h)) | 1,
+    ))
 }
 
 /// Number of Poisson(`lambda`) events, decided by the uniform `u` (inverse transform).
@@ -88,7 +90,11 @@ impl Rng {
     /// A uniform integer in `lo..hi` (`hi` exclusive); `lo` when the range is empty.
     #[inline]
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo { lo } else { self.0.random_range(lo..hi) }
+        if hi <= lo {
+            lo
+        } else {
+            self.0.random_range(lo..hi)
+        }
     }
 
     /// A uniform index below `n` (n > 0).
@@ -101,6 +107,12 @@ impl Rng {
     #[inline]
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
+    }
+
+    /// A uniformly chosen element, copied.
+    #[inline]
+    pub fn choose<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 
     /// An index chosen with the given relative weights.
@@ -141,7 +153,10 @@ mod tests {
                 .map(|i| u64::from(poisson(lambda, unit(key(7, Stream::Order, i, 0)))))
                 .sum();
             let mean = total as f64 / n as f64;
-            assert!((mean - lambda).abs() < lambda * 0.05 + 0.002, "{lambda}: {mean}");
+            assert!(
+                (mean - lambda).abs() < lambda * 0.05 + 0.002,
+                "{lambda}: {mean}"
+            );
         }
     }
 
@@ -149,7 +164,7 @@ mod tests {
     fn keys_depend_on_every_part() {
         let base = key(1, Stream::Order, 2, 3);
         assert_ne!(base, key(2, Stream::Order, 2, 3));
-        assert_ne!(base, key(1, Stream::Survey, 2, 3));
+        assert_ne!(base, key(1, Stream::Usage, 2, 3));
         assert_ne!(base, key(1, Stream::Order, 3, 3));
         assert_ne!(base, key(1, Stream::Order, 2, 4));
         assert_eq!(base, key(1, Stream::Order, 2, 3));

@@ -8,11 +8,13 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMicrosecondArray,
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array, RecordBatch,
+    StringArray, StringBuilder, TimestampMicrosecondArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::error::ArrowError;
+
+use super::ids::Id;
 
 /// The ODS tables, in output order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,42 +65,97 @@ impl Table {
     pub fn schema(self) -> SchemaRef {
         let fields = match self {
             Table::CrmCustomer => vec![
-                utf8("crm_id"), utf8("company_name"), utf8("contact_name"), utf8("phone"), utf8("email"),
-                utf8("industry"), utf8("province"), utf8("city"), utf8("company_size"), utf8("customer_type"),
-                utf8("owner_rep"), date("contact_birthday"), ts("created_at"), ts("updated_at"),
+                utf8("crm_id"),
+                utf8("company_name"),
+                utf8("contact_name"),
+                utf8("phone"),
+                utf8("email"),
+                utf8("industry"),
+                utf8("province"),
+                utf8("city"),
+                utf8("company_size"),
+                utf8("customer_type"),
+                utf8("owner_rep"),
+                date("contact_birthday"),
+                ts("created_at"),
+                ts("updated_at"),
             ],
             Table::ShopCustomer => vec![
-                utf8("shop_uid"), utf8("display_name"), utf8("mobile"), utf8("email"), utf8("city"),
-                ts("registered_at"), ts("updated_at"),
+                utf8("shop_uid"),
+                utf8("display_name"),
+                utf8("mobile"),
+                utf8("email"),
+                utf8("city"),
+                ts("registered_at"),
+                ts("updated_at"),
             ],
             Table::ErpCustomer => vec![
-                utf8("erp_code"), utf8("legal_name"), utf8("short_name"), utf8("tel"), utf8("industry"),
-                utf8("province"), ts("updated_at"),
+                utf8("erp_code"),
+                utf8("legal_name"),
+                utf8("short_name"),
+                utf8("tel"),
+                utf8("industry"),
+                utf8("province"),
+                ts("updated_at"),
             ],
             Table::Order => vec![
-                utf8("order_id"), utf8("source_system"), utf8("source_customer_id"), ts("order_time"),
-                money("amount"), utf8("currency"), utf8("product_category"), utf8("status"), ts("updated_at"),
+                utf8("order_id"),
+                utf8("source_system"),
+                utf8("source_customer_id"),
+                ts("order_time"),
+                money("amount"),
+                utf8("currency"),
+                utf8("product_category"),
+                utf8("status"),
+                ts("updated_at"),
             ],
             Table::Interaction => vec![
-                utf8("interaction_id"), utf8("crm_id"), utf8("channel"), utf8("direction"), utf8("purpose"),
-                ts("occurred_at"), utf8("rep_id"), Field::new("opened", DataType::Boolean, true), utf8("content"),
+                utf8("interaction_id"),
+                utf8("crm_id"),
+                utf8("channel"),
+                utf8("direction"),
+                utf8("purpose"),
+                ts("occurred_at"),
+                utf8("rep_id"),
+                Field::new("opened", DataType::Boolean, true),
+                utf8("content"),
             ],
             Table::Survey => vec![
-                utf8("response_id"), utf8("crm_id"), utf8("survey_type"), utf8("score"), ts("submitted_at"),
+                utf8("response_id"),
+                utf8("crm_id"),
+                utf8("survey_type"),
+                utf8("score"),
+                ts("submitted_at"),
                 utf8("comment"),
             ],
             Table::Contract => vec![
-                utf8("contract_id"), utf8("crm_id"), date("start_date"), date("end_date"), money("annual_value"),
-                utf8("renewed_from"), ts("signed_at"),
+                utf8("contract_id"),
+                utf8("crm_id"),
+                date("start_date"),
+                date("end_date"),
+                money("annual_value"),
+                utf8("renewed_from"),
+                ts("signed_at"),
             ],
             Table::ProductUsage => vec![
-                utf8("crm_id"), date("usage_date"), Field::new("active_users", DataType::Int32, true),
+                utf8("crm_id"),
+                date("usage_date"),
+                Field::new("active_users", DataType::Int32, true),
                 Field::new("events", DataType::Int64, true),
             ],
             Table::CompetitorSignal => vec![
-                utf8("signal_id"), utf8("crm_id"), utf8("competitor"), utf8("signal_type"), ts("detected_at"),
+                utf8("signal_id"),
+                utf8("crm_id"),
+                utf8("competitor"),
+                utf8("signal_type"),
+                ts("detected_at"),
             ],
-            Table::Lead => vec![utf8("lead_id"), utf8("crm_id"), utf8("rep_id"), ts("first_contact_at")],
+            Table::Lead => vec![
+                utf8("lead_id"),
+                utf8("crm_id"),
+                utf8("rep_id"),
+                ts("first_contact_at"),
+            ],
         };
         Arc::new(Schema::new(fields))
     }
@@ -109,7 +166,11 @@ fn utf8(name: &str) -> Field {
 }
 
 fn ts(name: &str) -> Field {
-    Field::new(name, DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true)
+    Field::new(
+        name,
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        true,
+    )
 }
 
 fn date(name: &str) -> Field {
@@ -157,11 +218,13 @@ pub(crate) struct ErpRow {
     pub updated_at: i64,
 }
 
+/// An order; ids are numbers, formatted when the batch is built.
 #[derive(Clone)]
 pub(crate) struct OrderRow {
-    pub order_id: String,
-    pub source_system: &'static str,
-    pub source_customer_id: String,
+    pub order_no: u64,
+    /// `Id::Erp` or `Id::Shop`: the source system and the format of the customer id.
+    pub source: Id,
+    pub customer_no: u32,
     pub order_time: i64,
     /// Amount in cents (scale 2).
     pub amount: i128,
@@ -172,56 +235,78 @@ pub(crate) struct OrderRow {
 }
 
 pub(crate) struct InteractionRow {
-    pub interaction_id: String,
-    pub crm_id: Option<String>,
+    pub interaction_no: u64,
+    pub crm_no: Option<u32>,
     pub channel: &'static str,
     pub direction: &'static str,
     pub purpose: Option<&'static str>,
     pub occurred_at: i64,
-    pub rep_id: String,
+    pub rep: u32,
     pub opened: Option<bool>,
-    pub content: Option<String>,
+    pub content: Option<&'static str>,
+}
+
+/// A survey score as typed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Score {
+    /// A number; `pad` 0 plain, 1 leading space, 2 trailing space, 3 both.
+    Value { value: u8, pad: u8 },
+    /// Free text (blank, `N/A`, `4.0`, ...).
+    Typed(&'static str),
+}
+
+impl Score {
+    pub fn write(self, buf: &mut String) {
+        use std::fmt::Write;
+        let _ = match self {
+            Score::Value { value, pad: 0 } => write!(buf, "{value}"),
+            Score::Value { value, pad: 1 } => write!(buf, " {value}"),
+            Score::Value { value, pad: 2 } => write!(buf, "{value} "),
+            Score::Value { value, .. } => write!(buf, " {value} "),
+            Score::Typed(text) => buf.write_str(text),
+        };
+    }
 }
 
 pub(crate) struct SurveyRow {
-    pub response_id: String,
-    pub crm_id: Option<String>,
+    pub response_no: u64,
+    pub crm_no: Option<u32>,
     pub survey_type: &'static str,
-    pub score: String,
+    pub score: Score,
     pub submitted_at: i64,
     pub comment: Option<&'static str>,
 }
 
 pub(crate) struct ContractRow {
-    pub contract_id: String,
-    pub crm_id: String,
+    pub contract_no: u32,
+    pub crm_no: u32,
     pub start_date: i32,
     pub end_date: i32,
     /// Annual value in cents (scale 2).
     pub annual_value: i128,
-    pub renewed_from: Option<String>,
+    pub renewed_from: Option<u32>,
     pub signed_at: i64,
 }
 
 pub(crate) struct UsageRow {
-    pub crm_id: String,
+    pub crm_no: u32,
     pub usage_date: i32,
     pub active_users: i32,
     pub events: i64,
 }
 
 pub(crate) struct SignalRow {
-    pub signal_id: String,
-    pub crm_id: String,
+    pub signal_no: u64,
+    pub crm_no: u32,
     pub competitor: &'static str,
     pub signal_type: &'static str,
     pub detected_at: i64,
 }
 
 pub(crate) struct LeadRow {
-    pub lead_id: String,
-    pub crm_id: String,
-    pub rep_id: String,
+    pub lead_no: u64,
+    pub crm_no: u32,
+    pub rep: u32,
     pub first_contact_at: i64,
 }
 
@@ -256,8 +341,38 @@ fn d(it: impl Iterator<Item = Option<i32>>) -> ArrayRef {
     Arc::new(Date32Array::from_iter(it))
 }
 
+/// A string column of formatted ids (`None` for null), without a string per row.
+fn ids(n: usize, it: impl Iterator<Item = Option<(Id, u64)>>) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(n, n * 11);
+    let mut buf = String::with_capacity(16);
+    for id in it {
+        match id {
+            Some((kind, no)) => {
+                buf.clear();
+                kind.write(&mut buf, no);
+                b.append_value(&buf);
+            }
+            None => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+fn scores(rows: &[SurveyRow]) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 3);
+    let mut buf = String::with_capacity(8);
+    for r in rows {
+        buf.clear();
+        r.score.write(&mut buf);
+        b.append_value(&buf);
+    }
+    Arc::new(b.finish())
+}
+
 fn m(it: impl Iterator<Item = i128>) -> Result<ArrayRef, ArrowError> {
-    Ok(Arc::new(Decimal128Array::from_iter_values(it).with_precision_and_scale(18, 2)?))
+    Ok(Arc::new(
+        Decimal128Array::from_iter_values(it).with_precision_and_scale(18, 2)?,
+    ))
 }
 
 impl DayRows {
@@ -279,6 +394,7 @@ impl DayRows {
 
     /// The rows of one table as an Arrow batch with the table's schema.
     pub fn batch(&self, table: Table) -> Result<RecordBatch, ArrowError> {
+        let n = self.len(table);
         let columns: Vec<ArrayRef> = match table {
             Table::CrmCustomer => {
                 let r = &self.crm;
@@ -326,9 +442,13 @@ impl DayRows {
             Table::Order => {
                 let r = &self.orders;
                 vec![
-                    s(r.iter().map(|x| x.order_id.as_str())),
-                    s(r.iter().map(|x| x.source_system)),
-                    s(r.iter().map(|x| x.source_customer_id.as_str())),
+                    ids(n, r.iter().map(|x| Some((Id::Order, x.order_no)))),
+                    s(r.iter()
+                        .map(|x| if x.source == Id::Erp { "erp" } else { "shop" })),
+                    ids(
+                        n,
+                        r.iter().map(|x| Some((x.source, u64::from(x.customer_no)))),
+                    ),
                     t(r.iter().map(|x| x.order_time)),
                     m(r.iter().map(|x| x.amount))?,
                     s(r.iter().map(|x| x.currency)),
@@ -340,24 +460,33 @@ impl DayRows {
             Table::Interaction => {
                 let r = &self.interactions;
                 vec![
-                    s(r.iter().map(|x| x.interaction_id.as_str())),
-                    so(r.iter().map(|x| x.crm_id.as_deref())),
+                    ids(
+                        n,
+                        r.iter().map(|x| Some((Id::Interaction, x.interaction_no))),
+                    ),
+                    ids(
+                        n,
+                        r.iter().map(|x| x.crm_no.map(|c| (Id::Crm, u64::from(c)))),
+                    ),
                     s(r.iter().map(|x| x.channel)),
                     s(r.iter().map(|x| x.direction)),
                     so(r.iter().map(|x| x.purpose)),
                     t(r.iter().map(|x| x.occurred_at)),
-                    s(r.iter().map(|x| x.rep_id.as_str())),
+                    ids(n, r.iter().map(|x| Some((Id::Rep, u64::from(x.rep))))),
                     Arc::new(BooleanArray::from_iter(r.iter().map(|x| x.opened))),
-                    so(r.iter().map(|x| x.content.as_deref())),
+                    so(r.iter().map(|x| x.content)),
                 ]
             }
             Table::Survey => {
                 let r = &self.surveys;
                 vec![
-                    s(r.iter().map(|x| x.response_id.as_str())),
-                    so(r.iter().map(|x| x.crm_id.as_deref())),
+                    ids(n, r.iter().map(|x| Some((Id::Response, x.response_no)))),
+                    ids(
+                        n,
+                        r.iter().map(|x| x.crm_no.map(|c| (Id::Crm, u64::from(c)))),
+                    ),
                     s(r.iter().map(|x| x.survey_type)),
-                    s(r.iter().map(|x| x.score.as_str())),
+                    scores(r),
                     t(r.iter().map(|x| x.submitted_at)),
                     so(r.iter().map(|x| x.comment)),
                 ]
@@ -365,29 +494,39 @@ impl DayRows {
             Table::Contract => {
                 let r = &self.contracts;
                 vec![
-                    s(r.iter().map(|x| x.contract_id.as_str())),
-                    s(r.iter().map(|x| x.crm_id.as_str())),
+                    ids(
+                        n,
+                        r.iter()
+                            .map(|x| Some((Id::Contract, u64::from(x.contract_no)))),
+                    ),
+                    ids(n, r.iter().map(|x| Some((Id::Crm, u64::from(x.crm_no))))),
                     d(r.iter().map(|x| Some(x.start_date))),
                     d(r.iter().map(|x| Some(x.end_date))),
                     m(r.iter().map(|x| x.annual_value))?,
-                    so(r.iter().map(|x| x.renewed_from.as_deref())),
+                    ids(
+                        n,
+                        r.iter()
+                            .map(|x| x.renewed_from.map(|c| (Id::Contract, u64::from(c)))),
+                    ),
                     t(r.iter().map(|x| x.signed_at)),
                 ]
             }
             Table::ProductUsage => {
                 let r = &self.usage;
                 vec![
-                    s(r.iter().map(|x| x.crm_id.as_str())),
+                    ids(n, r.iter().map(|x| Some((Id::Crm, u64::from(x.crm_no))))),
                     d(r.iter().map(|x| Some(x.usage_date))),
-                    Arc::new(Int32Array::from_iter_values(r.iter().map(|x| x.active_users))),
+                    Arc::new(Int32Array::from_iter_values(
+                        r.iter().map(|x| x.active_users),
+                    )),
                     Arc::new(Int64Array::from_iter_values(r.iter().map(|x| x.events))),
                 ]
             }
             Table::CompetitorSignal => {
                 let r = &self.signals;
                 vec![
-                    s(r.iter().map(|x| x.signal_id.as_str())),
-                    s(r.iter().map(|x| x.crm_id.as_str())),
+                    ids(n, r.iter().map(|x| Some((Id::Signal, x.signal_no)))),
+                    ids(n, r.iter().map(|x| Some((Id::Crm, u64::from(x.crm_no))))),
                     s(r.iter().map(|x| x.competitor)),
                     s(r.iter().map(|x| x.signal_type)),
                     t(r.iter().map(|x| x.detected_at)),
@@ -396,9 +535,9 @@ impl DayRows {
             Table::Lead => {
                 let r = &self.leads;
                 vec![
-                    s(r.iter().map(|x| x.lead_id.as_str())),
-                    s(r.iter().map(|x| x.crm_id.as_str())),
-                    s(r.iter().map(|x| x.rep_id.as_str())),
+                    ids(n, r.iter().map(|x| Some((Id::Lead, x.lead_no)))),
+                    ids(n, r.iter().map(|x| Some((Id::Crm, u64::from(x.crm_no))))),
+                    ids(n, r.iter().map(|x| Some((Id::Rep, u64::from(x.rep))))),
                     t(r.iter().map(|x| x.first_contact_at)),
                 ]
             }

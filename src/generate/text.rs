@@ -6,6 +6,8 @@
 //! `其他` contain none of the keywords. A few texts mix intents (`API集成的报价`) or write
 //! `api` in lower case, to exercise dictionary order and case folding.
 
+use std::sync::OnceLock;
+
 use super::rng::Rng;
 
 /// The intent of a content template.
@@ -85,18 +87,31 @@ pub(crate) static SOLUTION: &[&str] = &[
 
 static PRODUCTS: &[&str] = &["CRM专业版", "数据中台", "营销云", "客服系统", "BI看板"];
 
+/// Every template of each intent (price, tech, service, other) rendered with every product,
+/// built once so that rows can borrow their text.
+fn rendered() -> &'static [Vec<Vec<String>>; 4] {
+    static RENDERED: OnceLock<[Vec<Vec<String>>; 4]> = OnceLock::new();
+    RENDERED.get_or_init(|| {
+        [PRICE, TECH, SERVICE, OTHER].map(|list| {
+            list.iter()
+                .map(|t| {
+                    if t.contains("{p}") {
+                        PRODUCTS.iter().map(|p| t.replace("{p}", p)).collect()
+                    } else {
+                        vec![t.to_string()]
+                    }
+                })
+                .collect()
+        })
+    })
+}
+
 /// A content for a routine interaction and the intent it was written with.
-pub(crate) fn content(rng: &mut Rng) -> (Intent, String) {
-    let (intent, templates) = match rng.weighted(&[0.25, 0.22, 0.23, 0.30]) {
-        0 => (Intent::Price, PRICE),
-        1 => (Intent::Tech, TECH),
-        2 => (Intent::Service, SERVICE),
-        _ => (Intent::Other, OTHER),
-    };
-    let template = *rng.pick(templates);
-    let product = *rng.pick(PRODUCTS);
-    let text = template.replace("{p}", product);
-    (intent, text)
+pub(crate) fn content(rng: &mut Rng) -> (Intent, &'static str) {
+    let k = rng.weighted(&[0.25, 0.22, 0.23, 0.30]);
+    let intent = [Intent::Price, Intent::Tech, Intent::Service, Intent::Other][k];
+    let variants = rng.pick(&rendered()[k]);
+    (intent, rng.pick(variants).as_str())
 }
 
 /// A survey comment matching the score's mood, or none.
@@ -105,11 +120,21 @@ pub(crate) fn comment(rng: &mut Rng, good: Option<bool>) -> Option<&'static str>
         return None;
     }
     let list: &[&'static str] = match good {
-        Some(true) => &["产品好用,服务及时", "整体满意,希望继续保持", "实施团队很专业", "推荐给了同行"],
-        Some(false) => &["响应太慢", "价格偏高", "问题反复出现,体验较差", "功能不够用,考虑换供应商"],
+        Some(true) => &[
+            "产品好用,服务及时",
+            "整体满意,希望继续保持",
+            "实施团队很专业",
+            "推荐给了同行",
+        ],
+        Some(false) => &[
+            "响应太慢",
+            "价格偏高",
+            "问题反复出现,体验较差",
+            "功能不够用,考虑换供应商",
+        ],
         None => &["还可以", "一般", "无", "希望多一些培训"],
     };
-    Some(*rng.pick(list))
+    Some(rng.choose(list))
 }
 
 #[cfg(test)]
@@ -134,9 +159,12 @@ mod tests {
 
     #[test]
     fn templates_classify_as_their_intent() {
-        for (intent, list) in
-            [(Intent::Price, PRICE), (Intent::Tech, TECH), (Intent::Service, SERVICE), (Intent::Other, OTHER)]
-        {
+        for (intent, list) in [
+            (Intent::Price, PRICE),
+            (Intent::Tech, TECH),
+            (Intent::Service, SERVICE),
+            (Intent::Other, OTHER),
+        ] {
             for t in list {
                 for p in PRODUCTS {
                     assert_eq!(classify(&t.replace("{p}", p)), intent, "{t}");

@@ -13,7 +13,8 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 use super::calendar::business_day;
-use super::customers::{crm_id, erp_code, shop_uid, true_key, World};
+use super::customers::World;
+use super::ids::{crm_id, erp_code, shop_uid, true_key};
 use super::writer::write_parquet;
 use super::{GenerateError, TableOutcome};
 
@@ -56,23 +57,22 @@ pub(crate) enum CustomerRef {
     Unknown,
 }
 
-/// The final version of an order among the landed `(updated_at, landing day, version)` and its
-/// reject reason, if any. `versions` must not be empty.
+/// The reject reason of an order, given the landing day of its final version (after dedup)
+/// and its fields (which all versions share, except status and `updated_at`).
 pub(crate) fn order_reason(
-    versions: &[(i64, i32, usize)],
+    final_landing: i32,
     orphan: bool,
     order_time: i64,
-    amounts: &[i128],
-    currencies: &[&str],
+    amount: i128,
+    currency: &str,
 ) -> Option<Reason> {
-    let (_, landing, v) = *versions.iter().max_by_key(|(updated, day, _)| (*updated, *day))?;
     if orphan {
         Some(Reason::OrphanCustomer)
-    } else if business_day(order_time) > landing {
+    } else if business_day(order_time) > final_landing {
         Some(Reason::FutureEvent)
-    } else if amounts[v] < 0 {
+    } else if amount < 0 {
         Some(Reason::NegativeAmount)
-    } else if !super::facts::KNOWN_CURRENCIES.contains(&currencies[v]) {
+    } else if !super::facts::KNOWN_CURRENCIES.contains(&currency) {
         Some(Reason::UnknownCurrency)
     } else {
         None
@@ -93,7 +93,12 @@ pub(crate) fn reference_reason(customer: CustomerRef, score_valid: bool) -> Opti
 /// literal within 0..10 for NPS or 1..5 for CSAT).
 pub(crate) fn score_is_valid(survey_type: &str, score: &str) -> bool {
     let t = score.trim();
-    if t.is_empty() || !t.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-')) {
+    if t.is_empty()
+        || !t
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || (i == 0 && b == b'-'))
+    {
         return false;
     }
     match t.parse::<i64>() {
@@ -103,14 +108,25 @@ pub(crate) fn score_is_valid(survey_type: &str, score: &str) -> bool {
     }
 }
 
-fn utf8_batch(names: [&str; 3], columns: [Vec<&str>; 3]) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
-    let schema = Arc::new(Schema::new(names.map(|n| Field::new(n, DataType::Utf8, false)).to_vec()));
-    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+fn utf8_batch(
+    names: [&str; 3],
+    columns: [Vec<&str>; 3],
+) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let schema = Arc::new(Schema::new(
+        names.map(|n| Field::new(n, DataType::Utf8, false)).to_vec(),
+    ));
+    let arrays: Vec<ArrayRef> = columns
+        .into_iter()
+        .map(|c| Arc::new(StringArray::from(c)) as ArrayRef)
+        .collect();
     RecordBatch::try_new(schema, arrays)
 }
 
 /// Write `customer_truth.parquet`.
-pub(crate) fn write_customer_truth(world: &World, dir: &Path) -> Result<TableOutcome, GenerateError> {
+pub(crate) fn write_customer_truth(
+    world: &World,
+    dir: &Path,
+) -> Result<TableOutcome, GenerateError> {
     let mut rows: Vec<(&'static str, String, String)> = Vec::new();
     for (i, c) in world.customers.iter().enumerate() {
         let t = true_key(i as u32);
@@ -134,12 +150,18 @@ pub(crate) fn write_customer_truth(world: &World, dir: &Path) -> Result<TableOut
             rows.iter().map(|r| r.2.as_str()).collect(),
         ],
     )
-    .map_err(|source| GenerateError::Arrow { table: "customer_truth".into(), source })?;
+    .map_err(|source| GenerateError::Arrow {
+        table: "customer_truth".into(),
+        source,
+    })?;
     write_truth(dir, "customer_truth", &batch)
 }
 
 /// Write `invalid_rows.parquet`, sorted by table and key.
-pub(crate) fn write_invalid_rows(rows: &mut [InvalidRow], dir: &Path) -> Result<TableOutcome, GenerateError> {
+pub(crate) fn write_invalid_rows(
+    rows: &mut [InvalidRow],
+    dir: &Path,
+) -> Result<TableOutcome, GenerateError> {
     rows.sort_unstable_by(|a, b| (a.table, &a.key).cmp(&(b.table, &b.key)));
     let batch = utf8_batch(
         ["source_table", "source_key", "reason"],
@@ -149,14 +171,25 @@ pub(crate) fn write_invalid_rows(rows: &mut [InvalidRow], dir: &Path) -> Result<
             rows.iter().map(|r| r.reason.code()).collect(),
         ],
     )
-    .map_err(|source| GenerateError::Arrow { table: "invalid_rows".into(), source })?;
+    .map_err(|source| GenerateError::Arrow {
+        table: "invalid_rows".into(),
+        source,
+    })?;
     write_truth(dir, "invalid_rows", &batch)
 }
 
 fn write_truth(dir: &Path, name: &str, batch: &RecordBatch) -> Result<TableOutcome, GenerateError> {
-    std::fs::create_dir_all(dir).map_err(|source| GenerateError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| GenerateError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let bytes = write_parquet(&dir.join(format!("{name}.parquet")), batch)?;
-    Ok(TableOutcome { table: name.to_string(), rows: batch.num_rows() as u64, files: 1, bytes })
+    Ok(TableOutcome {
+        table: name.to_string(),
+        rows: batch.num_rows() as u64,
+        files: 1,
+        bytes,
+    })
 }
 
 #[cfg(test)]
@@ -178,16 +211,27 @@ mod tests {
     }
 
     #[test]
-    fn final_order_version_decides() {
-        // Lands on day 10 with order date 11 (future), re-lands on day 12 with a newer update.
+    fn first_matching_reason_wins() {
+        use super::super::calendar::{HOUR_US, instant};
         let day = 20_000;
-        let order_time = super::super::calendar::instant(day + 11, 10 * super::super::calendar::HOUR_US);
-        let versions = [(1, day + 10, 0), (2, day + 12, 1)];
-        assert_eq!(order_reason(&versions, false, order_time, &[100, 100], &["CNY", "CNY"]), None);
-        assert_eq!(order_reason(&versions[..1], false, order_time, &[100], &["CNY"]), Some(Reason::FutureEvent));
+        let order_time = instant(day + 11, 10 * HOUR_US);
+        // Landed on day 10 with an order date of day 11: future, unless re-landed by day 11.
         assert_eq!(
-            order_reason(&versions[..1], true, order_time, &[-1], &["XYZ"]),
+            order_reason(day + 10, false, order_time, 100, "CNY"),
+            Some(Reason::FutureEvent)
+        );
+        assert_eq!(order_reason(day + 12, false, order_time, 100, "CNY"), None);
+        assert_eq!(
+            order_reason(day + 10, true, order_time, -1, "XYZ"),
             Some(Reason::OrphanCustomer)
+        );
+        assert_eq!(
+            order_reason(day + 12, false, order_time, -1, "XYZ"),
+            Some(Reason::NegativeAmount)
+        );
+        assert_eq!(
+            order_reason(day + 12, false, order_time, 1, "XYZ"),
+            Some(Reason::UnknownCurrency)
         );
     }
 }

@@ -47,7 +47,12 @@ impl Tally {
             .iter()
             .map(|t| {
                 let (rows, files, bytes) = self.counts[*t as usize];
-                TableOutcome { table: t.name().to_string(), rows, files, bytes }
+                TableOutcome {
+                    table: t.name().to_string(),
+                    rows,
+                    files,
+                    bytes,
+                }
             })
             .collect()
     }
@@ -59,39 +64,62 @@ impl Tally {
 /// chunk (no page index) and the Arrow schema is not embedded, as the Parquet logical types
 /// already read back as the same Arrow types (timestamps adjusted to UTC read as `"UTC"`).
 pub(crate) fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<u64, GenerateError> {
-    let parquet_err = |source| GenerateError::Parquet { path: path.to_path_buf(), source };
+    let parquet_err = |source| GenerateError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
     let level = ZstdLevel::try_new(1).map_err(parquet_err)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(256 * 1024))
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .build();
-    let options = ArrowWriterOptions::new().with_properties(props).with_skip_arrow_metadata(true);
-    let file = File::create(path).map_err(|source| GenerateError::Io { path: path.to_path_buf(), source })?;
-    let mut writer = ArrowWriter::try_new_with_options(file, batch.schema(), options).map_err(parquet_err)?;
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(true);
+    let file = File::create(path).map_err(|source| GenerateError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut writer =
+        ArrowWriter::try_new_with_options(file, batch.schema(), options).map_err(parquet_err)?;
     writer.write(batch).map_err(parquet_err)?;
     writer.close().map_err(parquet_err)?;
-    let meta = std::fs::metadata(path).map_err(|source| GenerateError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| GenerateError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(meta.len())
 }
 
 /// The partition directory of a table and landing day.
 pub(crate) fn partition_dir(ods_dir: &Path, table: Table, day: i32) -> PathBuf {
-    ods_dir.join(table.name()).join(format!("ds={}", date_of(day).format("%Y-%m-%d")))
+    ods_dir
+        .join(table.name())
+        .join(format!("ds={}", date_of(day).format("%Y-%m-%d")))
 }
 
 /// Write every non-empty table of one landing day.
-pub(crate) fn write_day(ods_dir: &Path, day: i32, rows: &DayRows, tally: &mut Tally) -> Result<(), GenerateError> {
+pub(crate) fn write_day(
+    ods_dir: &Path,
+    day: i32,
+    rows: &DayRows,
+    tally: &mut Tally,
+) -> Result<(), GenerateError> {
     for table in Table::ALL {
         let n = rows.len(table);
         if n == 0 {
             continue;
         }
         let dir = partition_dir(ods_dir, table, day);
-        std::fs::create_dir_all(&dir).map_err(|source| GenerateError::Io { path: dir.clone(), source })?;
-        let batch = rows
-            .batch(table)
-            .map_err(|source| GenerateError::Arrow { table: table.name().to_string(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| GenerateError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let batch = rows.batch(table).map_err(|source| GenerateError::Arrow {
+            table: table.name().to_string(),
+            source,
+        })?;
         let bytes = write_parquet(&dir.join("part-0.parquet"), &batch)?;
         tally.add(table, n as u64, bytes);
     }
@@ -104,13 +132,19 @@ pub(crate) fn clear_previous(ods_dir: &Path, truth_dir: &Path) -> Result<(), Gen
     for table in Table::ALL {
         let dir = ods_dir.join(table.name());
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).map_err(|source| GenerateError::Io { path: dir.clone(), source })?;
+            std::fs::remove_dir_all(&dir).map_err(|source| GenerateError::Io {
+                path: dir.clone(),
+                source,
+            })?;
         }
     }
     for name in ["customer_truth.parquet", "invalid_rows.parquet"] {
         let file = truth_dir.join(name);
         if file.exists() {
-            std::fs::remove_file(&file).map_err(|source| GenerateError::Io { path: file.clone(), source })?;
+            std::fs::remove_file(&file).map_err(|source| GenerateError::Io {
+                path: file.clone(),
+                source,
+            })?;
         }
     }
     Ok(())
