@@ -359,3 +359,26 @@ async fn no_personal_data() {
         r.samples
     );
 }
+
+#[tokio::test]
+async fn identifiers_with_digit_runs_are_not_personal_data() {
+    let ctx = SessionContext::new();
+    let t = table(vec![(
+        "customer_id",
+        Arc::new(StringArray::from(vec![
+            "CU15012344473B",
+            "CUA150123444731",
+            "x 15012344473",
+        ])),
+    )]);
+    ctx.register_table("this", t).unwrap();
+    let params = Params {
+        ds: chrono::NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+        vars: vec![],
+    };
+    let r = run_checks(&ctx, "t", &[spec(CheckKind::NoPersonalData)], &params, None)
+        .await
+        .remove(0);
+    // Only the free-standing number is a phone.
+    assert_eq!((r.status, r.failing), (CheckStatus::Fail, 1), "{r:?}");
+}

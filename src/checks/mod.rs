@@ -318,8 +318,9 @@ const PERSONAL_COLUMNS: &[&str] = &[
     "passport",
     "address",
 ];
-/// Phone (mainland mobile, optionally +86), e-mail, and 18-digit resident ID number shapes.
-const PERSONAL_VALUE: &str = r"(^|[^0-9])(\+?86[- ]?)?1[3-9][0-9]{9}([^0-9]|$)|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|(^|[^0-9])[1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]([^0-9A-Za-z]|$)";
+/// Phone (mainland mobile, optionally +86), e-mail, and 18-digit resident ID number shapes. Digit
+/// runs inside identifiers (`CU15012344473B`) are not phones: the shape must stand alone.
+const PERSONAL_VALUE: &str = r"(^|[^0-9A-Za-z])(\+?86[- ]?)?1[3-9][0-9]{9}([^0-9A-Za-z]|$)|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|(^|[^0-9A-Za-z])[1-9][0-9]{5}(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx]([^0-9A-Za-z]|$)";
 
 async fn personal_data(this: DataFrame, total: u64) -> DfResult<Evaluation> {
     let mut problems = Vec::new();

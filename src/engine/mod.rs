@@ -127,7 +127,10 @@ pub fn session(
         // write them one at a time.
         options.execution.parquet.max_row_group_size = 128 * 1024;
         options.execution.parquet.maximum_parallel_row_group_writers = 1;
-        options.execution.parquet.maximum_buffered_record_batches_per_stream = 2;
+        options
+            .execution
+            .parquet
+            .maximum_buffered_record_batches_per_stream = 2;
     }
     options.sql_parser.collect_spans = true;
     options.execution.parquet.compression = Some(settings.compression.clone());
