@@ -157,6 +157,10 @@ pub enum ProblemKind {
         source_name: String,
         message: String,
     },
+    Contract {
+        stage: String,
+        differences: Vec<String>,
+    },
 }
 
 impl ProblemKind {
@@ -273,6 +277,11 @@ impl fmt::Display for ProblemKind {
                     "partitioned stage `{stage}` has a `ds` column of type {t}, expected Date32"
                 ),
             },
+            ProblemKind::Contract { stage, differences } => write!(
+                f,
+                "stage `{stage}` does not produce its declared columns: {}",
+                differences.join("; ")
+            ),
             ProblemKind::SourceSchema {
                 source_name,
                 message,

@@ -19,12 +19,19 @@ async fn sample_dwd_matches_the_ground_truth() {
         "pipelines/crm.yaml",
         "--ds",
         "2026-11-21",
-        "-q",
         "--select",
         "+dwd_reconciliation",
         "+dwd_customer",
     ]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // The reconciliation is a line of the run summary too.
+    assert!(
+        out.stdout
+            .contains("  dwd_reconciliation: reconciliation: ")
+            && out.stdout.contains(" 10 of 10 tables balance"),
+        "{}",
+        out.stdout
+    );
     let wh = p.path().join("warehouse");
 
     let s = strata::app::quality::pairwise_scores(

@@ -180,3 +180,12 @@ fn plan_is_printed_in_order() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["stages"][1]["inputs"][0], "dwd_order");
 }
+
+#[test]
+fn declared_columns_are_a_contract() {
+    let yaml = BASE.replace(
+        "    sql: sql/dws/dws_sales.sql\n",
+        "    sql: sql/dws/dws_sales.sql\n    columns: {customer_id: string, total: int, rank: int}\n",
+    );
+    insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
+}

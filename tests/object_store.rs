@@ -17,11 +17,17 @@ async fn mini_pipeline_on_memory_store() {
         ..Overrides::default()
     };
     for ds in ["2026-11-21", "2026-11-22", "2026-11-21"] {
-        let request = RunRequest { overrides: overrides(ds), ..RunRequest::default() };
+        let request = RunRequest {
+            overrides: overrides(ds),
+            ..RunRequest::default()
+        };
         let o = run(Some(&pipeline), &request, &Silent).await.unwrap();
         assert!(o.succeeded(), "{o:?}");
     }
-    assert!(!p.path().join("warehouse").exists(), "nothing written to the local disk");
+    assert!(
+        !p.path().join("warehouse").exists(),
+        "nothing written to the local disk"
+    );
     // Two partitions, the 21st rebuilt in place: 2 customers each.
     let q = strata::app::inspect::sql(
         Some(&pipeline),
@@ -39,8 +45,12 @@ async fn mini_pipeline_on_memory_store() {
          | 2026-11-22 | 2 | 1169.0 |\n\
          +------------+---+--------+"
     );
-    let listing = strata::app::inspect::ls(Some(&pipeline), &overrides("2026-11-21")).await.unwrap();
+    let listing = strata::app::inspect::ls(Some(&pipeline), &overrides("2026-11-21"))
+        .await
+        .unwrap();
     assert_eq!(listing.release.as_ref().unwrap().ds, "2026-11-21");
-    let back = strata::app::inspect::rollback(Some(&pipeline), &overrides("2026-11-21"), None).await.unwrap();
+    let back = strata::app::inspect::rollback(Some(&pipeline), &overrides("2026-11-21"), None)
+        .await
+        .unwrap();
     assert_eq!(back.ds, "2026-11-22");
 }

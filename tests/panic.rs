@@ -40,6 +40,8 @@ async fn engine_panic_becomes_a_stage_error() {
         description: None,
         tags: vec![],
         checks: vec![],
+        summary: None,
+        columns: None,
         at: strata::diag::Location::file_start("p.yaml"),
     };
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));

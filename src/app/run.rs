@@ -64,6 +64,8 @@ pub struct StageResult {
     pub status: StageStatus,
     pub inputs: Vec<InputStat>,
     pub checks: Vec<CheckResult>,
+    /// The stage's `summary` line, when it declares one.
+    pub summary: Option<String>,
 }
 
 /// What a run did.
@@ -210,6 +212,7 @@ async fn execute(
             },
             inputs,
             checks: Vec::new(),
+            summary: None,
         };
         if let Some(bad) = planned.inputs.iter().find(|i| broken.contains(&i.table)) {
             broken.insert(planned.name.clone());
@@ -229,9 +232,10 @@ async fn execute(
         let partitioned = stage_def.materialization == Materialization::Partitioned;
         result.status = match executed {
             Ok(output) => {
-                let (checks, blocked) =
+                let (checks, blocked, summary) =
                     audit(&ctx, wh, &pending, stage_def, schema, &output, settings).await?;
                 result.checks = checks;
+                result.summary = summary;
                 if blocked.is_empty() {
                     pending
                         .publish(
@@ -288,7 +292,7 @@ async fn audit(
     schema: &datafusion::arrow::datatypes::SchemaRef,
     output: &stage::StageOutput,
     settings: &RunSettings,
-) -> Result<(Vec<CheckResult>, Vec<String>)> {
+) -> Result<(Vec<CheckResult>, Vec<String>, Option<String>)> {
     let mut specs = def.checks.clone();
     if def.layer == crate::model::Layer::Ads
         && !specs.iter().any(|c| c.kind == CheckKind::NoPersonalData)
@@ -297,8 +301,8 @@ async fn audit(
             def.at.clone(),
         ));
     }
-    if specs.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+    if specs.is_empty() && def.summary.is_none() {
+        return Ok((Vec::new(), Vec::new(), None));
     }
     let partitioned = def.materialization == Materialization::Partitioned;
     // A partitioned stage's checks see this run's partition only.
@@ -322,13 +326,17 @@ async fn audit(
         _ => None,
     };
     let results = checks::run_checks(ctx, &def.name, &specs, &settings.params, previous).await;
+    let summary = match &def.summary {
+        Some(query) => Some(checks::summary_line(ctx, query, &settings.params).await),
+        None => None,
+    };
     let _ = ctx.deregister_table(checks::THIS);
     let blocked = results
         .iter()
         .filter(|r| r.blocks())
         .map(|r| r.check.clone())
         .collect();
-    Ok((results, blocked))
+    Ok((results, blocked, summary))
 }
 
 /// Rows of the same table in the previous release: the whole table, or for a partitioned

@@ -413,3 +413,35 @@ pub fn mask_pii(value: &str) -> String {
     }
     value.to_string()
 }
+
+/// The first row of `query` (over [`THIS`]) as one line of text; the error text if it fails.
+pub async fn summary_line(ctx: &SessionContext, query: &str, params: &Params) -> String {
+    let run = async {
+        let batches = ctx
+            .sql_with_options(query, stage_sql_options())
+            .await?
+            .with_param_values(params.to_param_values())?
+            .limit(0, Some(1))?
+            .collect()
+            .await?;
+        let options = FormatOptions::default().with_null("NULL");
+        let mut cells = Vec::new();
+        if let Some(b) = batches.iter().find(|b| b.num_rows() > 0) {
+            for c in b.columns() {
+                cells.push(
+                    ArrayFormatter::try_new(c.as_ref(), &options)?
+                        .value(0)
+                        .to_string(),
+                );
+            }
+        }
+        DfResult::Ok(cells.join(" "))
+    };
+    match run.await {
+        Ok(line) => line,
+        Err(e) => format!(
+            "summary failed: {}",
+            crate::engine::validate::clean_message(&e)
+        ),
+    }
+}

@@ -77,7 +77,9 @@ pub async fn validate(
         let stage = &pipeline.stages[planned.index];
         match plan_stage(ctx, stage, params).await {
             Ok(schema) => {
-                if let Some(p) = partition_problem(stage, &schema) {
+                if let Some(p) =
+                    partition_problem(stage, &schema).or_else(|| contract_problem(stage, &schema))
+                {
                     problems.push(p);
                     failed.insert(stage.name.clone());
                     continue;
@@ -132,9 +134,47 @@ pub async fn plan_stage(
         .sql_with_options(&stage.sql, stage_sql_options())
         .await?
         .with_param_values(params.to_param_values())?;
-    let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    df.create_physical_plan().await?;
-    Ok(schema)
+    // The physical plan's schema is what will be written; the logical one can disagree when a
+    // parameter's type was inferred before its value was bound.
+    let physical = df.create_physical_plan().await?;
+    Ok(physical.schema())
+}
+
+/// Compare the planned output with the stage's declared `columns`.
+fn contract_problem(stage: &Stage, schema: &SchemaRef) -> Option<Problem> {
+    let declared = stage.columns.as_ref()?;
+    let mut diffs = Vec::new();
+    for (name, want) in declared {
+        match schema.field_with_name(name) {
+            Err(_) => diffs.push(format!("missing column `{name}`")),
+            Ok(f) if !same_type(want, f.data_type()) => diffs.push(format!(
+                "column `{name}` is {}, declared {want}",
+                f.data_type()
+            )),
+            Ok(_) => {}
+        }
+    }
+    for f in schema.fields() {
+        if !declared.iter().any(|(n, _)| n == f.name()) {
+            diffs.push(format!("unexpected column `{}`", f.name()));
+        }
+    }
+    (!diffs.is_empty()).then(|| {
+        Problem::at(
+            stage.at.clone(),
+            ProblemKind::Contract {
+                stage: stage.name.clone(),
+                differences: diffs,
+            },
+        )
+    })
+}
+
+/// Types that are the same for a reader: string encodings are interchangeable, all else exact.
+fn same_type(want: &DataType, found: &DataType) -> bool {
+    let string =
+        |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8);
+    want == found || (string(want) && string(found))
 }
 
 fn partition_problem(stage: &Stage, schema: &SchemaRef) -> Option<Problem> {

@@ -60,6 +60,8 @@ const STAGE_KEYS: &[&str] = &[
     "description",
     "tags",
     "checks",
+    "summary",
+    "columns",
 ];
 const VAR_KEYS: &[&str] = &["type", "default", "description"];
 const INTENT_KEYS: &[&str] = &["keywords", "default"];
@@ -663,8 +665,16 @@ fn read_stage(
         Some(n) => super::checks::read_checks(cx, n),
         None => Some(Vec::new()),
     };
-    let complete =
-        layer.is_some() && materialization.is_some() && sql.is_some() && checks.is_some();
+    let summary = map.opt_string(cx, "summary");
+    let columns = match map.get("columns") {
+        Some(n) => read_columns(cx, "columns", n).map(Some),
+        None => Some(None),
+    };
+    let complete = layer.is_some()
+        && materialization.is_some()
+        && sql.is_some()
+        && checks.is_some()
+        && columns.is_some();
     if let (Some(n), false) = (&name, complete) {
         cx.broken.push(n.clone());
     }
@@ -680,6 +690,8 @@ fn read_stage(
         description,
         tags,
         checks: checks?,
+        summary,
+        columns: columns?,
         at: cx.loc(node.line, node.column),
     })
 }

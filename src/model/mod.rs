@@ -173,6 +173,12 @@ pub struct Stage {
     pub description: Option<String>,
     pub tags: Vec<String>,
     pub checks: Vec<checks::CheckSpec>,
+    /// A query over `this` (the stage's output) whose first row, as text, is printed in the run
+    /// summary, such as a reconciliation line.
+    pub summary: Option<String>,
+    /// The declared output contract: every column with its type, in order. Validation fails
+    /// when the query's output differs.
+    pub columns: Option<Vec<(String, DataType)>>,
     pub at: Location,
 }
 

@@ -140,6 +140,11 @@ impl Printer {
             o.elapsed.as_secs_f64()
         );
         for r in &o.stages {
+            if let Some(line) = &r.summary {
+                let _ = writeln!(s, "  {}: {line}", r.stage);
+            }
+        }
+        for r in &o.stages {
             for c in r
                 .checks
                 .iter()
