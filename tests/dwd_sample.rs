@@ -10,6 +10,7 @@ use util::ods::crm_project;
 use util::pretty;
 
 #[tokio::test]
+#[allow(clippy::print_stderr)]
 async fn sample_dwd_matches_the_ground_truth() {
     let root = util::repo_root();
     let p = crm_project();
