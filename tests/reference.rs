@@ -23,6 +23,9 @@ fn reference_pipeline_parses_with_every_key() {
     assert_eq!(p.vars[1].default, VarValue::Int(12));
     assert_eq!(p.stages[0].layer, Layer::Dwd);
     assert_eq!(p.stages[0].materialization, Materialization::Table);
+    assert_eq!(p.stages[0].columns.as_ref().unwrap().len(), 2);
+    assert_eq!(p.stages[0].checks.len(), 2);
+    assert!(p.stages[0].summary.is_some());
     assert_eq!(p.intents.labels.len(), 3);
     assert_eq!(p.pii.hash_key_env, "STRATA_PII_KEY");
 }
