@@ -36,16 +36,7 @@ pub async fn validate(
     let mut problems = Vec::new();
     let mut schemas = Schemas::default();
     let mut failed: HashSet<String> = HashSet::new();
-    let needed: HashSet<&str> = plan
-        .stages
-        .iter()
-        .flat_map(|s| {
-            s.inputs
-                .iter()
-                .filter(|i| i.is_source)
-                .map(|i| i.table.as_str())
-        })
-        .collect();
+    let needed: HashSet<&str> = super::preflight::sources_of(plan).into_iter().collect();
     for source in pipeline
         .sources
         .iter()
