@@ -2,64 +2,14 @@
 -- Windows "Nd" are business dates d with $ds - N < d <= $ds (written as d > $ds - N: date
 -- comparisons, which the Parquet scan can also use for pruning).
 -- Paid orders only for order metrics. No personal data: customer_id is the only identity.
-WITH paid AS (
-  SELECT customer_id, order_date, amount_cny, product_category
-  FROM dwd_order
-  WHERE status = 'paid' AND order_date <= $ds
-),
-orders AS (
-  SELECT customer_id,
-    MIN(order_date) AS first_order_date,
-    MAX(order_date) AS last_order_date,
-    SUM(CASE WHEN order_date > $ds - 30 THEN 1 ELSE 0 END) AS orders_30d,
-    SUM(CASE WHEN order_date > $ds - 90 THEN 1 ELSE 0 END) AS orders_90d,
-    SUM(CASE WHEN order_date > $ds - 180 THEN 1 ELSE 0 END) AS orders_180d,
-    SUM(CASE WHEN order_date > $ds - 365 THEN 1 ELSE 0 END) AS orders_365d,
-    COUNT(*) AS orders_lifetime,
-    SUM(CASE WHEN order_date > $ds - 30 THEN amount_cny ELSE 0.0 END) AS amount_30d_cny,
-    SUM(CASE WHEN order_date > $ds - 90 THEN amount_cny ELSE 0.0 END) AS amount_90d_cny,
-    SUM(CASE WHEN order_date > $ds - 180 THEN amount_cny ELSE 0.0 END) AS amount_180d_cny,
-    SUM(CASE WHEN order_date > $ds - 365 THEN amount_cny ELSE 0.0 END) AS amount_365d_cny,
-    SUM(amount_cny) AS amount_lifetime_cny,
-    COUNT(DISTINCT CASE WHEN order_date > $ds - 365 THEN product_category END) AS categories_365d
-  FROM paid
-  GROUP BY customer_id
-),
-acts AS (
-  SELECT customer_id, interaction_date, channel, direction, opened, intent,
-    interaction_date > $ds - 90 AS in_90d
-  FROM dwd_interaction
-  WHERE interaction_date <= $ds
+WITH orders AS (
+  SELECT * FROM dws_customer_order_metrics
 ),
 interactions AS (
-  SELECT customer_id,
-    SUM(CASE WHEN interaction_date > $ds - 7 THEN 1 ELSE 0 END) AS interactions_7d,
-    SUM(CASE WHEN interaction_date > $ds - 30 THEN 1 ELSE 0 END) AS interactions_30d,
-    SUM(CASE WHEN interaction_date > $ds - 60 THEN 1 ELSE 0 END) AS interactions_60d,
-    SUM(CASE WHEN interaction_date > $ds - 365 THEN 1 ELSE 0 END) AS interactions_365d,
-    MAX(interaction_date) AS last_interaction_date,
-    SUM(CASE WHEN in_90d AND channel = 'email' AND direction = 'out' THEN 1 ELSE 0 END)
-      AS emails_sent_90d,
-    SUM(CASE WHEN in_90d AND channel = 'email' AND direction = 'out' AND opened IS NOT NULL
-      THEN 1 ELSE 0 END) AS emails_tracked_90d,
-    SUM(CASE WHEN in_90d AND channel = 'email' AND direction = 'out' AND opened
-      THEN 1 ELSE 0 END) AS emails_opened_90d,
-    SUM(CASE WHEN in_90d AND channel = 'ticket' AND direction = 'in' THEN 1 ELSE 0 END)
-      AS complaints_90d
-  FROM acts
-  GROUP BY customer_id
+  SELECT * FROM dws_customer_activity_metrics
 ),
--- The most frequent intent in 90 days; ties go to the label that sorts first.
 intents AS (
-  SELECT customer_id, intent AS top_intent_90d
-  FROM (
-    SELECT customer_id, intent,
-      ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY COUNT(*) DESC, intent) AS rn
-    FROM acts
-    WHERE in_90d
-    GROUP BY customer_id, intent
-  ) ranked
-  WHERE rn = 1
+  SELECT customer_id, top_intent_90d FROM dws_customer_activity_metrics
 ),
 usage AS (
   SELECT customer_id,

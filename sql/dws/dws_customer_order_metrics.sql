@@ -1,0 +1,26 @@
+-- Paid-order metrics per customer as of $ds (part of dws_customer_snapshot, computed as its own
+-- stage so that each plan keeps few large aggregations in memory at once).
+WITH paid AS (
+  SELECT customer_id, order_date, amount_cny, product_category
+  FROM dwd_order
+  WHERE status = 'paid' AND order_date <= $ds
+),
+orders AS (
+  SELECT customer_id,
+    MIN(order_date) AS first_order_date,
+    MAX(order_date) AS last_order_date,
+    SUM(CASE WHEN order_date > $ds - 30 THEN 1 ELSE 0 END) AS orders_30d,
+    SUM(CASE WHEN order_date > $ds - 90 THEN 1 ELSE 0 END) AS orders_90d,
+    SUM(CASE WHEN order_date > $ds - 180 THEN 1 ELSE 0 END) AS orders_180d,
+    SUM(CASE WHEN order_date > $ds - 365 THEN 1 ELSE 0 END) AS orders_365d,
+    COUNT(*) AS orders_lifetime,
+    SUM(CASE WHEN order_date > $ds - 30 THEN amount_cny ELSE 0.0 END) AS amount_30d_cny,
+    SUM(CASE WHEN order_date > $ds - 90 THEN amount_cny ELSE 0.0 END) AS amount_90d_cny,
+    SUM(CASE WHEN order_date > $ds - 180 THEN amount_cny ELSE 0.0 END) AS amount_180d_cny,
+    SUM(CASE WHEN order_date > $ds - 365 THEN amount_cny ELSE 0.0 END) AS amount_365d_cny,
+    SUM(amount_cny) AS amount_lifetime_cny,
+    COUNT(DISTINCT CASE WHEN order_date > $ds - 365 THEN product_category END) AS categories_365d
+  FROM paid
+  GROUP BY customer_id
+)
+SELECT * FROM orders
