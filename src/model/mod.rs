@@ -10,6 +10,7 @@ pub mod checks;
 pub mod confine;
 pub mod loader;
 mod reader;
+mod sections;
 pub mod types;
 pub mod yaml;
 
