@@ -31,14 +31,37 @@ renewals AS (
 ),
 -- Grouped by window_end, not month: DataFusion 55 wrongly treats month (a key of `months`) as
 -- a key of the join below and collapses the per-customer groups when they are keyed by it.
-buyers AS (
-  SELECT b.window_end, o.customer_id, COUNT(DISTINCT o.product_category) AS categories
+-- Paid orders per customer, category and calendar month (numbered year * 12 + month), with the
+-- month's last order date. A window (w - 365, w] spans the month of w and at most the 12 before
+-- it; a month counts for the window when its last order date falls inside. Equality on the
+-- month number keeps this an equi-join: a range join over every order would be a nested loop.
+order_months AS (
+  SELECT customer_id, product_category, month_no, MAX(order_date) AS last_date
+  FROM (
+    SELECT customer_id, product_category, order_date,
+      CAST(date_part('year', order_date) AS INT) * 12
+        + CAST(date_part('month', order_date) AS INT) AS month_no
+    FROM dwd_order
+    WHERE status = 'paid' AND order_date <= $ds
+  ) paid
+  GROUP BY customer_id, product_category, month_no
+),
+window_months AS (
+  SELECT b.month, b.window_end,
+    CAST(date_part('year', b.month) AS INT) * 12
+      + CAST(date_part('month', b.month) AS INT) - k.back AS month_no
   FROM bounds b
-  JOIN dwd_order o
-    ON o.status = 'paid'
-    AND o.order_date <= b.window_end
-    AND o.order_date > b.window_end - 365
-  GROUP BY b.window_end, o.customer_id
+  CROSS JOIN (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12))
+    AS k(back)
+),
+-- Grouped by window_end, not by month: DataFusion 55 treats month as a key of window_months
+-- and, grouping by it, drops customer_id from the grouping (a wrong functional dependency
+-- through the join); window_end is a computed column and keeps the grouping intact.
+buyers AS (
+  SELECT w.window_end, o.customer_id, COUNT(DISTINCT o.product_category) AS categories
+  FROM window_months w
+  JOIN order_months o ON o.month_no = w.month_no AND o.last_date > w.window_end - 365
+  GROUP BY w.window_end, o.customer_id
 ),
 cross_sell AS (
   SELECT b.month,

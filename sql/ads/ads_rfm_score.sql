@@ -17,23 +17,28 @@ normed AS (
 scored AS (
   SELECT *, (r_norm + f_norm + m_norm) / 3.0 AS rfm_score FROM normed
 ),
+-- The counts come from an aggregate, not COUNT(*) OVER (): a window over the whole table holds
+-- every row in one batch, which does not fit a small memory limit.
+counts AS (
+  SELECT COUNT(*) AS n_all, COUNT(recency_days) AS n_paid FROM base
+),
 quintiles AS (
   SELECT customer_id,
     CAST(RANK() OVER (ORDER BY recency_days DESC) AS BIGINT) AS r_rank,
     CAST(RANK() OVER (ORDER BY frequency_365d) AS BIGINT) AS f_rank,
-    CAST(RANK() OVER (ORDER BY monetary_365d) AS BIGINT) AS m_rank,
-    COUNT(*) OVER () AS n
+    CAST(RANK() OVER (ORDER BY monetary_365d) AS BIGINT) AS m_rank
   FROM scored
   WHERE recency_days IS NOT NULL
 ),
 tiered AS (
   SELECT s.*,
-    CAST(1 + 5 * (q.r_rank - 1) / q.n AS INT) AS r_quintile,
-    CAST(1 + 5 * (q.f_rank - 1) / q.n AS INT) AS f_quintile,
-    CAST(1 + 5 * (q.m_rank - 1) / q.n AS INT) AS m_quintile,
+    CAST(1 + 5 * (q.r_rank - 1) / k.n_paid AS INT) AS r_quintile,
+    CAST(1 + 5 * (q.f_rank - 1) / k.n_paid AS INT) AS f_quintile,
+    CAST(1 + 5 * (q.m_rank - 1) / k.n_paid AS INT) AS m_quintile,
     CAST(CAST(RANK() OVER (ORDER BY s.rfm_score DESC) AS BIGINT) - 1 AS DOUBLE)
-      / CAST(COUNT(*) OVER () AS DOUBLE) AS p
+      / CAST(k.n_all AS DOUBLE) AS p
   FROM scored s
+  CROSS JOIN counts k
   LEFT JOIN quintiles q ON q.customer_id = s.customer_id
 )
 SELECT

@@ -2,16 +2,11 @@
 -- Windows "Nd" are business dates d with $ds - N < d <= $ds (written as d > $ds - N: date
 -- comparisons, which the Parquet scan can also use for pruning).
 -- Paid orders only for order metrics. No personal data: customer_id is the only identity.
-WITH orders AS (
-  SELECT * FROM dws_customer_order_metrics
-),
-interactions AS (
-  SELECT * FROM dws_customer_activity_metrics
-),
-intents AS (
-  SELECT customer_id, top_intent_90d FROM dws_customer_activity_metrics
-),
-usage AS (
+-- Plan shape (it decides the memory a run needs): the survey and competitor facts are ordered
+-- aggregates (first_value ... ORDER BY) rather than ROW_NUMBER windows, and the four small
+-- per-customer facts are folded into one row per customer by a UNION ALL + GROUP BY, which can
+-- spill, instead of four more sort-merge joins. Only three joins remain.
+WITH usage AS (
   SELECT customer_id,
     SUM(CASE WHEN usage_date > $ds - 30 THEN events ELSE 0 END) AS usage_30d,
     SUM(CASE WHEN usage_date <= $ds - 30 THEN events ELSE 0 END) AS usage_prev_30d
@@ -19,23 +14,19 @@ usage AS (
   WHERE usage_date <= $ds AND usage_date > $ds - 60
   GROUP BY customer_id
 ),
-nps AS (
-  SELECT customer_id, score AS latest_nps, submit_date AS latest_nps_date
-  FROM (
-    SELECT customer_id, score, submit_date,
-      ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY submitted_at DESC, response_id DESC)
-        AS rn
-    FROM dwd_survey
-    WHERE survey_type = 'NPS' AND submit_date <= $ds
-  ) ranked
-  WHERE rn = 1
-),
-csat AS (
+-- The latest NPS answer (ties on the time go to the larger response_id) and CSAT in 90 days.
+surveys AS (
   SELECT customer_id,
-    COUNT(*) AS csat_responses_90d,
-    AVG(CAST(score AS DOUBLE)) AS csat_avg_90d
+    first_value(score ORDER BY submitted_at DESC, response_id DESC)
+      FILTER (WHERE survey_type = 'NPS') AS latest_nps,
+    first_value(submit_date ORDER BY submitted_at DESC, response_id DESC)
+      FILTER (WHERE survey_type = 'NPS') AS latest_nps_date,
+    COUNT(*) FILTER (WHERE survey_type = 'CSAT' AND submit_date > $ds - 90)
+      AS csat_responses_90d,
+    AVG(CAST(score AS DOUBLE)) FILTER (WHERE survey_type = 'CSAT' AND submit_date > $ds - 90)
+      AS csat_avg_90d
   FROM dwd_survey
-  WHERE survey_type = 'CSAT' AND submit_date <= $ds AND submit_date > $ds - 90
+  WHERE submit_date <= $ds AND survey_type IN ('NPS', 'CSAT')
   GROUP BY customer_id
 ),
 contracts AS (
@@ -47,21 +38,65 @@ contracts AS (
   WHERE end_date >= $ds
   GROUP BY customer_id
 ),
+-- The latest competitor signal (ties on the time go to the larger signal_id) and the last trial.
 signals AS (
-  SELECT customer_id, detected_date AS latest_competitor_signal_date,
-    competitor AS latest_competitor, signal_type AS latest_competitor_signal_type
-  FROM (
-    SELECT customer_id, detected_date, competitor, signal_type,
-      ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY detected_at DESC, signal_id DESC) AS rn
-    FROM dwd_competitor_signal
-    WHERE detected_date <= $ds
-  ) ranked
-  WHERE rn = 1
-),
-trials AS (
-  SELECT customer_id, MAX(detected_date) AS last_competitor_trial_date
+  SELECT customer_id,
+    first_value(detected_date ORDER BY detected_at DESC, signal_id DESC)
+      AS latest_competitor_signal_date,
+    first_value(competitor ORDER BY detected_at DESC, signal_id DESC) AS latest_competitor,
+    first_value(signal_type ORDER BY detected_at DESC, signal_id DESC)
+      AS latest_competitor_signal_type,
+    MAX(detected_date) FILTER (WHERE signal_type = 'trial') AS last_competitor_trial_date
   FROM dwd_competitor_signal
-  WHERE signal_type = 'trial' AND detected_date <= $ds
+  WHERE detected_date <= $ds
+  GROUP BY customer_id
+),
+-- Each branch fills its own columns; every customer has at most one row per branch, so MAX
+-- picks that row's value.
+facts AS (
+  SELECT customer_id, usage_30d, usage_prev_30d,
+    NULL AS latest_nps, NULL AS latest_nps_date, NULL AS csat_responses_90d,
+    NULL AS csat_avg_90d,
+    NULL AS active_contract_end_date, NULL AS next_contract_end_date, NULL AS active_contracts,
+    NULL AS latest_competitor_signal_date, NULL AS latest_competitor,
+    NULL AS latest_competitor_signal_type, NULL AS last_competitor_trial_date
+  FROM usage
+  UNION ALL
+  SELECT customer_id, NULL, NULL,
+    latest_nps, latest_nps_date, csat_responses_90d, csat_avg_90d,
+    NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL
+  FROM surveys
+  UNION ALL
+  SELECT customer_id, NULL, NULL,
+    NULL, NULL, NULL, NULL,
+    active_contract_end_date, next_contract_end_date, active_contracts,
+    NULL, NULL, NULL, NULL
+  FROM contracts
+  UNION ALL
+  SELECT customer_id, NULL, NULL,
+    NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL,
+    latest_competitor_signal_date, latest_competitor, latest_competitor_signal_type,
+    last_competitor_trial_date
+  FROM signals
+),
+engagement AS (
+  SELECT customer_id,
+    MAX(usage_30d) AS usage_30d,
+    MAX(usage_prev_30d) AS usage_prev_30d,
+    MAX(latest_nps) AS latest_nps,
+    MAX(latest_nps_date) AS latest_nps_date,
+    MAX(csat_responses_90d) AS csat_responses_90d,
+    MAX(csat_avg_90d) AS csat_avg_90d,
+    MAX(active_contract_end_date) AS active_contract_end_date,
+    MAX(next_contract_end_date) AS next_contract_end_date,
+    MAX(active_contracts) AS active_contracts,
+    MAX(latest_competitor_signal_date) AS latest_competitor_signal_date,
+    MAX(latest_competitor) AS latest_competitor,
+    MAX(latest_competitor_signal_type) AS latest_competitor_signal_type,
+    MAX(last_competitor_trial_date) AS last_competitor_trial_date
+  FROM facts
   GROUP BY customer_id
 )
 SELECT
@@ -87,30 +122,24 @@ SELECT
   COALESCE(i.interactions_60d, 0) AS interactions_60d,
   COALESCE(i.interactions_365d, 0) AS interactions_365d,
   i.last_interaction_date,
-  t.top_intent_90d,
+  i.top_intent_90d,
   COALESCE(i.emails_sent_90d, 0) AS emails_sent_90d,
   CAST(i.emails_opened_90d AS DOUBLE) / NULLIF(i.emails_tracked_90d, 0) AS email_open_rate_90d,
   COALESCE(i.complaints_90d, 0) AS complaints_90d,
-  COALESCE(u.usage_30d, 0) AS usage_30d,
-  COALESCE(u.usage_prev_30d, 0) AS usage_prev_30d,
-  n.latest_nps,
-  n.latest_nps_date,
-  COALESCE(s.csat_responses_90d, 0) AS csat_responses_90d,
-  s.csat_avg_90d,
-  COALESCE(k.active_contracts, 0) AS active_contracts,
-  k.active_contract_end_date,
-  k.next_contract_end_date,
-  g.latest_competitor_signal_date,
-  g.latest_competitor,
-  g.latest_competitor_signal_type,
-  tr.last_competitor_trial_date
+  COALESCE(e.usage_30d, 0) AS usage_30d,
+  COALESCE(e.usage_prev_30d, 0) AS usage_prev_30d,
+  e.latest_nps,
+  e.latest_nps_date,
+  COALESCE(e.csat_responses_90d, 0) AS csat_responses_90d,
+  e.csat_avg_90d,
+  COALESCE(e.active_contracts, 0) AS active_contracts,
+  e.active_contract_end_date,
+  e.next_contract_end_date,
+  e.latest_competitor_signal_date,
+  e.latest_competitor,
+  e.latest_competitor_signal_type,
+  e.last_competitor_trial_date
 FROM dwd_customer c
-LEFT JOIN orders o ON o.customer_id = c.customer_id
-LEFT JOIN interactions i ON i.customer_id = c.customer_id
-LEFT JOIN intents t ON t.customer_id = c.customer_id
-LEFT JOIN usage u ON u.customer_id = c.customer_id
-LEFT JOIN nps n ON n.customer_id = c.customer_id
-LEFT JOIN csat s ON s.customer_id = c.customer_id
-LEFT JOIN contracts k ON k.customer_id = c.customer_id
-LEFT JOIN signals g ON g.customer_id = c.customer_id
-LEFT JOIN trials tr ON tr.customer_id = c.customer_id
+LEFT JOIN dws_customer_order_metrics o ON o.customer_id = c.customer_id
+LEFT JOIN dws_customer_activity_metrics i ON i.customer_id = c.customer_id
+LEFT JOIN engagement e ON e.customer_id = c.customer_id

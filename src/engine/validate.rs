@@ -230,6 +230,38 @@ pub fn clean_message(e: &DataFusionError) -> String {
     m.lines().next().unwrap_or_default().trim().to_string()
 }
 
+/// The whole message of a runtime error on one line: DataFusion's `context` wrappers put the
+/// root cause (for example "Resources exhausted: Failed to allocate ...") on later lines, and
+/// that is the part an operator needs.
+pub fn full_message(e: &DataFusionError) -> String {
+    let text = e.strip_backtrace();
+    let mut out = String::new();
+    let mut last = "";
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line == "caused by" {
+            continue;
+        }
+        let mut line = line;
+        for prefix in ["Execution error: ", "External error: ", "Arrow error: "] {
+            line = line.strip_prefix(prefix).unwrap_or(line);
+        }
+        if line == last {
+            continue;
+        }
+        if !out.is_empty() {
+            // A line that ends in punctuation already separates itself from the next.
+            out.push_str(if out.ends_with([':', ',', '.']) {
+                " "
+            } else {
+                ": "
+            });
+        }
+        out.push_str(line);
+        last = line;
+    }
+    out
+}
+
 /// Find the most likely place of an error by searching the SQL for an identifier the message
 /// quotes (`No field named amout`, `table 'x' not found`, `$name`).
 fn guess_position(sql: &str, message: &str) -> Option<(usize, usize)> {

@@ -452,7 +452,7 @@ fn causes(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
     let mut cur = err.source();
     while let Some(e) = cur {
         let text = match e.downcast_ref::<datafusion::error::DataFusionError>() {
-            Some(df) => crate::engine::validate::clean_message(df),
+            Some(df) => crate::engine::validate::full_message(df),
             None => e.to_string(),
         };
         if !text.is_empty() && out.last() != Some(&text) {

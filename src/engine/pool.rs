@@ -1,0 +1,305 @@
+//! The engine's memory pool: DataFusion's fair sharing between spilling operators, with half of
+//! the limit kept back for the memory that spilling itself needs.
+//!
+//! A sort that spills first sorts what it holds, and its merge of the sorted runs is an
+//! allocation that cannot spill, about as large as the data being spilled. Under DataFusion's
+//! `FairSpillPool` the spilling operators may together fill the whole pool, so at a small limit
+//! the merge finds nothing left and the stage fails ("Not enough memory to continue external
+//! sort"). Here the shares of operators that can spill are cut from half of the limit; the other
+//! half serves merges, hash-join build sides and other allocations that cannot spill. An operator
+//! below its share may still use free memory beyond that half while others are above theirs:
+//! those are refused on their next request and spill then.
+//!
+//! The spilling half is shared among the spilling operators that hold memory, not among all that
+//! are registered: a plan with ten sorts and as many aggregates registers dozens, most of them
+//! idle or finished at any moment, and dividing by all of them left shares smaller than one
+//! batch. An operator that holds nothing cannot spill to make room, so its first allocation may
+//! use any free memory of the pool.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use datafusion::common::human_readable_size;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::memory_pool::{
+    MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+};
+
+#[derive(Debug, Default)]
+struct State {
+    /// Bytes held by each consumer that can spill and holds any, by consumer id (a consumer's
+    /// reservations may be split; they all count for it).
+    held: HashMap<usize, usize>,
+    /// Bytes held by consumers that can spill.
+    spillable: usize,
+    /// Bytes held by consumers that cannot.
+    unspillable: usize,
+}
+
+impl State {
+    fn add(&mut self, r: &MemoryReservation, bytes: usize) {
+        if r.consumer().can_spill() {
+            *self.held.entry(r.consumer().id()).or_default() += bytes;
+            self.spillable += bytes;
+        } else {
+            self.unspillable += bytes;
+        }
+    }
+
+    fn remove(&mut self, r: &MemoryReservation, bytes: usize) {
+        if r.consumer().can_spill() {
+            let id = r.consumer().id();
+            if let Some(held) = self.held.get_mut(&id) {
+                *held = held.saturating_sub(bytes);
+                if *held == 0 {
+                    self.held.remove(&id);
+                }
+            }
+            self.spillable = self.spillable.saturating_sub(bytes);
+        } else {
+            self.unspillable = self.unspillable.saturating_sub(bytes);
+        }
+    }
+}
+
+/// A memory pool of `limit` bytes in which spilling consumers get shares of half of it.
+#[derive(Debug)]
+pub struct HeadroomPool {
+    limit: usize,
+    state: Mutex<State>,
+}
+
+impl HeadroomPool {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is plain counters, consistent after every statement: a poisoned lock
+        // (a panic elsewhere while it was held) leaves nothing half-updated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The bytes the shares of spilling consumers are cut from: half the limit, less whatever
+    /// unspillable consumers hold beyond the other half.
+    fn spill_budget(&self, s: &State) -> usize {
+        (self.limit / 2).min(self.limit.saturating_sub(s.unspillable))
+    }
+
+    fn refuse(
+        &self,
+        r: &MemoryReservation,
+        additional: usize,
+        available: usize,
+    ) -> DataFusionError {
+        DataFusionError::ResourcesExhausted(format!(
+            "Failed to allocate additional {} for {} with {} already allocated for this \
+             reservation - {} remain available for it in the memory pool ({})",
+            human_readable_size(additional),
+            r.consumer().name(),
+            human_readable_size(r.size()),
+            human_readable_size(available),
+            self
+        ))
+    }
+}
+
+impl fmt::Display for HeadroomPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "limit {}, half of it for operators that can spill",
+            human_readable_size(self.limit)
+        )
+    }
+}
+
+impl MemoryPool for HeadroomPool {
+    fn name(&self) -> &str {
+        "headroom"
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.state().held.remove(&consumer.id());
+    }
+
+    fn grow(&self, r: &MemoryReservation, additional: usize) {
+        self.state().add(r, additional);
+    }
+
+    fn shrink(&self, r: &MemoryReservation, shrink: usize) {
+        self.state().remove(r, shrink);
+    }
+
+    fn try_grow(&self, r: &MemoryReservation, additional: usize) -> Result<()> {
+        let mut s = self.state();
+        let free = self.limit.saturating_sub(s.spillable + s.unspillable);
+        let available = if r.consumer().can_spill() {
+            let own = s.held.get(&r.consumer().id()).copied().unwrap_or(0);
+            let budget = self.spill_budget(&s);
+            if own == 0 {
+                // Nothing to spill yet: free memory up to the budget will do for a start.
+                free.min(budget)
+            } else {
+                // An equal share of the budget among the spillers holding memory. One that is
+                // below its share may use free memory even while others are above theirs: they
+                // are refused on their next request and spill then.
+                let share = budget / s.held.len();
+                share.saturating_sub(own).min(free)
+            }
+        } else {
+            free
+        };
+        if additional > available {
+            return Err(self.refuse(r, additional, available));
+        }
+        s.add(r, additional);
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        let s = self.state();
+        s.spillable + s.unspillable
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    const MB: usize = 1 << 20;
+
+    fn pool(limit: usize) -> Arc<dyn MemoryPool> {
+        Arc::new(HeadroomPool::new(limit))
+    }
+
+    fn spiller(p: &Arc<dyn MemoryPool>, name: &str) -> MemoryReservation {
+        MemoryConsumer::new(name).with_can_spill(true).register(p)
+    }
+
+    fn fixed(p: &Arc<dyn MemoryPool>, name: &str) -> MemoryReservation {
+        MemoryConsumer::new(name).register(p)
+    }
+
+    #[test]
+    fn one_spiller_gets_half_and_the_rest_is_headroom() {
+        let p = pool(100 * MB);
+        let sort = spiller(&p, "sort");
+        sort.try_grow(50 * MB).unwrap();
+        assert!(sort.try_grow(1).is_err());
+        // The merge of the spill, which cannot spill, still finds the other half.
+        let merge = fixed(&p, "merge");
+        merge.try_grow(50 * MB).unwrap();
+        assert!(merge.try_grow(1).is_err());
+        assert_eq!(p.reserved(), 100 * MB);
+        drop(sort);
+        assert_eq!(p.reserved(), 50 * MB);
+    }
+
+    #[test]
+    fn spillers_holding_memory_share_their_half_equally() {
+        let p = pool(100 * MB);
+        let a = spiller(&p, "a");
+        let b = spiller(&p, "b");
+        a.try_grow(25 * MB).unwrap();
+        b.try_grow(25 * MB).unwrap();
+        assert!(a.try_grow(1).is_err());
+        assert!(b.try_grow(1).is_err());
+        // When one goes away the other may take the whole half.
+        drop(b);
+        a.try_grow(25 * MB).unwrap();
+        assert!(a.try_grow(1).is_err());
+    }
+
+    #[test]
+    fn idle_spillers_do_not_shrink_the_share() {
+        let p = pool(100 * MB);
+        let idle: Vec<_> = (0..20).map(|i| spiller(&p, &format!("idle{i}"))).collect();
+        let busy = spiller(&p, "busy");
+        busy.try_grow(10 * MB).unwrap();
+        busy.try_grow(40 * MB).unwrap();
+        assert!(busy.try_grow(1).is_err());
+        // A split reservation still counts for its consumer.
+        let part = busy.split(20 * MB);
+        assert!(part.try_grow(1).is_err());
+        drop(part);
+        busy.try_grow(20 * MB).unwrap();
+        assert_eq!(idle.len(), 20);
+    }
+
+    #[test]
+    fn a_spiller_below_its_share_may_use_free_memory() {
+        let p = pool(100 * MB);
+        let early = spiller(&p, "early");
+        early.try_grow(50 * MB).unwrap();
+        // The half is used up, but "late" has nothing to spill: it may borrow from the rest,
+        // up to its share of the half.
+        let late = spiller(&p, "late");
+        late.try_grow(10 * MB).unwrap();
+        late.try_grow(15 * MB).unwrap();
+        assert!(late.try_grow(1).is_err());
+        // "early" is above its share now: refused, so it spills.
+        let err = early.try_grow(1).unwrap_err().to_string();
+        assert!(err.contains("for early"), "{err}");
+        assert!(err.contains("Resources exhausted"), "{err}");
+        early.shrink(30 * MB);
+        early.try_grow(5 * MB).unwrap();
+        assert!(early.try_grow(1).is_err());
+        assert_eq!(p.reserved(), 50 * MB);
+    }
+
+    #[test]
+    fn spillers_never_pass_the_pool_limit() {
+        let p = pool(100 * MB);
+        let build = fixed(&p, "build");
+        build.try_grow(80 * MB).unwrap();
+        // The budget is 20 MB: 10 MB shares for two spillers.
+        let a = spiller(&p, "a");
+        let b = spiller(&p, "b");
+        a.try_grow(MB).unwrap();
+        b.try_grow(MB).unwrap();
+        a.try_grow(9 * MB).unwrap();
+        let merge = fixed(&p, "merge");
+        merge.try_grow(5 * MB).unwrap();
+        // b's share has 9 MB left, but only 4 MB of the pool are free.
+        assert!(b.try_grow(5 * MB).is_err());
+        b.try_grow(4 * MB).unwrap();
+        assert_eq!(p.reserved(), 100 * MB);
+    }
+
+    #[test]
+    fn unspillable_use_beyond_half_shrinks_the_spill_budget() {
+        let p = pool(100 * MB);
+        let build = fixed(&p, "hash join build");
+        build.try_grow(80 * MB).unwrap();
+        let sort = spiller(&p, "sort");
+        sort.try_grow(20 * MB).unwrap();
+        assert!(sort.try_grow(1).is_err());
+        assert!(build.try_grow(1).is_err());
+        build.shrink(80 * MB);
+        sort.try_grow(30 * MB).unwrap();
+        assert!(sort.try_grow(1).is_err());
+    }
+
+    #[test]
+    fn grow_is_accounted_without_checks() {
+        let p = pool(10 * MB);
+        let a = fixed(&p, "a");
+        a.grow(30 * MB);
+        assert_eq!(p.reserved(), 30 * MB);
+        assert!(fixed(&p, "b").try_grow(1).is_err());
+        a.free();
+        assert_eq!(p.reserved(), 0);
+        assert!(matches!(p.memory_limit(), MemoryLimit::Finite(n) if n == 10 * MB));
+    }
+}
