@@ -328,6 +328,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn full_message_keeps_the_root_cause_on_one_line() {
+        let e = DataFusionError::ResourcesExhausted("Failed to allocate 5 MB for Sort".into())
+            .context("Not enough memory to continue external sort.")
+            .context("stage failed");
+        assert_eq!(
+            full_message(&e),
+            "stage failed: Not enough memory to continue external sort. \
+             Resources exhausted: Failed to allocate 5 MB for Sort"
+        );
+        let plain = DataFusionError::Execution("boom".into());
+        assert_eq!(full_message(&plain), "boom");
+    }
+
+    #[test]
     fn finds_whole_words() {
         let sql = "SELECT amount_cny,\n  amount FROM t";
         assert_eq!(find_word(sql, "amount"), Some((2, 3)));
