@@ -84,6 +84,13 @@ pub enum StrataError {
         #[source]
         source: DataFusionError,
     },
+    /// A stage failed decoding its input, and the damaged source file was found.
+    #[error("stage `{stage}` ({}) failed: {damage}", sql_file.display())]
+    DamagedInput {
+        stage: String,
+        sql_file: PathBuf,
+        damage: Box<crate::engine::damage::Damage>,
+    },
     #[error("stage `{stage}` panicked inside the query engine: {message}")]
     StagePanic { stage: String, message: String },
     #[error("stage `{stage}` wrote rows for ds {found}, but this run is for ds {expected}")]

@@ -322,3 +322,64 @@ async fn personal_data_in_ads_blocks_publication() {
         out.stdout
     );
 }
+
+/// A flipped bit inside a data page of a file with page checksums passes the footer check, so
+/// the engine meets it mid-stage. The stage fails naming the source, the file, the row group
+/// and the column; the run publishes nothing.
+#[tokio::test]
+async fn a_damaged_data_page_is_named_and_nothing_is_published() {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+
+    let p = Project::new();
+    p.write(
+        "pipelines/pages.yaml",
+        "name: pages\nwarehouse: ./warehouse\nsources:\n  - name: ods_t\n    location: data/ods/ods_t\n    partitions: {ds: date}\nstages:\n  - name: dwd_t\n    layer: dwd\n    sql: sql/dwd/dwd_t.sql\n",
+    );
+    p.write(
+        "sql/dwd/dwd_t.sql",
+        "SELECT id, name, amount FROM ods_t WHERE ds <= $ds\n",
+    );
+    let good = std::fs::read(util::repo_root().join("tests/fixtures/checksummed.parquet")).unwrap();
+    let landed = |ds: &str, bytes: &[u8]| {
+        let rel = format!("data/ods/ods_t/ds={ds}/part-0.parquet");
+        std::fs::create_dir_all(p.path().join(&rel).parent().unwrap()).unwrap();
+        std::fs::write(p.path().join(&rel), bytes).unwrap();
+        rel
+    };
+    landed("2026-11-20", &good);
+    let out = p.strata(&["run", "--ds", "2026-11-20", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let wh = p.path().join("warehouse");
+    let rows =
+        || async { pretty(&query_dir(&wh.join("dwd/dwd_t"), "SELECT COUNT(*) AS n FROM t").await) };
+    let before = rows().await;
+    assert!(before.contains("| 2000 |"), "{before}");
+
+    // The middle of the `amount` column's first data page, located from the file's own footer.
+    let reader = SerializedFileReader::new(bytes::Bytes::from(good.clone())).unwrap();
+    let amount = reader.metadata().row_group(0).column(2);
+    assert_eq!(amount.column_path().string(), "amount");
+    let start = amount.data_page_offset() as usize;
+    let end = (amount.byte_range().0 + amount.byte_range().1) as usize;
+    let mut damaged = good.clone();
+    damaged[(start + end) / 2] ^= 0x10;
+    let rel = landed("2026-11-21", &damaged);
+
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains(&format!(
+            "source `ods_t`: file `{rel}` is damaged: row group 0, column `amount`: "
+        )),
+        "{all}"
+    );
+    assert!(all.contains("Page CRC checksum mismatch"), "{all}");
+    assert!(!all.contains("panicked"), "{all}");
+    assert_eq!(rows().await, before, "the published table is untouched");
+
+    // Landed again intact, the same run succeeds and reads both days.
+    landed("2026-11-21", &good);
+    assert_eq!(p.strata(&["run", "--ds", "2026-11-21", "-q"]).code, 0);
+    assert!(rows().await.contains("| 4000 |"));
+}

@@ -265,6 +265,7 @@ async fn execute(
             }
             Err(e) => {
                 broken.insert(planned.name.clone());
+                let e = name_damaged_input(project, planned, stage_def, &settings.params, e).await;
                 StageStatus::Failed {
                     error: error_chain_text(&e),
                 }
@@ -280,6 +281,33 @@ async fn execute(
         .await?;
     outcome.release = Some(release);
     Ok(())
+}
+
+/// A stage that failed decoding its input: find the damaged source file and name it.
+async fn name_damaged_input(
+    project: &Project,
+    planned: &crate::plan::PlannedStage,
+    def: &crate::model::Stage,
+    params: &engine::Params,
+    e: StrataError,
+) -> StrataError {
+    if !engine::damage::from_input(&e) {
+        return e;
+    }
+    let sources: Vec<&str> = planned
+        .inputs
+        .iter()
+        .filter(|i| i.is_source)
+        .map(|i| i.table.as_str())
+        .collect();
+    match engine::damage::locate(&project.pipeline, &sources, params.ds).await {
+        Some(damage) => StrataError::DamagedInput {
+            stage: def.name.clone(),
+            sql_file: def.sql_display.clone(),
+            damage: Box::new(damage),
+        },
+        None => e,
+    }
 }
 
 /// Run a stage's checks on its staged output. Returns the results and the names of the

@@ -7,6 +7,7 @@
 //! - [`stage`] runs one stage and writes its output to staging.
 //! - [`udf`] holds the scalar functions stage SQL may call.
 
+pub mod damage;
 pub mod pool;
 pub mod preflight;
 pub mod sources;

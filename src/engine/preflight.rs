@@ -18,7 +18,9 @@ use std::time::Duration;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::parquet_to_arrow_schema;
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use datafusion::parquet::file::metadata::{
+    PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader,
+};
 use futures::StreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -79,12 +81,16 @@ pub async fn check_sources(
 }
 
 /// The files of a source landed on or before `ds`, in path order.
-struct Landed {
-    wh: crate::storage::Warehouse,
-    files: Vec<(ObjPath, u64)>,
+pub(crate) struct Landed {
+    pub wh: crate::storage::Warehouse,
+    pub files: Vec<(ObjPath, u64)>,
 }
 
-async fn landed(pipeline: &Pipeline, source: &Source, ds: chrono::NaiveDate) -> Result<Landed> {
+pub(crate) async fn landed(
+    pipeline: &Pipeline,
+    source: &Source,
+    ds: chrono::NaiveDate,
+) -> Result<Landed> {
     let url = super::sources::source_url(pipeline, source)?;
     let wh = crate::storage::Warehouse::open_read_only(
         url.trim_end_matches('/'),
@@ -228,7 +234,11 @@ async fn check_source(pipeline: &Pipeline, source: &Source, ds: chrono::NaiveDat
 }
 
 /// A file path as the user knows it: relative to the project when it lies inside.
-fn display_file(pipeline: &Pipeline, wh: &crate::storage::Warehouse, path: &ObjPath) -> String {
+pub(crate) fn display_file(
+    pipeline: &Pipeline,
+    wh: &crate::storage::Warehouse,
+    path: &ObjPath,
+) -> String {
     match &wh.local_root {
         Some(_) => {
             let abs = std::path::PathBuf::from(format!("/{path}"));
@@ -260,6 +270,23 @@ async fn footer_schema(
     path: ObjPath,
     size: u64,
 ) -> std::result::Result<SchemaRef, String> {
+    let meta = read_metadata(&store, &path, size).await?;
+    let file = meta.file_metadata();
+    std::panic::catch_unwind(|| {
+        parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+    })
+    .map_err(corrupt_footer)?
+    .map(Arc::new)
+    .map_err(|e| e.to_string())
+}
+
+/// Read and decode a file's Parquet metadata: the footer, and the page index when the file has
+/// one (the engine reads it to skip pages, so a broken one must be found here).
+pub(crate) async fn read_metadata(
+    store: &Arc<dyn ObjectStore>,
+    path: &ObjPath,
+    size: u64,
+) -> std::result::Result<Arc<ParquetMetaData>, String> {
     if size < 12 {
         return Err(format!("{size} bytes is too short for a Parquet file"));
     }
@@ -267,32 +294,33 @@ async fn footer_schema(
     loop {
         let range = (size - want)..size;
         let bytes = store
-            .get_range(&path, range)
+            .get_range(path, range)
             .await
             .map_err(|e| e.to_string())?;
         // Decoding a corrupted footer can panic inside the Parquet and Arrow crates (for
         // example an unknown type in the embedded Arrow schema); contain it here.
         let parsed = std::panic::catch_unwind(|| {
-            let mut reader = ParquetMetaDataReader::new();
+            let mut reader =
+                ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Optional);
             reader.try_parse_sized(&bytes, size)?;
-            let meta = reader.finish()?;
-            let file = meta.file_metadata();
-            parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
+            reader.finish()
         })
-        .map_err(|panic| {
-            format!(
-                "the footer is corrupt ({})",
-                super::stage::panic_message(&panic)
-            )
-        })?;
+        .map_err(corrupt_footer)?;
         match parsed {
-            Ok(schema) => return Ok(Arc::new(schema)),
+            Ok(meta) => return Ok(Arc::new(meta)),
             Err(ParquetError::NeedMoreData(n)) if (n as u64) > want && (n as u64) <= size => {
                 want = n as u64;
             }
             Err(e) => return Err(e.to_string()),
         }
     }
+}
+
+fn corrupt_footer(panic: Box<dyn std::any::Any + Send>) -> String {
+    format!(
+        "the footer is corrupt ({})",
+        super::stage::panic_message(&panic)
+    )
 }
 
 /// Can a file column of type `found` be read as `want` without changing its meaning?
