@@ -1,17 +1,21 @@
 //! Running one stage: execute its query and write the result as Parquet into the run's staging
 //! area. Publishing is the caller's decision (after checks).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::file_format::format_as_file_type;
+use datafusion::datasource::file_format::parquet::{ParquetFormat, ParquetFormatFactory};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
 use futures::FutureExt;
 
@@ -34,6 +38,10 @@ pub struct StageOutput {
     pub staged: String,
     /// `ds=YYYY-MM-DD` for partitioned stages.
     pub partition: Option<String>,
+    /// Bytes that sorts, aggregations and joins wrote to the spill directory.
+    pub spilled_bytes: u64,
+    /// How many spill files they wrote.
+    pub spill_files: u64,
 }
 
 /// The name of the partition directory for `params.ds`.
@@ -67,24 +75,40 @@ pub async fn run_stage(
             .map_err(stage_err)?
             .with_param_values(params.to_param_values())
             .map_err(stage_err)?;
-        let mut options = DataFrameWriteOptions::new();
-        if partitioned {
-            options = options.with_partition_by(vec!["ds".to_string()]);
-        }
-        df.write_parquet(&url, options, None)
-            .await
-            .map_err(stage_err)
+        // The write is planned here rather than by `DataFrame::write_parquet` so that the
+        // executed plan, and with it the spill metrics, stays at hand.
+        let (state, plan) = df.into_parts();
+        let partition_by = if partitioned {
+            vec!["ds".to_string()]
+        } else {
+            Vec::new()
+        };
+        let write = LogicalPlanBuilder::copy_to(
+            plan,
+            url.clone(),
+            format_as_file_type(Arc::new(ParquetFormatFactory::new())),
+            HashMap::new(),
+            partition_by,
+        )
+        .and_then(LogicalPlanBuilder::build)
+        .map_err(stage_err)?;
+        let df = DataFrame::new(state, write);
+        let task = Arc::new(df.task_ctx());
+        let physical = df.create_physical_plan().await.map_err(stage_err)?;
+        let batches = collect(physical.clone(), task).await.map_err(stage_err)?;
+        Ok((batches, spills(physical.as_ref())))
     };
     // A panic inside the engine must not take the process down: report it against the stage.
-    let batches = match std::panic::AssertUnwindSafe(work).catch_unwind().await {
-        Ok(result) => result?,
-        Err(panic) => {
-            return Err(StrataError::StagePanic {
-                stage: stage.name.clone(),
-                message: panic_message(&panic),
-            });
-        }
-    };
+    let (batches, (spilled_bytes, spill_files)) =
+        match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+            Ok(result) => result?,
+            Err(panic) => {
+                return Err(StrataError::StagePanic {
+                    stage: stage.name.clone(),
+                    message: panic_message(&panic),
+                });
+            }
+        };
     let rows: u64 = batches
         .iter()
         .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
@@ -120,7 +144,28 @@ pub async fn run_stage(
         elapsed: started.elapsed(),
         staged,
         partition,
+        spilled_bytes,
+        spill_files,
     })
+}
+
+/// Bytes and files spilled by every operator of an executed plan.
+fn spills(plan: &dyn ExecutionPlan) -> (u64, u64) {
+    let (mut bytes, mut files) = plan
+        .metrics()
+        .map(|m| {
+            (
+                m.spilled_bytes().unwrap_or(0) as u64,
+                m.spill_count().unwrap_or(0) as u64,
+            )
+        })
+        .unwrap_or((0, 0));
+    for child in plan.children() {
+        let (b, f) = spills(child.as_ref());
+        bytes += b;
+        files += f;
+    }
+    (bytes, files)
 }
 
 /// The schema stored in files: the output schema without the hive partition column.

@@ -39,15 +39,25 @@ impl Progress {
 /// One line describing a finished stage.
 pub fn stage_line(r: &StageResult) -> String {
     match &r.status {
-        StageStatus::Succeeded { output } => format!(
-            "ok      {:<32} {:<4} {:>10} rows {:>4} files {:>10} {:>7.2}s",
-            r.stage,
-            r.layer,
-            output.rows,
-            output.files,
-            human_bytes(output.bytes),
-            output.elapsed.as_secs_f64()
-        ),
+        StageStatus::Succeeded { output } => {
+            let mut line = format!(
+                "ok      {:<32} {:<4} {:>10} rows {:>4} files {:>10} {:>7.2}s",
+                r.stage,
+                r.layer,
+                output.rows,
+                output.files,
+                human_bytes(output.bytes),
+                output.elapsed.as_secs_f64()
+            );
+            if output.spilled_bytes > 0 {
+                line.push_str(&format!(
+                    "  spilled {} in {} files",
+                    human_bytes(output.spilled_bytes),
+                    output.spill_files
+                ));
+            }
+            line
+        }
         StageStatus::Blocked { failed_checks, .. } => format!(
             "BLOCKED {:<32} {:<4} failed checks: {} (not published)",
             r.stage,
@@ -84,7 +94,8 @@ impl RunObserver for Progress {
         match &r.status {
             StageStatus::Succeeded { output } => tracing::info!(
                 stage = %r.stage, rows = output.rows, files = output.files, bytes = output.bytes,
-                seconds = output.elapsed.as_secs_f64(), "stage published"
+                spilled_bytes = output.spilled_bytes, seconds = output.elapsed.as_secs_f64(),
+                "stage published"
             ),
             StageStatus::Failed { error } => {
                 tracing::warn!(stage = %r.stage, %error, "stage failed")

@@ -1,0 +1,189 @@
+//! Resource limits: under a small `--memory-limit`, a large sort and a large aggregation spill
+//! to the spill directory and finish with correct results; a stage whose plan cannot spill fails
+//! with a resources-exhausted error naming the stage, and its published table keeps the previous
+//! release's content. The process is never killed: every run here returns an exit code.
+
+mod util;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use util::{Project, pretty, query_dir};
+
+const PIPELINE: &str = "name: memory
+warehouse: ./warehouse
+sources:
+  - name: ods_event
+    location: data/ods/ods_event
+    partitions: {ds: date}
+stages:
+  - name: dwd_event_sorted
+    layer: dwd
+    sql: sql/dwd/dwd_event_sorted.sql
+  - name: dws_key_totals
+    layer: dws
+    sql: sql/dws/dws_key_totals.sql
+  - name: dws_event_text
+    layer: dws
+    sql: sql/dws/dws_event_text.sql
+";
+
+/// Rows `from..to`: id i, key `k{i % 100000}`, amount `i % 1000`.
+fn land(p: &Project, ds: &str, from: i64, to: i64) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("amount", DataType::Float64, false),
+    ]));
+    let b = util::batch(
+        schema,
+        vec![
+            Arc::new(Int64Array::from((from..to).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(
+                (from..to)
+                    .map(|i| format!("k{:06}", i % 100_000))
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(Float64Array::from(
+                (from..to).map(|i| (i % 1000) as f64).collect::<Vec<_>>(),
+            )),
+        ],
+    );
+    p.write_parquet(&format!("data/ods/ods_event/ds={ds}/part-0.parquet"), &b);
+}
+
+fn project() -> Project {
+    let p = Project::new();
+    p.write("pipelines/memory.yaml", PIPELINE);
+    // A sort of every row, with a wide padding column so it outgrows the limit.
+    p.write(
+        "sql/dwd/dwd_event_sorted.sql",
+        "SELECT key, id, amount, repeat('x', 200) AS pad\nFROM ods_event\nWHERE ds <= $ds\nORDER BY key, id\n",
+    );
+    // An aggregation with 100,000 groups.
+    p.write(
+        "sql/dws/dws_key_totals.sql",
+        "SELECT key, COUNT(*) AS n, SUM(amount) AS total\nFROM dwd_event_sorted\nGROUP BY key\n",
+    );
+    // One aggregate state that holds every row's text: it cannot spill.
+    p.write(
+        "sql/dws/dws_event_text.sql",
+        "SELECT COUNT(*) AS events, LENGTH(string_agg(key || pad, ',')) AS chars\nFROM dwd_event_sorted\n",
+    );
+    p
+}
+
+/// The run record of the newest run, as JSON.
+fn last_record(p: &Project) -> serde_json::Value {
+    let dir = p.path().join("warehouse/_meta/runs");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    serde_json::from_slice(&std::fs::read(files.last().unwrap()).unwrap()).unwrap()
+}
+
+fn stage<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    record["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == name)
+        .unwrap_or_else(|| panic!("no stage {name} in {record}"))
+}
+
+#[tokio::test]
+async fn small_memory_limit_spills_or_fails_cleanly() {
+    let p = project();
+    land(&p, "2026-11-20", 0, 150_000);
+    let out = p.strata(&["run", "--ds", "2026-11-20", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let wh = p.path().join("warehouse");
+    let text_table = || async {
+        pretty(
+            &query_dir(
+                &wh.join("dws/dws_event_text"),
+                "SELECT events, chars FROM t",
+            )
+            .await,
+        )
+    };
+    let before = text_table().await;
+    // 150,000 texts of 7 + 200 characters and 149,999 commas.
+    assert!(before.contains("| 150000 | 31199999 |"), "{before}");
+
+    land(&p, "2026-11-21", 150_000, 300_000);
+    let spill = p.path().join("spill");
+    let out = p.strata(&[
+        "run",
+        "--ds",
+        "2026-11-21",
+        "--memory-limit",
+        "64MB",
+        "--spill-dir",
+        spill.to_str().unwrap(),
+    ]);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    // The text stage failed; the run says so with its own exit code, it was not killed.
+    assert_eq!(out.code, 2, "{all}");
+
+    // The sort and the aggregation spilled and finished.
+    let record = last_record(&p);
+    for name in ["dwd_event_sorted", "dws_key_totals"] {
+        let s = stage(&record, name);
+        assert_eq!(s["status"], "succeeded", "{s}");
+    }
+    let sorted = stage(&record, "dwd_event_sorted");
+    assert!(
+        sorted["output"]["spilled_bytes"].as_u64().unwrap() > 0,
+        "the sort of 300,000 rows spilled under 64 MB: {sorted}"
+    );
+    assert!(all.contains("spilled"), "{all}");
+    // Each key k appears three times (i = k, k + 100000, k + 200000), each time with amount
+    // k % 1000: 100,000 groups of n = 3, and the totals add up to 3 * 100 * (0 + ... + 999).
+    let totals = pretty(
+        &query_dir(
+            &wh.join("dws/dws_key_totals"),
+            "SELECT COUNT(*) AS keys, MIN(n) AS lo, MAX(n) AS hi, SUM(total) AS total FROM t",
+        )
+        .await,
+    );
+    assert!(
+        totals.contains("| 100000 | 3  | 3  | 149850000.0 |"),
+        "{totals}"
+    );
+
+    // The text aggregate could not spill: a resources-exhausted error naming the stage.
+    let failed = stage(&record, "dws_event_text");
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("stage `dws_event_text` (sql/dws/dws_event_text.sql) failed"),
+        "{error}"
+    );
+    assert!(error.contains("Resources exhausted"), "{error}");
+    assert!(all.contains("FAILED  dws_event_text"), "{all}");
+    // Its table still holds the previous release's rows.
+    assert_eq!(text_table().await, before);
+    // Spill files are removed when the run ends.
+    let left: Vec<_> = walk(&spill);
+    assert!(left.is_empty(), "spill files left behind: {left:?}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
