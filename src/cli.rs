@@ -105,6 +105,10 @@ pub struct RunArgs {
     /// Memory limit of the query engine, e.g. 4GB (default: half the machine's memory).
     #[arg(long)]
     pub memory_limit: Option<String>,
+    /// Resident memory at which a running stage is stopped, e.g. 6GB (default: the smaller of
+    /// 75% of the machine's memory and the larger of 4 x the limit and the limit + 2GB).
+    #[arg(long)]
+    pub memory_ceiling: Option<String>,
     /// Directory for spill files (default: the system temp directory).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,

@@ -91,6 +91,16 @@ pub enum StrataError {
         sql_file: PathBuf,
         damage: Box<crate::engine::damage::Damage>,
     },
+    #[error(
+        "stage `{stage}` ({}) failed: resources exhausted: the process reached {} resident memory, over its ceiling of {} (--memory-ceiling); the stage holds memory the engine's pool does not count, such as a window over a large partition",
+        sql_file.display(), crate::report::human_bytes(*resident), crate::report::human_bytes(*ceiling)
+    )]
+    MemoryCeiling {
+        stage: String,
+        sql_file: PathBuf,
+        resident: u64,
+        ceiling: u64,
+    },
     #[error("stage `{stage}` panicked inside the query engine: {message}")]
     StagePanic { stage: String, message: String },
     #[error("stage `{stage}` wrote rows for ds {found}, but this run is for ds {expected}")]

@@ -81,6 +81,7 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
         Command::Run(r) => {
             let mut o = overrides(&r.values);
             o.memory_limit = r.memory_limit;
+            o.memory_ceiling = r.memory_ceiling;
             o.spill_dir = r.spill_dir;
             let request = RunRequest {
                 overrides: o,

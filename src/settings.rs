@@ -1,6 +1,6 @@
 //! Resolve run settings once, at the edge: command-line values, environment and the pipeline
 //! file merge into one [`RunSettings`]. Precedence, highest first: command line, environment
-//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`), pipeline file, machine defaults. The core never
+//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`, `STRATA_MEMORY_CEILING`), pipeline file, machine defaults. The core never
 //! sees clap types.
 
 use chrono::{NaiveDate, Utc};
@@ -17,6 +17,7 @@ pub struct Overrides {
     /// `name=value` pairs.
     pub vars: Vec<String>,
     pub memory_limit: Option<String>,
+    pub memory_ceiling: Option<String>,
     pub warehouse: Option<String>,
     pub spill_dir: Option<std::path::PathBuf>,
 }
@@ -84,6 +85,25 @@ impl RunSettings {
                     value: text.clone(),
                     reason,
                 })?;
+        }
+        let ceiling_text = o
+            .memory_ceiling
+            .clone()
+            .or_else(|| std::env::var("STRATA_MEMORY_CEILING").ok());
+        if let Some(text) = ceiling_text {
+            let invalid = |reason: String| StrataError::InvalidArgument {
+                argument: "--memory-ceiling".into(),
+                value: text.clone(),
+                reason,
+            };
+            let ceiling = parse_bytes(&text).map_err(invalid)?;
+            if ceiling <= engine.memory_limit {
+                return Err(invalid(format!(
+                    "must be above the memory limit ({} bytes)",
+                    engine.memory_limit
+                )));
+            }
+            engine.memory_ceiling = Some(ceiling);
         }
         if let Some(n) = cfg.target_partitions {
             engine.target_partitions = n;

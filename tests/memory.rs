@@ -94,37 +94,43 @@ fn stage<'a>(record: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .unwrap_or_else(|| panic!("no stage {name} in {record}"))
 }
 
+/// The rows of `query` over a published DWS table.
+async fn table(wh: &std::path::Path, name: &str, query: &str) -> String {
+    pretty(&query_dir(&wh.join("dws").join(name), query).await)
+}
+
+/// Land rows `0..rows` for the 20th, run it with the default memory settings, and return what
+/// `read` finds published.
+async fn first_release(
+    p: &Project,
+    rows: i64,
+    read: impl std::future::Future<Output = String>,
+) -> String {
+    land(p, "2026-11-20", 0, rows);
+    let out = p.strata(&["run", "--ds", "2026-11-20", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    read.await
+}
+
+/// Land rows `from..300000` for the 21st and run it with a 64 MB memory limit.
+fn small_run(p: &Project, from: i64, extra: &[&str]) -> util::Output {
+    land(p, "2026-11-21", from, 300_000);
+    let mut args = vec!["run", "--ds", "2026-11-21", "--memory-limit", "64MB"];
+    args.extend_from_slice(extra);
+    p.strata(&args)
+}
+
 #[tokio::test]
 async fn small_memory_limit_spills_or_fails_cleanly() {
     let p = project();
-    land(&p, "2026-11-20", 0, 150_000);
-    let out = p.strata(&["run", "--ds", "2026-11-20", "-q"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
     let wh = p.path().join("warehouse");
-    let text_table = || async {
-        pretty(
-            &query_dir(
-                &wh.join("dws/dws_event_text"),
-                "SELECT events, chars FROM t",
-            )
-            .await,
-        )
-    };
-    let before = text_table().await;
+    let text_table = || table(&wh, "dws_event_text", "SELECT events, chars FROM t");
+    let before = first_release(&p, 150_000, text_table()).await;
     // 150,000 texts of 7 + 200 characters and 149,999 commas.
     assert!(before.contains("| 150000 | 31199999 |"), "{before}");
 
-    land(&p, "2026-11-21", 150_000, 300_000);
     let spill = p.path().join("spill");
-    let out = p.strata(&[
-        "run",
-        "--ds",
-        "2026-11-21",
-        "--memory-limit",
-        "64MB",
-        "--spill-dir",
-        spill.to_str().unwrap(),
-    ]);
+    let out = small_run(&p, 150_000, &["--spill-dir", spill.to_str().unwrap()]);
     let all = format!("{}{}", out.stdout, out.stderr);
     // The text stage failed; the run says so with its own exit code, it was not killed.
     assert_eq!(out.code, 2, "{all}");
@@ -170,6 +176,55 @@ async fn small_memory_limit_spills_or_fails_cleanly() {
     // Spill files are removed when the run ends.
     let left: Vec<_> = walk(&spill);
     assert!(left.is_empty(), "spill files left behind: {left:?}");
+}
+
+/// DataFusion's window operators buffer their whole input without reserving it from the pool,
+/// so the memory limit cannot stop them; the resident-memory ceiling does, and the stage fails
+/// with an error naming it while its published table keeps the previous release's rows.
+#[tokio::test]
+async fn a_stage_past_the_memory_ceiling_is_stopped() {
+    let p = project();
+    // The window stage runs before the aggregation, which must still run once memory is back.
+    let stages = PIPELINE.split_once("stages:").unwrap().1;
+    p.write(
+        "pipelines/memory.yaml",
+        &PIPELINE.replace(
+            stages,
+            "\n  - name: dwd_event_sorted\n    layer: dwd\n    sql: sql/dwd/dwd_event_sorted.sql\n  - name: dws_event_window\n    layer: dws\n    sql: sql/dws/dws_event_window.sql\n  - name: dws_key_totals\n    layer: dws\n    sql: sql/dws/dws_key_totals.sql\n",
+        ),
+    );
+    // Eight copies of every row, with its padding, under one window: the operator holds them all.
+    p.write(
+        "sql/dws/dws_event_window.sql",
+        "SELECT e.id, e.key, e.pad, v.n, COUNT(*) OVER () AS events\nFROM dwd_event_sorted e\nCROSS JOIN (VALUES (1), (2), (3), (4), (5), (6), (7), (8)) AS v(n)\n",
+    );
+    let wh = p.path().join("warehouse");
+    let window = || {
+        table(
+            &wh,
+            "dws_event_window",
+            "SELECT COUNT(*) AS n, MAX(events) AS events FROM t",
+        )
+    };
+    let before = first_release(&p, 1000, window()).await;
+    assert!(before.contains("| 8000 | 8000   |"), "{before}");
+
+    let out = small_run(&p, 1000, &["--memory-ceiling", "300MB"]);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, 2, "{all}");
+    let record = last_record(&p);
+    assert_eq!(stage(&record, "dwd_event_sorted")["status"], "succeeded");
+    assert_eq!(stage(&record, "dws_key_totals")["status"], "succeeded");
+    let failed = stage(&record, "dws_event_window");
+    let error = failed["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(
+            "stage `dws_event_window` (sql/dws/dws_event_window.sql) failed: resources exhausted: the process reached "
+        ),
+        "{error}"
+    );
+    assert!(error.contains("over its ceiling of 300.0 MB"), "{error}");
+    assert_eq!(window().await, before);
 }
 
 /// Every file under `dir`.

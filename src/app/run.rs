@@ -183,6 +183,9 @@ pub async fn run(
     Ok(outcome)
 }
 
+/// How long a run waits for memory to come back under the ceiling after stopping a stage.
+const MEMORY_PATIENCE: Duration = Duration::from_secs(30);
+
 /// The locked part of a run: clean up, build the pending release, run stages, commit.
 async fn execute(
     project: &Project,
@@ -200,6 +203,9 @@ async fn execute(
     let ctx = engine::session(&settings.engine, Some(wh), &project.pipeline)?;
     register_inputs(&ctx, project, wh, &pending, &plan, schemas).await?;
     let mut input_stats = InputStats::default();
+    let ceiling = settings.engine.ceiling();
+    // Set when a stage was stopped at the memory ceiling and memory did not come back down.
+    let mut memory_stuck: Option<String> = None;
     let mut broken: HashSet<String> = HashSet::new();
     for planned in &plan.stages {
         let stage_def = &project.pipeline.stages[planned.index];
@@ -214,11 +220,22 @@ async fn execute(
             checks: Vec::new(),
             summary: None,
         };
-        if let Some(bad) = planned.inputs.iter().find(|i| broken.contains(&i.table)) {
+        let skip = match (
+            &memory_stuck,
+            planned.inputs.iter().find(|i| broken.contains(&i.table)),
+        ) {
+            (Some(stopped), _) => Some(format!(
+                "resident memory stayed above the ceiling after stage `{stopped}` was stopped"
+            )),
+            (None, Some(bad)) => Some(format!(
+                "input `{}` was not published by this run",
+                bad.table
+            )),
+            (None, None) => None,
+        };
+        if let Some(because) = skip {
             broken.insert(planned.name.clone());
-            result.status = StageStatus::Skipped {
-                because: format!("input `{}` was not published by this run", bad.table),
-            };
+            result.status = StageStatus::Skipped { because };
             observer.stage_finished(&result);
             outcome.stages.push(result);
             continue;
@@ -228,7 +245,18 @@ async fn execute(
         let executed = tokio::select! {
             r = stage::run_stage(&ctx, wh, &run_id, stage_def, schema, &settings.params) => r,
             _ = tokio::signal::ctrl_c() => return Err(StrataError::Interrupted),
+            resident = engine::guard::exceeded(ceiling) => Err(StrataError::MemoryCeiling {
+                stage: stage_def.name.clone(),
+                sql_file: stage_def.sql_display.clone(),
+                resident,
+                ceiling,
+            }),
         };
+        if matches!(executed, Err(StrataError::MemoryCeiling { .. }))
+            && !engine::guard::settle(ceiling, MEMORY_PATIENCE).await
+        {
+            memory_stuck = Some(planned.name.clone());
+        }
         let partitioned = stage_def.materialization == Materialization::Partitioned;
         result.status = match executed {
             Ok(output) => {

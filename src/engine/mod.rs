@@ -8,6 +8,7 @@
 //! - [`udf`] holds the scalar functions stage SQL may call.
 
 pub mod damage;
+pub mod guard;
 pub mod pool;
 pub mod preflight;
 pub mod sources;
@@ -36,6 +37,8 @@ use crate::storage::Warehouse;
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineSettings {
     pub memory_limit: u64,
+    /// The resident-memory ceiling of the process, when set explicitly (see [`guard`]).
+    pub memory_ceiling: Option<u64>,
     pub target_partitions: usize,
     pub spill_dir: Option<PathBuf>,
     /// Parquet compression as DataFusion spells it, e.g. `zstd(1)`.
@@ -48,6 +51,7 @@ impl EngineSettings {
     pub fn machine_defaults() -> Self {
         Self {
             memory_limit: default_memory_limit(),
+            memory_ceiling: None,
             target_partitions: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1),
@@ -57,18 +61,28 @@ impl EngineSettings {
     }
 }
 
-fn default_memory_limit() -> u64 {
+impl EngineSettings {
+    /// The resident-memory ceiling: the explicit one, or the default for the limit.
+    pub fn ceiling(&self) -> u64 {
+        self.memory_ceiling
+            .unwrap_or_else(|| guard::default_ceiling(self.memory_limit, machine_memory()))
+    }
+}
+
+/// The machine's memory, or the process's control group limit when that is lower.
+pub fn machine_memory() -> u64 {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
+        .and_then(|text| guard::kilobytes(&text, "MemTotal:"))
         .unwrap_or(4 << 30);
-    (total / 2).max(256 << 20)
+    let group = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    group.map_or(total, |g| g.min(total))
+}
+
+fn default_memory_limit() -> u64 {
+    (machine_memory() / 2).max(256 << 20)
 }
 
 /// Below this memory limit joins run as sort-merge joins, which can spill.
