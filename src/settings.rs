@@ -1,7 +1,7 @@
 //! Resolve run settings once, at the edge: command-line values, environment and the pipeline
 //! file merge into one [`RunSettings`]. Precedence, highest first: command line, environment
-//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`, `STRATA_MEMORY_CEILING`), pipeline file, machine defaults. The core never
-//! sees clap types.
+//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`, `STRATA_MEMORY_CEILING`), pipeline file, machine
+//! defaults. The core never sees clap types.
 
 use chrono::{NaiveDate, Utc};
 

@@ -140,6 +140,40 @@ fn bad_ds() {
 }
 
 #[test]
+fn bad_memory_ceiling() {
+    let p = project(BASE, DWD, DWS);
+    let args = |ceiling| {
+        vec![
+            "run",
+            "--ds",
+            "2026-11-21",
+            "--memory-limit",
+            "1GB",
+            "--memory-ceiling",
+            ceiling,
+        ]
+    };
+    let out = p.strata(&args("512MB"));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // 1 GB = 1073741824 bytes.
+    assert!(
+        out.stderr.contains(
+            "invalid --memory-ceiling `512MB`: must be above the memory limit (1073741824 bytes)"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = p.strata(&args("lots"));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid --memory-ceiling `lots`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path().join("warehouse").join("current").exists());
+}
+
+#[test]
 fn bad_var() {
     let p = project(BASE, DWD, DWS);
     let out = p.strata(&["validate", "--var", "nope=1"]);

@@ -1,5 +1,6 @@
 //! One function per subcommand. Each returns an outcome value; printing is `report`'s job.
 
+pub mod audit;
 pub mod inspect;
 pub mod quality;
 pub mod records;

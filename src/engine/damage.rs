@@ -95,7 +95,9 @@ pub async fn locate(
     let started = Instant::now();
     let mut found: Option<Damage> = None;
     for name in sources {
-        let source = pipeline.source(name)?;
+        let Some(source) = pipeline.source(name) else {
+            continue;
+        };
         if source.format != SourceFormat::Parquet {
             continue;
         }

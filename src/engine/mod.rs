@@ -59,9 +59,7 @@ impl EngineSettings {
             compression: "zstd(1)".to_string(),
         }
     }
-}
 
-impl EngineSettings {
     /// The resident-memory ceiling: the explicit one, or the default for the limit.
     pub fn ceiling(&self) -> u64 {
         self.memory_ceiling
