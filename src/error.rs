@@ -75,7 +75,42 @@ pub enum StrataError {
     BadSourceFile {
         source_name: String,
         path: String,
-        issue: crate::engine::preflight::FileIssue,
+        issue: Box<crate::engine::preflight::FileIssue>,
+    },
+    #[error(
+        "source `{source_name}`: file `{path}` lies outside the partition directories (expected `{expected}` directories)"
+    )]
+    OutsidePartitions {
+        source_name: String,
+        path: String,
+        expected: String,
+    },
+    #[error(
+        "source `{source_name}`: partition directory `{dir}`: `{value}` is not a {expected} (partition column `{column}`)"
+    )]
+    BadPartition {
+        source_name: String,
+        dir: String,
+        column: String,
+        value: String,
+        expected: String,
+    },
+    #[error(
+        "source `{source_name}`: partition directory `{dir}` holds no data file (only names starting with `_` or `.`, which are not data)"
+    )]
+    HollowPartition { source_name: String, dir: String },
+    #[error("source `{source_name}`: file `{path}`{}: {reason}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    BadSeed {
+        source_name: String,
+        path: String,
+        line: Option<usize>,
+        reason: String,
+        hint: Option<String>,
+    },
+    #[error("source `{source_name}` failed its checks: {}", failed.join("; "))]
+    SourceChecksFailed {
+        source_name: String,
+        failed: Vec<String>,
     },
     #[error("stage `{stage}` ({}) failed", sql_file.display())]
     Stage {
@@ -169,6 +204,11 @@ impl StrataError {
                 | StrataError::EmptySource { .. }
                 | StrataError::MissingPartition { .. }
                 | StrataError::BadSourceFile { .. }
+                | StrataError::OutsidePartitions { .. }
+                | StrataError::BadPartition { .. }
+                | StrataError::HollowPartition { .. }
+                | StrataError::BadSeed { .. }
+                | StrataError::SourceChecksFailed { .. }
                 | StrataError::UnknownRelease { .. }
                 | StrataError::UnknownRun { .. }
         )
@@ -207,6 +247,25 @@ impl StrataError {
                 format!("kept releases: {}", available.join(", "))
             }),
             StrataError::UnknownRun { .. } => Some("`strata runs` lists recorded runs".into()),
+            StrataError::BadSourceFile {
+                source_name, issue, ..
+            } => match issue.as_ref() {
+                crate::engine::preflight::FileIssue::Refused { refusal } => {
+                    Some(refusal.hint(source_name))
+                }
+                crate::engine::preflight::FileIssue::Unreadable { .. } => None,
+            },
+            StrataError::BadPartition { .. } | StrataError::OutsidePartitions { .. } => Some(
+                "move the file or directory away, or rename it to start with `_` or `.` (names that are not data)"
+                    .into(),
+            ),
+            StrataError::HollowPartition { source_name, .. } => Some(format!(
+                "land the day's files, or declare source `{source_name}` `optional: true`"
+            )),
+            StrataError::BadSeed { hint, .. } => hint.clone(),
+            StrataError::SourceChecksFailed { source_name, .. } => Some(format!(
+                "fix the landed data of `{source_name}`; nothing ran and nothing was published"
+            )),
             StrataError::EmptySource { .. } => {
                 Some("check the landing location, or declare the source `optional: true`".into())
             }

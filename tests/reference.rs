@@ -19,6 +19,13 @@ fn reference_pipeline_parses_with_every_key() {
     assert_eq!(p.engine.target_partitions, Some(2));
     assert_eq!(p.sources[0].partitions.len(), 1);
     assert_eq!(p.sources[0].columns.as_ref().unwrap().len(), 3);
+    assert_eq!(p.sources[0].key, vec!["order_id".to_string()]);
+    assert_eq!(
+        p.sources[0].naive_timestamps,
+        Some(chrono_tz::Asia::Shanghai)
+    );
+    assert_eq!(p.sources[0].checks.len(), 1);
+    assert_eq!(p.sources[1].encoding, encoding_rs::UTF_8);
     assert_eq!(p.vars[0].default, VarValue::Float(100000.0));
     assert_eq!(p.vars[1].default, VarValue::Int(12));
     assert_eq!(p.stages[0].layer, Layer::Dwd);

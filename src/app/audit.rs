@@ -10,6 +10,57 @@ use crate::settings::RunSettings;
 use crate::storage::Warehouse;
 use crate::storage::release::{self, PendingRelease};
 
+/// Run the checks declared on the sources in `names`, on what the run will read. A failing
+/// `error` check stops the run before any stage: the error names the check and sample rows.
+pub async fn source_checks(
+    ctx: &datafusion::prelude::SessionContext,
+    resolved: &crate::engine::sources::ResolvedSources,
+    names: &[&str],
+    settings: &RunSettings,
+) -> Result<Vec<CheckResult>> {
+    let mut all = Vec::new();
+    for name in names {
+        let Some(source) = resolved.get(name) else {
+            continue;
+        };
+        if source.source.checks.is_empty() {
+            continue;
+        }
+        source.register(ctx, checks::THIS)?;
+        let results =
+            checks::run_checks(ctx, name, &source.source.checks, &settings.params, None).await;
+        let _ = ctx.deregister_table(checks::THIS);
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| r.blocks())
+            .map(describe_failure)
+            .collect();
+        if !failed.is_empty() {
+            return Err(crate::error::StrataError::SourceChecksFailed {
+                source_name: name.to_string(),
+                failed,
+            });
+        }
+        all.extend(results);
+    }
+    Ok(all)
+}
+
+/// "check `x`: 2 of 7 rows fail (e.g. JPY, EUR)".
+fn describe_failure(r: &CheckResult) -> String {
+    let mut text = format!("check `{}`", r.check);
+    match &r.message {
+        Some(m) if r.failing == 0 => text.push_str(&format!(" could not run: {m}")),
+        _ => {
+            text.push_str(&format!(": {} of {} rows fail", r.failing, r.total));
+            if !r.samples.is_empty() {
+                text.push_str(&format!(" (e.g. {})", r.samples.join(", ")));
+            }
+        }
+    }
+    text
+}
+
 /// Run a stage's checks on its staged output. Returns the results and the names of the
 /// checks that block publication.
 pub async fn audit(

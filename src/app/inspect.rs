@@ -181,11 +181,10 @@ async fn context(o: &Opened, overrides: &Overrides) -> Result<SessionContext> {
     let settings = RunSettings::resolve(&o.project.pipeline, overrides)?;
     let ctx = engine::session(&settings.engine, Some(&o.wh), &o.project.pipeline)?;
     for source in &o.project.pipeline.sources {
-        let url = sources::source_url(&o.project.pipeline, source)?;
-        sources::register_source_store(&ctx, &o.project.pipeline, &url)?;
-        // A source that cannot be read is left out; querying it reports the table as unknown.
-        if let Ok(schema) = sources::file_schema(&ctx, source, &url).await {
-            sources::register(&ctx, source, &url, schema)?;
+        // Every landed file, read by the same rules as a run. A source that cannot be read is
+        // left out; querying it reports the table as unknown.
+        if let Ok(resolved) = sources::resolve(&o.project.pipeline, source, None).await {
+            Arc::new(resolved).register(&ctx, &source.name)?;
         }
     }
     let Some(release) = &o.release else {

@@ -79,7 +79,13 @@ pub struct ValidateOutcome {
 pub async fn validate(given: Option<&Path>, overrides: &Overrides) -> Result<ValidateOutcome> {
     let project = load_project(given)?;
     let settings = RunSettings::resolve(&project.pipeline, overrides)?;
-    let schemas = check_schemas(&project, &settings, &project.plan).await?;
+    let sources = engine::validate::static_source_schemas(
+        &project.pipeline,
+        &engine::preflight::sources_of(&project.plan),
+        settings.params.ds,
+    )
+    .await;
+    let schemas = check_schemas(&project, &settings, &project.plan, &sources).await?;
     Ok(ValidateOutcome {
         pipeline: project.pipeline.name.clone(),
         sources: project.pipeline.sources.len(),
@@ -88,14 +94,15 @@ pub async fn validate(given: Option<&Path>, overrides: &Overrides) -> Result<Val
     })
 }
 
-/// Static validation of `plan`'s stages (no data read).
+/// Static validation of `plan`'s stages against the sources' schemas (no data read).
 pub async fn check_schemas(
     project: &Project,
     settings: &RunSettings,
     plan: &Plan,
+    sources: &engine::validate::SourceSchemas,
 ) -> Result<Schemas> {
     let ctx = engine::session(&settings.engine, None, &project.pipeline)?;
-    engine::validate::validate(&ctx, &project.pipeline, plan, &settings.params)
+    engine::validate::validate(&ctx, &project.pipeline, plan, &settings.params, sources)
         .await
         .map_err(|problems| StrataError::Invalid { problems })
 }

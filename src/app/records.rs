@@ -43,6 +43,13 @@ pub struct RunRecord {
     pub pipeline_sha256: String,
     pub sql_sha256: BTreeMap<String, String>,
     pub release: Option<String>,
+    /// Findings about landed files that changed how they were read (or skipped them): file,
+    /// column, what, what was done. See `engine::sources::SourceAnomaly`.
+    #[serde(default)]
+    pub source_anomalies: Vec<serde_json::Value>,
+    /// Results of the checks declared on sources, run before any stage.
+    #[serde(default)]
+    pub source_checks: Vec<serde_json::Value>,
     pub stages: Vec<serde_json::Value>,
 }
 
@@ -78,6 +85,16 @@ pub fn record(
             .map(|s| (s.name.clone(), sha256_hex(s.sql.as_bytes())))
             .collect(),
         release: outcome.release.as_ref().map(|r| r.run_id.clone()),
+        source_anomalies: outcome
+            .source_anomalies
+            .iter()
+            .map(|a| serde_json::to_value(a).unwrap_or_default())
+            .collect(),
+        source_checks: outcome
+            .source_checks
+            .iter()
+            .map(|c| serde_json::to_value(c).unwrap_or_default())
+            .collect(),
         stages: outcome
             .stages
             .iter()
@@ -95,9 +112,9 @@ pub async fn write(wh: &Warehouse, rec: &RunRecord, outcome: &RunOutcome) -> Res
     })?;
     wh.put(&path, body).await?;
     let results: Vec<&CheckResult> = outcome
-        .stages
+        .source_checks
         .iter()
-        .flat_map(|s| s.checks.iter())
+        .chain(outcome.stages.iter().flat_map(|s| s.checks.iter()))
         .collect();
     if !results.is_empty() {
         let bytes = check_results_parquet(&rec.run_id, &rec.ds, &results)?;

@@ -79,6 +79,10 @@ pub struct RunOutcome {
     pub plan: Plan,
     /// Where each planned stage writes, as report tools read it.
     pub outputs: Vec<String>,
+    /// How landed files were read where that was not plain (see `sources::SourceAnomaly`).
+    pub source_anomalies: Vec<sources::SourceAnomaly>,
+    /// The checks declared on sources, run before any stage.
+    pub source_checks: Vec<CheckResult>,
     pub stages: Vec<StageResult>,
     pub release: Option<ReleasePointer>,
     #[serde(with = "crate::report::seconds")]
@@ -133,7 +137,15 @@ pub async fn run(
     let started_at = chrono::Utc::now();
     let project = load_project(pipeline_path)?;
     let settings = RunSettings::resolve(&project.pipeline, &request.overrides)?;
-    let schemas = check_schemas(&project, &settings, &project.plan).await?;
+    // Every source is listed, its footers read and its columns reconciled once, here; a file
+    // that cannot be read as declared stops the run before anything runs.
+    let resolved = sources::resolve_all(
+        &project.pipeline,
+        &engine::preflight::sources_of(&project.plan),
+        Some(settings.params.ds),
+    )
+    .await?;
+    let schemas = check_schemas(&project, &settings, &project.plan, &resolved.schemas()).await?;
     let wh = Warehouse::open(&settings.warehouse, &project.pipeline.project_dir)?;
     let run_id = new_run_id();
     let selected = select(&project, &wh, &settings, &request.select).await?;
@@ -146,6 +158,8 @@ pub async fn run(
         dry_run: request.dry_run,
         outputs: output_locations(&plan, &project, &wh, &ds),
         plan: plan.clone(),
+        source_anomalies: resolved.anomalies(),
+        source_checks: Vec::new(),
         stages: Vec::new(),
         release: None,
         elapsed: Duration::ZERO,
@@ -154,14 +168,18 @@ pub async fn run(
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
     }
-    engine::preflight::check_sources(
-        &project.pipeline,
-        &engine::preflight::sources_of(&plan),
-        settings.params.ds,
-    )
-    .await?;
+    let read = engine::preflight::sources_of(&plan);
+    resolved.require_data(&read, settings.params.ds)?;
+    let ctx = engine::session(&settings.engine, Some(&wh), &project.pipeline)?;
+    resolved.register(&ctx)?;
+    outcome.source_checks = audit::source_checks(&ctx, &resolved, &read, &settings).await?;
     let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
-    let result = execute(&project, &settings, &schemas, &wh, &mut outcome, observer).await;
+    let inputs = Inputs {
+        ctx: &ctx,
+        schemas: &schemas,
+        resolved: &resolved,
+    };
+    let result = execute(&project, &settings, &inputs, &wh, &mut outcome, observer).await;
     outcome.elapsed = started.elapsed();
     let status = match &result {
         Ok(()) => records::status_of(&outcome),
@@ -186,22 +204,34 @@ pub async fn run(
 /// How long a run waits for memory to come back under the ceiling after stopping a stage.
 const MEMORY_PATIENCE: Duration = Duration::from_secs(30);
 
+/// What a run's stages read: the session (sources registered), the validated schemas and the
+/// resolved sources.
+struct Inputs<'a> {
+    ctx: &'a datafusion::prelude::SessionContext,
+    schemas: &'a engine::validate::Schemas,
+    resolved: &'a sources::ResolvedSources,
+}
+
 /// The locked part of a run: clean up, build the pending release, run stages, commit.
 async fn execute(
     project: &Project,
     settings: &RunSettings,
-    schemas: &engine::validate::Schemas,
+    inputs: &Inputs<'_>,
     wh: &Warehouse,
     outcome: &mut RunOutcome,
     observer: &dyn RunObserver,
 ) -> Result<()> {
+    let Inputs {
+        ctx,
+        schemas,
+        resolved,
+    } = *inputs;
     let run_id = outcome.run_id.clone();
     let plan = outcome.plan.clone();
     release::remove_debris(wh).await?;
     observer.run_started(&run_id, plan.stages.len());
     let pending = PendingRelease::begin(wh, &run_id).await?;
-    let ctx = engine::session(&settings.engine, Some(wh), &project.pipeline)?;
-    register_inputs(&ctx, project, wh, &pending, &plan, schemas).await?;
+    register_outputs(ctx, project, wh, &pending, &plan, schemas)?;
     let mut input_stats = InputStats::default();
     let ceiling = settings.engine.ceiling();
     // Set when a stage was stopped at the memory ceiling and memory did not come back down.
@@ -209,7 +239,9 @@ async fn execute(
     let mut broken: HashSet<String> = HashSet::new();
     for planned in &plan.stages {
         let stage_def = &project.pipeline.stages[planned.index];
-        let inputs = input_stats.of(project, wh, &pending, planned).await?;
+        let inputs = input_stats
+            .of(project, resolved, wh, &pending, planned)
+            .await?;
         let mut result = StageResult {
             stage: planned.name.clone(),
             layer: stage_def.layer.to_string(),
@@ -243,7 +275,7 @@ async fn execute(
         observer.stage_started(&planned.name);
         let schema = &schemas.tables[&planned.name];
         let executed = tokio::select! {
-            r = stage::run_stage(&ctx, wh, &run_id, stage_def, schema, &settings.params) => r,
+            r = stage::run_stage(ctx, wh, &run_id, stage_def, schema, &settings.params) => r,
             _ = tokio::signal::ctrl_c() => return Err(StrataError::Interrupted),
             resident = engine::guard::exceeded(ceiling) => Err(StrataError::MemoryCeiling {
                 stage: stage_def.name.clone(),
@@ -261,7 +293,7 @@ async fn execute(
         result.status = match executed {
             Ok(output) => {
                 let (checks, blocked, summary) =
-                    audit::audit(&ctx, wh, &pending, stage_def, schema, &output, settings).await?;
+                    audit::audit(ctx, wh, &pending, stage_def, schema, &output, settings).await?;
                 result.checks = checks;
                 result.summary = summary;
                 if blocked.is_empty() {
@@ -275,7 +307,7 @@ async fn execute(
                         )
                         .await?;
                     stage::register_output(
-                        &ctx,
+                        ctx,
                         wh,
                         &stage_def.name,
                         &pending.table_dir(stage_def.layer, &stage_def.name),
@@ -293,7 +325,7 @@ async fn execute(
             }
             Err(e) => {
                 broken.insert(planned.name.clone());
-                let e = name_damaged_input(project, planned, stage_def, &settings.params, e).await;
+                let e = name_damaged_input(resolved, planned, stage_def, e).await;
                 StageStatus::Failed {
                     error: error_chain_text(&e),
                 }
@@ -313,10 +345,9 @@ async fn execute(
 
 /// A stage that failed decoding its input: find the damaged source file and name it.
 async fn name_damaged_input(
-    project: &Project,
+    resolved: &sources::ResolvedSources,
     planned: &crate::plan::PlannedStage,
     def: &crate::model::Stage,
-    params: &engine::Params,
     e: StrataError,
 ) -> StrataError {
     if !engine::damage::from_input(&e) {
@@ -328,7 +359,7 @@ async fn name_damaged_input(
         .filter(|i| i.is_source)
         .map(|i| i.table.as_str())
         .collect();
-    match engine::damage::locate(&project.pipeline, &sources, params.ds).await {
+    match engine::damage::locate(resolved, &sources).await {
         Some(damage) => StrataError::DamagedInput {
             stage: def.name.clone(),
             sql_file: def.sql_display.clone(),
@@ -348,6 +379,7 @@ impl InputStats {
     async fn of(
         &mut self,
         project: &Project,
+        resolved: &sources::ResolvedSources,
         wh: &Warehouse,
         pending: &PendingRelease,
         planned: &crate::plan::PlannedStage,
@@ -358,10 +390,9 @@ impl InputStats {
                 out.push(hit.clone());
                 continue;
             }
-            let (files, bytes) = if input.is_source {
-                let source = project.pipeline.source(&input.table).expect("known source");
-                let url = sources::source_url(&project.pipeline, source)?;
-                local_dir_stats(&url)
+            let (files, bytes) = if let Some(r) = resolved.get(&input.table) {
+                let files = r.files.iter().map(|f| f.landed.size);
+                (files.len() as u64, files.sum())
             } else {
                 let def = project.pipeline.stage(&input.table).expect("known stage");
                 let metas = wh
@@ -384,33 +415,8 @@ impl InputStats {
     }
 }
 
-/// Parquet files and bytes under a local `file://` directory (0, 0 elsewhere).
-fn local_dir_stats(url: &str) -> (u64, u64) {
-    let Some(dir) = url.strip_prefix("file://") else {
-        return (0, 0);
-    };
-    let mut files = 0;
-    let mut bytes = 0;
-    let mut todo = vec![std::path::PathBuf::from(dir)];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else if p.extension().is_some_and(|x| x == "parquet") {
-                files += 1;
-                bytes += e.metadata().map(|m| m.len()).unwrap_or(0);
-            }
-        }
-    }
-    (files, bytes)
-}
-
-/// Register sources and the outputs of stages that this run reads but does not rebuild.
-async fn register_inputs(
+/// Register the outputs of stages that this run reads but does not rebuild.
+fn register_outputs(
     ctx: &datafusion::prelude::SessionContext,
     project: &Project,
     wh: &Warehouse,
@@ -424,20 +430,7 @@ async fn register_inputs(
         if running.contains(input.table.as_str()) || !done.insert(input.table.clone()) {
             continue;
         }
-        if input.is_source {
-            let source = project
-                .pipeline
-                .source(&input.table)
-                .expect("plan inputs name known sources");
-            let url = sources::source_url(&project.pipeline, source)?;
-            sources::register_source_store(ctx, &project.pipeline, &url)?;
-            let table_schema = &schemas.tables[&source.name];
-            let n_files = table_schema.fields().len() - source.partitions.len();
-            let file_schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(
-                table_schema.fields()[..n_files].to_vec(),
-            ));
-            sources::register(ctx, source, &url, file_schema)?;
-        } else {
+        if !input.is_source {
             let def = project
                 .pipeline
                 .stage(&input.table)

@@ -22,8 +22,8 @@ use futures::{FutureExt, StreamExt};
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
+use super::sources::ResolvedSources;
 use crate::error::StrataError;
-use crate::model::{Pipeline, SourceFormat};
 
 /// How long the search may take before the stage's own error is reported as it is.
 const BUDGET: Duration = Duration::from_secs(120);
@@ -85,33 +85,24 @@ fn is_decoding(e: &DataFusionError) -> bool {
     false
 }
 
-/// Decode every landed Parquet file of `sources` (files landed on or before `ds`, in path
-/// order) and return the first that fails, if any fails within the time budget.
-pub async fn locate(
-    pipeline: &Pipeline,
-    sources: &[&str],
-    ds: chrono::NaiveDate,
-) -> Option<Damage> {
+/// Decode every Parquet file the run resolved for `sources` (in path order) and return the
+/// first that fails, if any fails within the time budget.
+pub async fn locate(resolved: &ResolvedSources, sources: &[&str]) -> Option<Damage> {
     let started = Instant::now();
     let mut found: Option<Damage> = None;
     for name in sources {
-        let Some(source) = pipeline.source(name) else {
+        let Some(source) = resolved.get(name) else {
             continue;
         };
-        if source.format != SourceFormat::Parquet {
-            continue;
-        }
-        let Ok(landed) = super::preflight::landed(pipeline, source, ds).await else {
-            continue;
-        };
-        for (path, size) in &landed.files {
+        for file in &source.files {
+            let (path, size) = (&file.landed.path, &file.landed.size);
             let left = BUDGET.saturating_sub(started.elapsed());
             if left.is_zero() {
                 return found;
             }
             let checked = tokio::time::timeout(
                 left,
-                std::panic::AssertUnwindSafe(decode_file(&landed.wh.store, path, *size))
+                std::panic::AssertUnwindSafe(decode_file(&source.store, path, *size))
                     .catch_unwind(),
             )
             .await;
@@ -127,8 +118,8 @@ pub async fn locate(
                 Some(first) => first.more += 1,
                 None => {
                     found = Some(Damage {
-                        source_name: source.name.clone(),
-                        path: super::preflight::display_file(pipeline, &landed.wh, path),
+                        source_name: name.to_string(),
+                        path: file.landed.display.clone(),
                         detail,
                         more: 0,
                     });

@@ -2,15 +2,20 @@
 //! spill directory, the warehouse's object store, strata's UDFs, and stage SQL restricted to
 //! queries (no DDL, DML or COPY).
 //!
-//! - [`sources`] registers ODS sources as Parquet listing tables.
+//! - [`sources`] resolves ODS sources once per run ([`landing`], [`preflight`], [`reconcile`],
+//!   [`seed_csv`]) and registers them as [`source_table`]s.
 //! - [`validate`] plans every stage against schemas only, before any data is read.
 //! - [`stage`] runs one stage and writes its output to staging.
 //! - [`udf`] holds the scalar functions stage SQL may call.
 
 pub mod damage;
 pub mod guard;
+pub mod landing;
 pub mod pool;
 pub mod preflight;
+pub mod reconcile;
+pub mod seed_csv;
+pub mod source_table;
 pub mod sources;
 pub mod stage;
 pub mod udf;

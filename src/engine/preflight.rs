@@ -1,21 +1,17 @@
-//! Checking the landed source files before a run touches anything.
+//! Reading landed Parquet footers, and what can be wrong with a landed file.
 //!
-//! For every source the plan reads, list the files landed on or before `ds`, and read each
-//! Parquet footer (metadata only; many at once). A run stops here, before any stage runs and
-//! before anything is published, when:
-//! - a required source has no files, or no `ds=` partition for the run's date;
-//! - a file is not readable Parquet (truncated, zero bytes, random bytes, broken footer);
-//! - a file's column has a type that does not fit the declared one (or, for sources without
-//!   declared columns, the type in the oldest file). New columns and missing columns are fine:
-//!   they are ignored and read as NULL.
-//!
-//! Files are checked in path order, so the same problem is reported whatever order the store
-//! lists them in.
+//! Footers are read many at once, before any stage runs (see [`super::sources::resolve`]); a
+//! file that is not readable Parquet (truncated, zero bytes, random bytes, a broken footer or
+//! page index) is refused naming it. Narrowing conversions (an `int64` column declared `int`)
+//! are allowed only when the footer's statistics prove every value fits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::array::Array;
+use datafusion::arrow::compute::CastOptions;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use datafusion::parquet::arrow::parquet_to_arrow_schema;
 use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::metadata::{
@@ -25,8 +21,9 @@ use futures::StreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-use crate::error::{Result, StrataError};
-use crate::model::{Pipeline, Source, SourceFormat};
+use super::landing::LandedFile;
+use super::reconcile::Refusal;
+use crate::model::Pipeline;
 
 /// How long one footer read may take before the file is reported as unreadable.
 const FOOTER_TIMEOUT: Duration = Duration::from_secs(20);
@@ -37,10 +34,9 @@ pub enum FileIssue {
     Unreadable {
         reason: String,
     },
-    ColumnType {
-        column: String,
-        expected: String,
-        found: String,
+    /// Its columns cannot be read as declared.
+    Refused {
+        refusal: Refusal,
     },
 }
 
@@ -48,83 +44,19 @@ impl std::fmt::Display for FileIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FileIssue::Unreadable { reason } => write!(f, "not a readable Parquet file: {reason}"),
-            FileIssue::ColumnType {
-                column,
-                expected,
-                found,
-            } => write!(f, "column `{column}` has type {found}, expected {expected}"),
+            FileIssue::Refused { refusal } => refusal.fmt(f),
         }
     }
 }
 
-/// The landing date of a file from its `ds=YYYY-MM-DD` path segment, if any.
-fn landing_ds(path: &str) -> Option<chrono::NaiveDate> {
-    path.split('/')
-        .find_map(|seg| seg.strip_prefix("ds="))
-        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
-/// Check every source in `names` for the run of `ds`. Call after static validation, which has
-/// already read the footers of sources without declared columns.
-pub async fn check_sources(
-    pipeline: &Pipeline,
-    names: &[&str],
-    ds: chrono::NaiveDate,
-) -> Result<()> {
-    for name in names {
-        let source = pipeline
-            .source(name)
-            .expect("plan inputs name known sources");
-        check_source(pipeline, source, ds).await?;
-    }
-    Ok(())
-}
-
-/// The files of a source landed on or before `ds`, in path order.
-pub(crate) struct Landed {
-    pub wh: crate::storage::Warehouse,
-    pub files: Vec<(ObjPath, u64)>,
-}
-
-pub(crate) async fn landed(
-    pipeline: &Pipeline,
-    source: &Source,
-    ds: chrono::NaiveDate,
-) -> Result<Landed> {
-    let url = super::sources::source_url(pipeline, source)?;
-    let wh = crate::storage::Warehouse::open_read_only(
-        url.trim_end_matches('/'),
-        &pipeline.project_dir,
-    )?;
-    let ext = match source.format {
-        SourceFormat::Parquet => ".parquet",
-        SourceFormat::Csv => ".csv",
-    };
-    let mut files: Vec<(ObjPath, u64)> = wh
-        .list(&wh.root)
-        .await?
-        .into_iter()
-        .filter(|m| m.location.as_ref().ends_with(ext))
-        .filter(|m| landing_ds(m.location.as_ref()).is_none_or(|d| d <= ds))
-        .map(|m| (m.location, m.size))
-        .collect();
-    if files.is_empty()
-        && let Ok(meta) = wh.store.head(&wh.root).await
-    {
-        // A single-file location (a seed CSV) lists as nothing under itself.
-        files.push((wh.root.clone(), meta.size));
-    }
-    files.sort();
-    Ok(Landed { wh, files })
-}
-
-/// Footer schemas of Parquet files, in the same order, read many at once.
-async fn footers(
+/// Footers (decoded metadata and Arrow schema) of landed files, in the same order.
+pub(crate) async fn footers(
     store: Arc<dyn ObjectStore>,
-    files: &[(ObjPath, u64)],
-) -> Vec<std::result::Result<SchemaRef, String>> {
-    futures::stream::iter(files.iter().cloned().map(|(path, size)| {
+    files: &[LandedFile],
+) -> Vec<std::result::Result<(Arc<ParquetMetaData>, SchemaRef), String>> {
+    futures::stream::iter(files.iter().map(|f| {
         let store = store.clone();
+        let (path, size) = (f.path.clone(), f.size);
         async move { read_footer(store, path, size).await }
     }))
     .buffered(32)
@@ -132,103 +64,49 @@ async fn footers(
     .await
 }
 
-/// The file schema of a source without declared columns: the union of the columns of every
-/// file landed on or before `ds`, in path order; all columns nullable. A broken file or a type
-/// conflict is reported naming the file.
-pub async fn infer_schema(
-    pipeline: &Pipeline,
-    source: &Source,
-    ds: chrono::NaiveDate,
-) -> Result<SchemaRef> {
-    let landed = landed(pipeline, source, ds).await?;
-    if landed.files.is_empty() {
-        return Err(StrataError::EmptySource {
-            source_name: source.name.clone(),
-            location: source.location.clone(),
-            ds: ds.to_string(),
-        });
-    }
-    let schemas = footers(landed.wh.store.clone(), &landed.files).await;
-    let mut fields: Vec<Field> = Vec::new();
-    for ((path, _), schema) in landed.files.iter().zip(schemas) {
-        let bad = |issue| StrataError::BadSourceFile {
-            source_name: source.name.clone(),
-            path: display_file(pipeline, &landed.wh, path),
-            issue,
-        };
-        let schema = schema.map_err(|reason| bad(FileIssue::Unreadable { reason }))?;
-        for f in schema.fields() {
-            match fields.iter().find(|x| x.name() == f.name()) {
-                Some(known) if !compatible(known.data_type(), f.data_type()) => {
-                    return Err(bad(FileIssue::ColumnType {
-                        column: f.name().clone(),
-                        expected: known.data_type().to_string(),
-                        found: f.data_type().to_string(),
-                    }));
-                }
-                Some(_) => {}
-                None => fields.push(Field::new(f.name(), f.data_type().clone(), true)),
-            }
-        }
-    }
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-async fn check_source(pipeline: &Pipeline, source: &Source, ds: chrono::NaiveDate) -> Result<()> {
-    let Landed { wh, files } = landed(pipeline, source, ds).await?;
-    let empty_error = || StrataError::EmptySource {
-        source_name: source.name.clone(),
-        location: source.location.clone(),
-        ds: ds.to_string(),
+/// Prove from the footer's statistics that every value of file column `index` converts to the
+/// declared type without overflow.
+pub(crate) fn values_fit(
+    metadata: &ParquetMetaData,
+    physical: &Schema,
+    index: usize,
+    declared: &Field,
+) -> std::result::Result<(), Refusal> {
+    let field = physical.field(index);
+    let refuse = |reason: String| Refusal::Lossy {
+        column: declared.name().clone(),
+        found: field.data_type().to_string(),
+        expected: declared.data_type().to_string(),
+        reason,
     };
-    if files.is_empty() {
-        return if source.optional {
-            Ok(())
-        } else {
-            Err(empty_error())
-        };
-    }
-    let partitioned = source.partitions.iter().any(|(n, _)| n == "ds");
-    if partitioned && !source.optional {
-        let today = files
-            .iter()
-            .any(|(p, _)| landing_ds(p.as_ref()) == Some(ds));
-        if !today {
-            return Err(StrataError::MissingPartition {
-                source_name: source.name.clone(),
-                location: source.location.clone(),
-                ds: ds.to_string(),
-            });
-        }
-    }
-    if source.format != SourceFormat::Parquet {
-        return Ok(());
-    }
-    let Some(columns) = &source.columns else {
-        // Static validation inferred the schema from these very files (same `ds`), reading
-        // every footer and reporting broken files and type conflicts; no need to read them again.
-        return Ok(());
+    let converter = StatisticsConverter::try_new(
+        field.name(),
+        physical,
+        metadata.file_metadata().schema_descr(),
+    )
+    .map_err(|e| refuse(format!("its statistics cannot be read ({e})")))?;
+    let groups = metadata.row_groups();
+    let mins = converter.row_group_mins(groups.iter());
+    let maxs = converter.row_group_maxes(groups.iter());
+    let nulls = converter.row_group_null_counts(groups.iter());
+    let (Ok(mins), Ok(maxs), Ok(nulls)) = (mins, maxs, nulls) else {
+        return Err(refuse("its statistics cannot be read".into()));
     };
-    let schemas = footers(wh.store.clone(), &files).await;
-    for ((path, _), result) in files.iter().zip(schemas) {
-        let issue = match result {
-            Err(reason) => Some(FileIssue::Unreadable { reason }),
-            Ok(schema) => columns.iter().find_map(|(name, want)| {
-                let found = schema.field_with_name(name).ok()?.data_type();
-                (!compatible(want, found)).then(|| FileIssue::ColumnType {
-                    column: name.clone(),
-                    expected: want.to_string(),
-                    found: found.to_string(),
-                })
-            }),
-        };
-        if let Some(issue) = issue {
-            return Err(StrataError::BadSourceFile {
-                source_name: source.name.clone(),
-                path: display_file(pipeline, &wh, path),
-                issue,
-            });
+    for (i, g) in groups.iter().enumerate() {
+        let all_null = !nulls.is_null(i) && nulls.value(i) as i64 == g.num_rows();
+        if !all_null && (mins.is_null(i) || maxs.is_null(i)) {
+            return Err(refuse(
+                "the file has no min/max statistics to prove that every value fits".into(),
+            ));
         }
+    }
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    for bound in [&mins, &maxs] {
+        datafusion::arrow::compute::cast_with_options(bound, declared.data_type(), &strict)
+            .map_err(|e| refuse(format!("a value does not fit ({e})")))?;
     }
     Ok(())
 }
@@ -253,7 +131,7 @@ async fn read_footer(
     store: Arc<dyn ObjectStore>,
     path: ObjPath,
     size: u64,
-) -> std::result::Result<SchemaRef, String> {
+) -> std::result::Result<(Arc<ParquetMetaData>, SchemaRef), String> {
     match tokio::time::timeout(FOOTER_TIMEOUT, footer_schema(store, path, size)).await {
         Ok(r) => r,
         Err(_) => Err(format!(
@@ -269,15 +147,16 @@ async fn footer_schema(
     store: Arc<dyn ObjectStore>,
     path: ObjPath,
     size: u64,
-) -> std::result::Result<SchemaRef, String> {
+) -> std::result::Result<(Arc<ParquetMetaData>, SchemaRef), String> {
     let meta = read_metadata(&store, &path, size).await?;
     let file = meta.file_metadata();
-    std::panic::catch_unwind(|| {
+    let schema = std::panic::catch_unwind(|| {
         parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
     })
     .map_err(corrupt_footer)?
     .map(Arc::new)
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    Ok((meta, schema))
 }
 
 /// Read and decode a file's Parquet metadata: the footer, and the page index when the file has
@@ -321,26 +200,6 @@ fn corrupt_footer(panic: Box<dyn std::any::Any + Send>) -> String {
         "the footer is corrupt ({})",
         super::stage::panic_message(&panic)
     )
-}
-
-/// Can a file column of type `found` be read as `want` without changing its meaning?
-pub fn compatible(want: &DataType, found: &DataType) -> bool {
-    use DataType::*;
-    let family = |t: &DataType| match t {
-        Utf8 | LargeUtf8 | Utf8View => 1,
-        Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 => 2,
-        Float16 | Float32 | Float64 => 3,
-        Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => 4,
-        Timestamp(..) => 5,
-        Date32 | Date64 => 6,
-        Boolean => 7,
-        Dictionary(_, v) => match v.as_ref() {
-            Utf8 | LargeUtf8 | Utf8View => 1,
-            _ => 100,
-        },
-        _ => 100,
-    };
-    want == found || (family(want) == family(found) && family(want) != 100)
 }
 
 /// Sources read by a plan.

@@ -26,12 +26,40 @@ pub struct Schemas {
     pub tables: BTreeMap<String, SchemaRef>,
 }
 
+/// Table schemas of sources by name, or why a source's schema is unknown.
+pub type SourceSchemas = BTreeMap<String, Result<SchemaRef, String>>;
+
+/// Schemas for validation without a run: declared columns where given, else the union of the
+/// footers of the files landed on or before `ds` (see [`sources::resolve`]).
+pub async fn static_source_schemas(
+    pipeline: &Pipeline,
+    names: &[&str],
+    ds: chrono::NaiveDate,
+) -> SourceSchemas {
+    let mut out = SourceSchemas::new();
+    for name in names {
+        let Some(source) = pipeline.source(name) else {
+            continue;
+        };
+        let schema = match sources::declared_schema(source) {
+            Some(file) => Ok(sources::table_schema(source, &file)),
+            None => sources::resolve(pipeline, source, Some(ds))
+                .await
+                .map(|r| r.table_schema.clone())
+                .map_err(|e| crate::report::error_chain_text(&e)),
+        };
+        out.insert(source.name.clone(), schema);
+    }
+    out
+}
+
 /// Plan every stage of `plan` against schemas. Returns all problems found.
 pub async fn validate(
     ctx: &SessionContext,
     pipeline: &Pipeline,
     plan: &Plan,
     params: &Params,
+    source_schemas: &SourceSchemas,
 ) -> Result<Schemas, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut schemas = Schemas::default();
@@ -42,9 +70,13 @@ pub async fn validate(
         .iter()
         .filter(|s| needed.contains(s.name.as_str()))
     {
-        let schema = match source_schema(ctx, pipeline, source, params.ds).await {
-            Ok(s) => s,
-            Err(message) => {
+        let schema = match source_schemas.get(&source.name) {
+            Some(Ok(s)) => s.clone(),
+            other => {
+                let message = match other {
+                    Some(Err(m)) => m.clone(),
+                    _ => "its schema was not resolved".to_string(),
+                };
                 problems.push(Problem::at(
                     source.location_at.clone(),
                     ProblemKind::SourceSchema {
@@ -89,22 +121,6 @@ pub async fn validate(
     } else {
         Err(problems)
     }
-}
-
-async fn source_schema(
-    ctx: &SessionContext,
-    pipeline: &Pipeline,
-    source: &crate::model::Source,
-    ds: chrono::NaiveDate,
-) -> Result<SchemaRef, String> {
-    let url = sources::source_url(pipeline, source).map_err(|e| e.to_string())?;
-    sources::register_source_store(ctx, pipeline, &url).map_err(|e| e.to_string())?;
-    let file = match &source.columns {
-        Some(_) => sources::file_schema(ctx, source, &url).await,
-        None => super::preflight::infer_schema(pipeline, source, ds).await,
-    }
-    .map_err(|e| crate::report::error_chain_text(&e))?;
-    Ok(sources::table_schema(source, &file))
 }
 
 fn register_empty(ctx: &SessionContext, name: &str, schema: SchemaRef) {

@@ -146,6 +146,16 @@ pub struct Source {
     pub columns: Option<Vec<(String, DataType)>>,
     /// An optional source may be empty or have no partition for `ds`.
     pub optional: bool,
+    /// Key columns (`key: [order_id]`): a file missing one of them is refused before a run,
+    /// where any other declared column missing from a file reads as NULL.
+    pub key: Vec<String>,
+    /// The IANA zone that timestamps without a time zone are written in (`naive_timestamps`).
+    /// Without it, a file with a zone-less timestamp column is refused.
+    pub naive_timestamps: Option<chrono_tz::Tz>,
+    /// The text encoding of a CSV source (`encoding`, default UTF-8).
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Data checks run at preflight on what the run will read (`checks`, as for stages).
+    pub checks: Vec<checks::CheckSpec>,
     pub description: Option<String>,
     pub at: Location,
 }

@@ -99,6 +99,23 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| "no such calendar date".to_string())
 }
 
+/// A column type as pipeline files spell it (`date`, `decimal(18,2)`), or Arrow's name.
+pub fn column_type_name(dt: &DataType) -> String {
+    match dt {
+        DataType::Utf8 => "string".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Date32 => "date".into(),
+        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if tz.as_ref() == "UTC" => {
+            "timestamp".into()
+        }
+        DataType::Decimal128(p, s) => format!("decimal({p},{s})"),
+        other => other.to_string(),
+    }
+}
+
 /// Parse a column type name as written in pipeline files.
 pub fn parse_column_type(text: &str) -> Result<DataType, String> {
     let t = text.trim().to_ascii_lowercase();

@@ -144,6 +144,29 @@ impl Printer {
                 let _ = writeln!(s, "  {}: {line}", r.stage);
             }
         }
+        for a in &o.source_anomalies {
+            let files = match a.files {
+                1 => String::new(),
+                n => format!(" (and {} more files)", n - 1),
+            };
+            let column = a
+                .column
+                .as_ref()
+                .map(|c| format!(", column `{c}`"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  source {}: {}{files}{column}: {}; {}",
+                a.source, a.file, a.what, a.action
+            );
+        }
+        for c in o
+            .source_checks
+            .iter()
+            .filter(|c| c.status != crate::checks::CheckStatus::Pass)
+        {
+            let _ = writeln!(s, "  {}", check_line(c));
+        }
         for r in &o.stages {
             for c in r
                 .checks
