@@ -5,7 +5,8 @@
 //! - [`sources`] registers ODS sources as Parquet listing tables.
 //! - [`validate`] plans every stage against schemas only, before any data is read.
 //! - [`stage`] runs one stage and writes its output to staging.
-//! - [`udf`] holds the scalar functions stage SQL may call.
+//! - [`udf`] holds the scalar functions stage SQL may call; [`udf_values`] those that read
+//!   typed-in values (blank keys, survey scores).
 
 pub mod damage;
 pub mod guard;
@@ -14,6 +15,7 @@ pub mod preflight;
 pub mod sources;
 pub mod stage;
 pub mod udf;
+pub mod udf_values;
 pub mod validate;
 
 use std::collections::HashMap;
