@@ -184,11 +184,11 @@ fn the_hash_sees_the_last_bit_of_a_double() {
         w.close().unwrap();
     };
     let tmp = tempfile::tempdir().unwrap();
-    let sum = 0.1 + 0.2;
+    let sum: f64 = 0.1 + 0.2;
     let next = f64::from_bits(sum.to_bits() + 1);
     write(&tmp.path().join("a"), sum);
     write(&tmp.path().join("b"), next);
-    write(&tmp.path().join("c"), 0.1 + 0.2);
+    write(&tmp.path().join("c"), 0.1_f64 + 0.2);
     assert_ne!(table_hash(&tmp.path().join("a")), table_hash(&tmp.path().join("b")));
     assert_eq!(table_hash(&tmp.path().join("a")), table_hash(&tmp.path().join("c")));
 }

@@ -62,8 +62,8 @@ async fn blank_keys_are_null_key_in_every_source() {
     // ods_order: 14 rows on the 20th + 6 on the 21st = 20 landed. Accepted: OA..OF, OG, OH, OI
     // = 9. Triage keeps 9 ids + 7 null_key rows = 16, so 4 duplicates (OG 1, OH 2, OI 1);
     // 7 rejected. 9 + 4 + 7 = 20.
-    // ods_crm_customer: 5 + 2 (C3's tie) on the 20th + C2 on the 21st = 8 landed; C1..C5
-    // accepted; 2 duplicates (C2, C3); 1 rejected (crm_id ''). ods_erp_customer: E9 on
+    // ods_crm_customer: 5 + 2 (C3's tie) on the 20th + C2 and C5 on the 21st = 9 landed;
+    // C1..C5 accepted; 3 duplicates (C2, C3, C5); 1 rejected (crm_id ''). ods_erp_customer: E9 on
     // 2026-09-01 + 5 on the 20th = 6; E1 E2 E3 E9 accepted; 1 duplicate (E9); 1 rejected.
     // ods_shop_customer: its only record is blank. ods_interaction: 5 landed, I1 and I3
     // accepted, I3's tie a duplicate, 2 rejected.
@@ -76,7 +76,7 @@ async fn blank_keys_are_null_key_in_every_source() {
         )
         .await,
         [
-            "ods_crm_customer | 8 | 5 | 2 | 1 | true",
+            "ods_crm_customer | 9 | 5 | 3 | 1 | true",
             "ods_erp_customer | 6 | 4 | 1 | 1 | true",
             "ods_interaction | 5 | 2 | 1 | 2 | true",
             "ods_order | 20 | 9 | 4 | 7 | true",
@@ -133,17 +133,18 @@ async fn survey_scores_are_read_as_typed() {
 async fn a_null_updated_at_never_replaces_a_newer_version() {
     let p = run(false);
     // C2 landed on the 21st with a NULL updated_at (city Shanghai): older than the version of
-    // the 20th (city Beijing), although it landed later. OI: refunded on the 20th with an
-    // updated_at, re-landed paid on the 21st without one: stays refunded.
+    // the 20th (city Beijing), although it landed later. C5 likewise, from a file without the
+    // updated_at column. OI: refunded on the 20th with an updated_at, re-landed paid on the
+    // 21st without one: stays refunded.
     assert_eq!(
         query(
             p,
             "SELECT m.source_customer_id, c.city FROM dwd_customer c \
              JOIN dwd_customer_source_map m ON m.customer_id = c.customer_id \
-             WHERE m.source_customer_id = 'C2'"
+             WHERE m.source_customer_id IN ('C2', 'C5') ORDER BY 1"
         )
         .await,
-        ["C2 | Beijing"]
+        ["C2 | Beijing", "C5 | Beijing"]
     );
     assert_eq!(
         query(

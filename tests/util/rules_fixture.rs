@@ -4,7 +4,8 @@
 //!
 //! Customers (nine):
 //! - C1..C5 CRM only. C1 has the interactions, surveys, lead and contract. C2 lands again on the
-//!   21st with a NULL updated_at and city Shanghai (must not replace Beijing). C3 lands twice on
+//!   21st with a NULL updated_at and city Shanghai (must not replace Beijing); C5 too, in a file
+//!   that has no updated_at column at all. C3 lands twice on
 //!   the 20th, in two files, with the same updated_at: city Xian and city Chengdu.
 //! - E1, E2, E3 ERP only, the buyers (all orders at 10:00 Shanghai on the 20th, recency 1 day).
 //! - E9 ERP only, no order, no interaction: lands on 2026-09-01 (updated_at 2026-09-01 02:00Z,
@@ -80,6 +81,11 @@ pub fn rules_project(swapped: bool) -> Project {
     land_rows_at(&p, "ods_crm_customer", CRM_CUSTOMER, DS, "part-0", &[
         &crm("C2", "甲二科技有限公司", "13800000102", "Shanghai", "NULL"),
     ]);
+    // C5 lands again on the 21st in a file written without the updated_at column (city
+    // Shanghai): it reads as NULL, older than the version of the 20th.
+    let without_updated_at = &CRM_CUSTOMER[..CRM_CUSTOMER.len() - 1];
+    let c5 = crm("C5", "甲五科技有限公司", "13800000105", "Shanghai", "NULL");
+    land_rows_at(&p, "ods_crm_customer", without_updated_at, DS, "part-1", &[&c5[..13]]);
     // erp_code, legal_name, short_name, tel, industry, province, updated_at
     land_rows_at(&p, "ods_erp_customer", ERP_CUSTOMER, "2026-09-01", "part-0", &[
         &["E9", "乙九物流有限公司", "NULL", "13800000209", "NULL", "四川", "2026-09-01T02:00:00Z"],
