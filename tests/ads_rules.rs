@@ -15,7 +15,11 @@ fn run() -> &'static Project {
     RUN.get_or_init(|| {
         let p = rules_project(false);
         let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", DS]);
-        assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
         p
     })
 }

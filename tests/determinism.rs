@@ -125,11 +125,17 @@ fn warehouse_hashes(root: &Path) -> BTreeMap<String, (usize, String)> {
 /// The bundled pipeline on the committed sample with `engine.target_partitions` set.
 fn run_sample(partitions: usize) -> BTreeMap<String, (usize, String)> {
     let p = crm_project();
-    copy_tree(&util::repo_root().join("data/ods"), &p.path().join("data/ods"));
+    copy_tree(
+        &util::repo_root().join("data/ods"),
+        &p.path().join("data/ods"),
+    );
     let pipeline = p.path().join("pipelines/crm.yaml");
     let text = std::fs::read_to_string(&pipeline).unwrap();
     let engine = "engine:\n  parquet_compression: zstd(1)\n";
-    assert!(text.contains(engine), "the bundled pipeline's engine section moved");
+    assert!(
+        text.contains(engine),
+        "the bundled pipeline's engine section moved"
+    );
     let text = text.replace(
         engine,
         &format!("{engine}  target_partitions: {partitions}\n"),
@@ -149,7 +155,11 @@ fn reruns_at_1_2_and_4_partitions_publish_identical_tables() {
     let one = run_sample(1);
     // Every stage of the bundled pipeline published a table, and the ADS reports have rows.
     assert_eq!(one.len(), 34, "{:?}", one.keys().collect::<Vec<_>>());
-    for table in ["ads/ads_rfm_score", "ads/ads_customer_profile", "dwd/dwd_order"] {
+    for table in [
+        "ads/ads_rfm_score",
+        "ads/ads_customer_profile",
+        "dwd/dwd_order",
+    ] {
         assert!(one[table].0 > 0, "{table} is empty");
     }
     for partitions in [2, 4] {
@@ -189,6 +199,12 @@ fn the_hash_sees_the_last_bit_of_a_double() {
     write(&tmp.path().join("a"), sum);
     write(&tmp.path().join("b"), next);
     write(&tmp.path().join("c"), 0.1_f64 + 0.2);
-    assert_ne!(table_hash(&tmp.path().join("a")), table_hash(&tmp.path().join("b")));
-    assert_eq!(table_hash(&tmp.path().join("a")), table_hash(&tmp.path().join("c")));
+    assert_ne!(
+        table_hash(&tmp.path().join("a")),
+        table_hash(&tmp.path().join("b"))
+    );
+    assert_eq!(
+        table_hash(&tmp.path().join("a")),
+        table_hash(&tmp.path().join("c"))
+    );
 }

@@ -18,7 +18,11 @@ fn run(swapped: bool) -> &'static Project {
     cell.get_or_init(|| {
         let p = rules_project(swapped);
         let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", DS]);
-        assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            out.code, 0,
+            "stdout:\n{}\nstderr:\n{}",
+            out.stdout, out.stderr
+        );
         p
     })
 }
@@ -84,7 +88,11 @@ async fn blank_keys_are_null_key_in_every_source() {
         ]
     );
     assert_eq!(
-        query(p, "SELECT COUNT(*) FROM dwd_reconciliation WHERE NOT balanced").await,
+        query(
+            p,
+            "SELECT COUNT(*) FROM dwd_reconciliation WHERE NOT balanced"
+        )
+        .await,
         ["0"]
     );
     // The blank customer records are nobody's: 5 CRM + 4 ERP records, nine customers.

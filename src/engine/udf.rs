@@ -219,7 +219,9 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     ctx.register_udf(StringFn::udf("nonblank", String::new(), None, |t| {
         Ok(super::udf_values::nonblank(t).map(str::to_string))
     }));
-    ctx.register_udf(ScalarUDF::new_from_impl(super::udf_values::ParseScore::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(
+        super::udf_values::ParseScore::new(),
+    ));
     let key_env = pipeline.pii.hash_key_env.clone();
     ctx.register_udf(StringFn::udf("pii_hash", key_env.clone(), None, move |t| {
         let Ok(key) = std::env::var(&key_env) else {
