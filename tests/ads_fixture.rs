@@ -252,6 +252,8 @@ async fn dws_and_ads_match_hand_computed_values() {
     // B10: interactions at ages 47, 45, 25, 3 -> 60d 4; e-mails out I13 (not opened) and I14
     // (opened) -> 0.5; the inbound ticket I16 is a complaint. Usage: 71 at age 29 in (ds-30, ds],
     // 100 at age 30 in (ds-60, ds-30], 500 at age 60 in neither.
+    // amount_30d_cny is an exact DECIMAL sum (DOMAIN.md money rule), printed with its two
+    // decimals: B1 5000.00 (the order at age 0), B4 12000.00 (age 20), B10 none -> 0.00.
     assert_eq!(
         rows(&ctx, &format!(
             "SELECT m.source_customer_id, x.orders_30d, x.orders_90d, x.orders_180d, x.orders_365d, \
@@ -264,9 +266,9 @@ async fn dws_and_ads_match_hand_computed_values() {
              ORDER BY 1"
         )).await,
         [
-            "C01 | 1 | 3 | 6 | 6 | 5000.0 | 2 | 1 | 1 | 4 | 0.5 | 0 | 0 | 0 | 2027-09-30 | 2026-10-23 | trial | 2026-10-23",
-            "C04 | 1 | 3 | 3 | 3 | 12000.0 | 3 | 0 | 0 | 1 | NULL | 0 | 0 | 0 | 2026-11-26 | 2026-11-20 | quote | 2026-10-22",
-            "C10 | 0 | 0 | 1 | 1 | 0.0 | 1 | 1 | 2 | 4 | 0.5 | 1 | 71 | 100 | NULL | NULL | NULL | NULL",
+            "C01 | 1 | 3 | 6 | 6 | 5000.00 | 2 | 1 | 1 | 4 | 0.5 | 0 | 0 | 0 | 2027-09-30 | 2026-10-23 | trial | 2026-10-23",
+            "C04 | 1 | 3 | 3 | 3 | 12000.00 | 3 | 0 | 0 | 1 | NULL | 0 | 0 | 0 | 2026-11-26 | 2026-11-20 | quote | 2026-10-22",
+            "C10 | 0 | 0 | 1 | 1 | 0.00 | 1 | 1 | 2 | 4 | 0.5 | 1 | 71 | 100 | NULL | NULL | NULL | NULL",
         ]
     );
 

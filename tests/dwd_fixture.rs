@@ -293,6 +293,8 @@ async fn dwd_tricky_cases() {
     );
 
     // Orders: O3's later landing (refunded) wins; O4 belongs to the 21st; O2 and O5 rejected.
+    // amount_cny is DECIMAL(18,2) (DOMAIN.md money rule): 100.00 USD x 7.10 = 710.00 exactly,
+    // printed with its two decimals (it was a DOUBLE printed as 710.0 before).
     let orders = pretty(&query_dir(&wh.join("dwd_order"),
         "SELECT order_id, status, CAST(order_date AS VARCHAR) AS d, amount_cny FROM t ORDER BY order_id").await);
     assert_eq!(
@@ -300,9 +302,9 @@ async fn dwd_tricky_cases() {
         "+----------+----------+------------+------------+\n\
          | order_id | status   | d          | amount_cny |\n\
          +----------+----------+------------+------------+\n\
-         | O1       | paid     | 2026-11-20 | 710.0      |\n\
-         | O3       | refunded | 2026-11-20 | 710.0      |\n\
-         | O4       | paid     | 2026-11-21 | 710.0      |\n\
+         | O1       | paid     | 2026-11-20 | 710.00     |\n\
+         | O3       | refunded | 2026-11-20 | 710.00     |\n\
+         | O4       | paid     | 2026-11-21 | 710.00     |\n\
          +----------+----------+------------+------------+",
         "{orders}"
     );

@@ -1,5 +1,6 @@
 -- ads_customer_profile: the 360 view, one row per customer as of $ds. Contact data only masked;
--- customer_type recomputed from paid orders (first rule that holds).
+-- customer_type recomputed from paid orders (first rule that holds). lifetime_amount_cny is the
+-- exact decimal sum converted to DOUBLE once, here, so reruns give the same bits.
 -- Text columns are cast to Utf8, the contract's STRING (inputs may arrive as Utf8View).
 SELECT
   $ds AS ds,
@@ -22,7 +23,7 @@ SELECT
   s.first_order_date,
   s.last_order_date,
   s.orders_lifetime AS lifetime_orders,
-  s.amount_lifetime_cny AS lifetime_amount_cny,
+  CAST(s.amount_lifetime_cny AS DOUBLE) AS lifetime_amount_cny,
   r.rfm_score,
   arrow_cast(r.value_tier, 'Utf8') AS value_tier,
   arrow_cast(r.rfm_segment, 'Utf8') AS rfm_segment,

@@ -1,7 +1,12 @@
 -- ads_rfm_score: seed 000's RFM score, quintiles, value tier and segment for every customer as of
 -- $ds (DOMAIN.md, ads_rfm_score). Frequency and monetary count paid orders in
 -- ($ds - $rfm_window_days, $ds]; quintiles rank only customers with a paid order (worst first,
--- ties share a quintile); the value tier ranks everyone by rfm_score.
+-- ties share a quintile); the value tier ranks everyone by rfm_score, from the top for 高价值 and
+-- from the bottom for 低活跃, so ties share a tier: every customer with score 0 is 低活跃 however
+-- many they are (DOMAIN.md, changed 2026-11-29).
+-- monetary_365d arrives as an exact decimal sum: the quintile ranks it as such (equal spends tie),
+-- and it is converted to DOUBLE once, for m_norm and the output column, so reruns give the
+-- same bits.
 -- Text columns are cast to Utf8, the contract's STRING (inputs may arrive as Utf8View).
 WITH base AS (
   SELECT * FROM dws_customer_rfm_base
@@ -11,7 +16,7 @@ normed AS (
     CASE WHEN recency_days IS NULL THEN 0.0
       ELSE GREATEST(0.0, 1.0 - CAST(recency_days AS DOUBLE) / $rfm_window_days) END AS r_norm,
     LEAST(CAST(frequency_365d AS DOUBLE) / $rfm_max_orders, 1.0) AS f_norm,
-    LEAST(GREATEST(monetary_365d, 0.0) / $rfm_max_monetary_cny, 1.0) AS m_norm
+    LEAST(GREATEST(CAST(monetary_365d AS DOUBLE), 0.0) / $rfm_max_monetary_cny, 1.0) AS m_norm
   FROM base
 ),
 scored AS (
@@ -36,7 +41,9 @@ tiered AS (
     CAST(1 + 5 * (q.f_rank - 1) / k.n_paid AS INT) AS f_quintile,
     CAST(1 + 5 * (q.m_rank - 1) / k.n_paid AS INT) AS m_quintile,
     CAST(CAST(RANK() OVER (ORDER BY s.rfm_score DESC) AS BIGINT) - 1 AS DOUBLE)
-      / CAST(k.n_all AS DOUBLE) AS p
+      / CAST(k.n_all AS DOUBLE) AS p_top,
+    CAST(CAST(RANK() OVER (ORDER BY s.rfm_score ASC) AS BIGINT) - 1 AS DOUBLE)
+      / CAST(k.n_all AS DOUBLE) AS p_bottom
   FROM scored s
   CROSS JOIN counts k
   LEFT JOIN quintiles q ON q.customer_id = s.customer_id
@@ -46,7 +53,7 @@ SELECT
   arrow_cast(customer_id, 'Utf8') AS customer_id,
   recency_days,
   frequency_365d,
-  monetary_365d,
+  CAST(monetary_365d AS DOUBLE) AS monetary_365d,
   r_norm,
   f_norm,
   m_norm,
@@ -54,7 +61,7 @@ SELECT
   r_quintile,
   f_quintile,
   m_quintile,
-  CASE WHEN p < 0.2 THEN '高价值' WHEN p < 0.8 THEN '潜力型' ELSE '低活跃' END AS value_tier,
+  CASE WHEN p_top < 0.2 THEN '高价值' WHEN p_bottom < 0.2 THEN '低活跃' ELSE '潜力型' END AS value_tier,
   CASE
     WHEN recency_days IS NULL THEN 'Prospect'
     WHEN r_quintile >= 4 AND f_quintile + m_quintile >= 8 THEN 'Champions'

@@ -1,23 +1,28 @@
--- Triage of ods_contract: every landed record once (deduplicated: the latest update, then the latest
--- landing wins), with the reason it cannot be accepted, if any. Reasons in the order of DOMAIN.md;
--- the first that applies is kept. dwd_contract takes the accepted rows, dwd_reject the others.
+-- Triage of ods_contract: every landed record once, with the reason it cannot be accepted, if any.
+-- Deduplication (DOMAIN.md rule 1): the latest landing ds wins (the table has no updated_at);
+-- rows tied on ds are ordered by every other column, so the same row wins on every rerun
+-- whatever the file order, the number of files or the parallelism. A blank key (empty or only
+-- whitespace, see nonblank()) counts as missing: such rows are all kept and rejected as null_key.
+-- Reasons in the order of DOMAIN.md; the first that applies is kept. dwd_contract takes the accepted
+-- rows, dwd_reject the others.
 WITH landed AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY contract_id ORDER BY ds DESC) AS rn
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY contract_id ORDER BY ds DESC,
+           crm_id, start_date, end_date, annual_value, renewed_from, signed_at) AS rn
   FROM ods_contract
   WHERE ds <= $ds
 ), dedup AS (
-  SELECT * FROM landed WHERE rn = 1 OR contract_id IS NULL
+  SELECT * FROM landed WHERE rn = 1 OR nonblank(contract_id) IS NULL
 )
-SELECT d.contract_id AS source_key,
+SELECT nonblank(d.contract_id) AS source_key,
        d.contract_id,
        m.customer_id,
        d.start_date,
        d.end_date,
-       CAST(d.annual_value AS DOUBLE) AS annual_value,
+       d.annual_value,
        d.renewed_from,
        d.signed_at,
        d.ds AS landing_ds,
-       CASE WHEN d.contract_id IS NULL OR d.crm_id IS NULL THEN 'null_key'
+       CASE WHEN nonblank(d.contract_id) IS NULL OR nonblank(d.crm_id) IS NULL THEN 'null_key'
             WHEN m.customer_id IS NULL THEN 'orphan_customer'
             WHEN business_date(d.signed_at) > d.ds THEN 'future_event'
        END AS reject_reason

@@ -1,18 +1,31 @@
 -- The golden record: one row per real customer ("一客一档").
+-- Each record's latest version: the latest updated_at (NULL is older than any value), then the
+-- latest landing ds, then every other column (the order dwd_customer_match_key uses too).
 -- Survivorship: for every attribute, the first non-null value by source priority
--- (CRM, then ERP, then shop) and, within a source, by the latest update. first_seen_at is the
--- earliest creation or registration in any source. customer_type is recomputed from paid orders
--- as of $ds (潜在客户: none ever; 新客户: first paid order in the last 30 days; 活跃客户: a paid
--- order in the last 90 days; 沉睡客户: otherwise); the CRM's typed value is kept beside it.
+-- (CRM, then ERP, then shop), within a source by the latest update (NULL last), then by the
+-- smallest source id: a total order, so the same value survives on every rerun.
+-- first_seen_at (DOMAIN.md): the earliest CRM created_at, shop registered_at or, for ERP records
+-- (which carry no creation time), updated_at, over every landed version of every record of the
+-- customer, so it never moves forward when a record is updated.
+-- customer_type is recomputed from paid orders as of $ds (潜在客户: none ever; 新客户: first paid
+-- order in the last 30 days; 活跃客户: a paid order in the last 90 days; 沉睡客户: otherwise);
+-- the CRM's typed value is kept beside it.
 WITH latest_crm AS (
-  SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC, ds DESC) AS rn
-                 FROM ods_crm_customer WHERE ds <= $ds AND crm_id IS NOT NULL) WHERE rn = 1
+  SELECT * FROM (SELECT *, MIN(created_at) OVER (PARTITION BY crm_id) AS seen_at,
+                        ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
+                          company_name, contact_name, phone, email, industry, province, city, company_size,
+                          customer_type, owner_rep, contact_birthday, created_at) AS rn
+                 FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL) WHERE rn = 1
 ), latest_erp AS (
-  SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC, ds DESC) AS rn
-                 FROM ods_erp_customer WHERE ds <= $ds AND erp_code IS NOT NULL) WHERE rn = 1
+  SELECT * FROM (SELECT *, MIN(updated_at) OVER (PARTITION BY erp_code) AS seen_at,
+                        ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
+                          legal_name, short_name, tel, industry, province) AS rn
+                 FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL) WHERE rn = 1
 ), latest_shop AS (
-  SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC, ds DESC) AS rn
-                 FROM ods_shop_customer WHERE ds <= $ds AND shop_uid IS NOT NULL) WHERE rn = 1
+  SELECT * FROM (SELECT *, MIN(registered_at) OVER (PARTITION BY shop_uid) AS seen_at,
+                        ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
+                          display_name, mobile, email, city, registered_at) AS rn
+                 FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL) WHERE rn = 1
 ), attrs AS (
   SELECT m.customer_id, 1 AS prio, c.updated_at, c.crm_id AS source_customer_id, 'crm' AS source_system,
          nullif(trim(c.company_name), '') AS company_name, nullif(trim(c.contact_name), '') AS contact_name,
@@ -20,7 +33,7 @@ WITH latest_crm AS (
          nullif(trim(c.industry), '') AS industry, nullif(trim(c.province), '') AS province,
          nullif(trim(c.city), '') AS city, nullif(trim(c.company_size), '') AS company_size,
          nullif(trim(c.owner_rep), '') AS owner_rep, c.contact_birthday,
-         nullif(trim(c.customer_type), '') AS source_customer_type, c.created_at AS seen_at
+         nullif(trim(c.customer_type), '') AS source_customer_type, c.seen_at
   FROM latest_crm c JOIN dwd_customer_source_map m
     ON m.source_system = 'crm' AND m.source_customer_id = c.crm_id
   UNION ALL
@@ -30,7 +43,7 @@ WITH latest_crm AS (
          nullif(trim(e.industry), '') AS industry, nullif(trim(e.province), '') AS province,
          CAST(NULL AS VARCHAR) AS city, CAST(NULL AS VARCHAR) AS company_size,
          CAST(NULL AS VARCHAR) AS owner_rep, CAST(NULL AS DATE) AS contact_birthday,
-         CAST(NULL AS VARCHAR) AS source_customer_type, e.updated_at AS seen_at
+         CAST(NULL AS VARCHAR) AS source_customer_type, e.seen_at
   FROM latest_erp e JOIN dwd_customer_source_map m
     ON m.source_system = 'erp' AND m.source_customer_id = e.erp_code
   UNION ALL
@@ -40,22 +53,22 @@ WITH latest_crm AS (
          CAST(NULL AS VARCHAR) AS industry, CAST(NULL AS VARCHAR) AS province,
          nullif(trim(s.city), '') AS city, CAST(NULL AS VARCHAR) AS company_size,
          CAST(NULL AS VARCHAR) AS owner_rep, CAST(NULL AS DATE) AS contact_birthday,
-         CAST(NULL AS VARCHAR) AS source_customer_type, s.registered_at AS seen_at
+         CAST(NULL AS VARCHAR) AS source_customer_type, s.seen_at
   FROM latest_shop s JOIN dwd_customer_source_map m
     ON m.source_system = 'shop' AND m.source_customer_id = s.shop_uid
 ), golden AS (
   SELECT customer_id,
-         first_value(company_name ORDER BY company_name IS NULL, prio, updated_at DESC) AS company_name,
-         first_value(contact_name ORDER BY contact_name IS NULL, prio, updated_at DESC) AS contact_name,
-         first_value(phone ORDER BY phone IS NULL, prio, updated_at DESC) AS phone,
-         first_value(email ORDER BY email IS NULL, prio, updated_at DESC) AS email,
-         first_value(industry ORDER BY industry IS NULL, prio, updated_at DESC) AS industry,
-         first_value(province ORDER BY province IS NULL, prio, updated_at DESC) AS province,
-         first_value(city ORDER BY city IS NULL, prio, updated_at DESC) AS city,
-         first_value(company_size ORDER BY company_size IS NULL, prio, updated_at DESC) AS company_size,
-         first_value(owner_rep ORDER BY owner_rep IS NULL, prio, updated_at DESC) AS owner_rep,
-         first_value(contact_birthday ORDER BY contact_birthday IS NULL, prio, updated_at DESC) AS contact_birthday,
-         first_value(source_customer_type ORDER BY source_customer_type IS NULL, prio, updated_at DESC) AS source_customer_type,
+         first_value(company_name ORDER BY company_name IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS company_name,
+         first_value(contact_name ORDER BY contact_name IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS contact_name,
+         first_value(phone ORDER BY phone IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS phone,
+         first_value(email ORDER BY email IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS email,
+         first_value(industry ORDER BY industry IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS industry,
+         first_value(province ORDER BY province IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS province,
+         first_value(city ORDER BY city IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS city,
+         first_value(company_size ORDER BY company_size IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS company_size,
+         first_value(owner_rep ORDER BY owner_rep IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS owner_rep,
+         first_value(contact_birthday ORDER BY contact_birthday IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS contact_birthday,
+         first_value(source_customer_type ORDER BY source_customer_type IS NULL, prio, updated_at DESC NULLS LAST, source_customer_id) AS source_customer_type,
          MIN(seen_at) AS first_seen_at,
          array_to_string(array_sort(array_agg(source_system || ':' || source_customer_id)), ',') AS source_ids
   FROM attrs

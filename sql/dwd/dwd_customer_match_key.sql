@@ -2,23 +2,31 @@
 -- normalized phone (E.164), normalized e-mail, and normalized company name with branch
 -- abbreviations mapped through seed_name_aliases. A record without any key gets one row with a
 -- NULL key, so every record is listed. `r` orders records for anchoring: CRM, ERP, shop.
+-- Latest version (DOMAIN.md rule 1): the latest updated_at (NULL is older than any value), then
+-- the latest landing ds, then every other column, so the same version wins on every rerun; the
+-- same order as in dwd_customer, which must pick the same version. Records whose id is blank
+-- (empty or only whitespace) are not customers: dwd_reject lists them as null_key.
 WITH crm AS (
   SELECT '1crm' AS prio, 'crm' AS source_system, crm_id AS source_customer_id,
          company_name AS name, phone, email
-  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC, ds DESC) AS rn
-        FROM ods_crm_customer WHERE ds <= $ds AND crm_id IS NOT NULL)
+  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
+             company_name, contact_name, phone, email, industry, province, city, company_size,
+             customer_type, owner_rep, contact_birthday, created_at) AS rn
+        FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL)
   WHERE rn = 1
 ), erp AS (
   SELECT '2erp' AS prio, 'erp' AS source_system, erp_code AS source_customer_id,
          legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email
-  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC, ds DESC) AS rn
-        FROM ods_erp_customer WHERE ds <= $ds AND erp_code IS NOT NULL)
+  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
+             legal_name, short_name, tel, industry, province) AS rn
+        FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL)
   WHERE rn = 1
 ), shop AS (
   SELECT '3shop' AS prio, 'shop' AS source_system, shop_uid AS source_customer_id,
          display_name AS name, mobile AS phone, email
-  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC, ds DESC) AS rn
-        FROM ods_shop_customer WHERE ds <= $ds AND shop_uid IS NOT NULL)
+  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
+             display_name, mobile, email, city, registered_at) AS rn
+        FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL)
   WHERE rn = 1
 ), recs AS (
   SELECT prio || ':' || source_customer_id AS r, * FROM crm
@@ -27,9 +35,11 @@ WITH crm AS (
 ), named AS (
   SELECT r, normalize_company(name) AS n0 FROM recs
 ), aliased AS (
-  -- Branch abbreviations (BJ分公司) become the city name (北京分公司); the longest alias wins.
+  -- Branch abbreviations (BJ分公司) become the city name (北京分公司); the longest alias wins
+  -- (then the smallest alias and canonical, should the seed list one twice).
   SELECT r, n0, a.alias, a.canonical,
-         ROW_NUMBER() OVER (PARTITION BY r ORDER BY character_length(a.alias) DESC NULLS LAST) AS rn
+         ROW_NUMBER() OVER (PARTITION BY r ORDER BY character_length(a.alias) DESC NULLS LAST,
+                                           a.alias, a.canonical) AS rn
   FROM named
   LEFT JOIN seed_name_aliases a ON ends_with(named.n0, upper(a.alias) || '分公司')
 ), names AS (

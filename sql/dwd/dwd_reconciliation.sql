@@ -1,5 +1,6 @@
 -- Per ODS table: landed rows = accepted + duplicates merged + rejected. Customer tables count
--- accepted records in dwd_customer_source_map (each record once, merged into its customer).
+-- accepted records in dwd_customer_source_map (each record once, merged into its customer);
+-- their duplicates are the extra versions of records with a non-blank id (see nonblank()).
 SELECT source_table, landed, accepted, duplicates, rejected,
        landed = accepted + duplicates + rejected AS balanced
 FROM (
@@ -48,21 +49,21 @@ UNION ALL
 SELECT 'ods_crm_customer',
        (SELECT COUNT(*) FROM ods_crm_customer WHERE ds <= $ds),
        (SELECT COUNT(*) FROM dwd_customer_source_map WHERE source_system = 'crm'),
-       (SELECT COUNT(*) FROM ods_crm_customer WHERE ds <= $ds AND crm_id IS NOT NULL)
-         - (SELECT COUNT(DISTINCT crm_id) FROM ods_crm_customer WHERE ds <= $ds),
+       (SELECT COUNT(*) FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL)
+         - (SELECT COUNT(DISTINCT crm_id) FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL),
        (SELECT COUNT(*) FROM dwd_reject WHERE source_table = 'ods_crm_customer')
 UNION ALL
 SELECT 'ods_shop_customer',
        (SELECT COUNT(*) FROM ods_shop_customer WHERE ds <= $ds),
        (SELECT COUNT(*) FROM dwd_customer_source_map WHERE source_system = 'shop'),
-       (SELECT COUNT(*) FROM ods_shop_customer WHERE ds <= $ds AND shop_uid IS NOT NULL)
-         - (SELECT COUNT(DISTINCT shop_uid) FROM ods_shop_customer WHERE ds <= $ds),
+       (SELECT COUNT(*) FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL)
+         - (SELECT COUNT(DISTINCT shop_uid) FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL),
        (SELECT COUNT(*) FROM dwd_reject WHERE source_table = 'ods_shop_customer')
 UNION ALL
 SELECT 'ods_erp_customer',
        (SELECT COUNT(*) FROM ods_erp_customer WHERE ds <= $ds),
        (SELECT COUNT(*) FROM dwd_customer_source_map WHERE source_system = 'erp'),
-       (SELECT COUNT(*) FROM ods_erp_customer WHERE ds <= $ds AND erp_code IS NOT NULL)
-         - (SELECT COUNT(DISTINCT erp_code) FROM ods_erp_customer WHERE ds <= $ds),
+       (SELECT COUNT(*) FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL)
+         - (SELECT COUNT(DISTINCT erp_code) FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL),
        (SELECT COUNT(*) FROM dwd_reject WHERE source_table = 'ods_erp_customer')
 )

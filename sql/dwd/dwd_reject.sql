@@ -1,5 +1,6 @@
 -- Every landed record that could not be cleaned, with its source table, source key and the reason
--- code of DOMAIN.md. Nothing disappears silently: see dwd_reconciliation.
+-- code of DOMAIN.md. Nothing disappears silently: see dwd_reconciliation. A customer record whose
+-- id is NULL, empty or only whitespace is null_key (its source key is NULL).
 SELECT 'ods_order' AS source_table, source_key, reject_reason AS reason, landing_ds FROM dwd_order_triage WHERE reject_reason IS NOT NULL
 UNION ALL
 SELECT 'ods_interaction' AS source_table, source_key, reject_reason AS reason, landing_ds FROM dwd_interaction_triage WHERE reject_reason IS NOT NULL
@@ -14,8 +15,8 @@ SELECT 'ods_competitor_signal' AS source_table, source_key, reject_reason AS rea
 UNION ALL
 SELECT 'ods_lead' AS source_table, source_key, reject_reason AS reason, landing_ds FROM dwd_lead_triage WHERE reject_reason IS NOT NULL
 UNION ALL
-SELECT 'ods_crm_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_crm_customer WHERE ds <= $ds AND crm_id IS NULL
+SELECT 'ods_crm_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NULL
 UNION ALL
-SELECT 'ods_shop_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_shop_customer WHERE ds <= $ds AND shop_uid IS NULL
+SELECT 'ods_shop_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NULL
 UNION ALL
-SELECT 'ods_erp_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_erp_customer WHERE ds <= $ds AND erp_code IS NULL
+SELECT 'ods_erp_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NULL

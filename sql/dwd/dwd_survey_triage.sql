@@ -1,27 +1,36 @@
--- Triage of ods_survey: every landed record once (deduplicated: the latest update, then the latest
--- landing wins), with the reason it cannot be accepted, if any. Reasons in the order of DOMAIN.md;
--- the first that applies is kept. dwd_survey takes the accepted rows, dwd_reject the others.
+-- Triage of ods_survey: every landed record once, with the reason it cannot be accepted, if any.
+-- Deduplication (DOMAIN.md rule 1): the latest landing ds wins (the table has no updated_at);
+-- rows tied on ds are ordered by every other column, so the same row wins on every rerun
+-- whatever the file order, the number of files or the parallelism. A blank key (empty or only
+-- whitespace, see nonblank()) counts as missing: such rows are all kept and rejected as null_key.
+-- Reasons in the order of DOMAIN.md; the first that applies is kept. dwd_survey takes the accepted
+-- rows, dwd_reject the others.
+-- Scores (invalid_score): parse_score() reads the text as typed (NFKC, so full-width digits
+-- count; trimmed of Unicode whitespace; an integer literal with an optional '+'), NULL when it
+-- is not one; the range is 0..10 for NPS, 1..5 for CSAT. '９', ' 9\u00a0', '+9' are 9;
+-- '4.0', '11', '-1', 'N/A' and blanks are invalid.
 WITH landed AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY response_id ORDER BY ds DESC) AS rn
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY response_id ORDER BY ds DESC,
+           crm_id, survey_type, score, submitted_at, comment) AS rn
   FROM ods_survey
   WHERE ds <= $ds
 ), dedup AS (
-  SELECT * FROM landed WHERE rn = 1 OR response_id IS NULL
+  SELECT *, parse_score(score) AS parsed_score
+  FROM landed WHERE rn = 1 OR nonblank(response_id) IS NULL
 )
-SELECT d.response_id AS source_key,
+SELECT nonblank(d.response_id) AS source_key,
        d.response_id,
        m.customer_id,
        d.survey_type,
-       CASE WHEN regexp_like(trim(d.score), '^-?[0-9]{1,3}$') THEN TRY_CAST(trim(d.score) AS INT) END AS score,
+       d.parsed_score AS score,
        d.submitted_at,
        business_date(d.submitted_at) AS submit_date,
        d.ds AS landing_ds,
-       CASE WHEN d.response_id IS NULL OR d.crm_id IS NULL THEN 'null_key'
+       CASE WHEN nonblank(d.response_id) IS NULL OR nonblank(d.crm_id) IS NULL THEN 'null_key'
             WHEN m.customer_id IS NULL THEN 'orphan_customer'
             WHEN business_date(d.submitted_at) > d.ds THEN 'future_event'
-            WHEN NOT COALESCE(regexp_like(trim(d.score), '^-?[0-9]{1,3}$'), false) THEN 'invalid_score'
-            WHEN d.survey_type = 'NPS' AND TRY_CAST(trim(d.score) AS INT) BETWEEN 0 AND 10 THEN NULL
-            WHEN d.survey_type = 'CSAT' AND TRY_CAST(trim(d.score) AS INT) BETWEEN 1 AND 5 THEN NULL
+            WHEN d.survey_type = 'NPS' AND d.parsed_score BETWEEN 0 AND 10 THEN NULL
+            WHEN d.survey_type = 'CSAT' AND d.parsed_score BETWEEN 1 AND 5 THEN NULL
             ELSE 'invalid_score'
        END AS reject_reason
 FROM dedup d

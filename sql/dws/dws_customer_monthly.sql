@@ -1,16 +1,18 @@
 -- dws_customer_monthly: one row per customer and business month (up to the month of $ds) with
 -- any paid order, interaction or valid survey response in it. Feeds the monthly ADS rollups.
+-- paid_amount_cny is an exact decimal sum of DECIMAL(18,2) amounts.
 WITH events AS (
   SELECT customer_id, order_date AS event_date, 1 AS paid_order, amount_cny,
     0 AS interaction, CAST(NULL AS VARCHAR) AS survey_type, CAST(NULL AS INT) AS score
   FROM dwd_order
   WHERE status = 'paid' AND order_date <= $ds
   UNION ALL
-  SELECT customer_id, interaction_date, 0, 0.0, 1, CAST(NULL AS VARCHAR), CAST(NULL AS INT)
+  SELECT customer_id, interaction_date, 0, CAST(0 AS DECIMAL(18, 2)), 1, CAST(NULL AS VARCHAR),
+    CAST(NULL AS INT)
   FROM dwd_interaction
   WHERE interaction_date <= $ds
   UNION ALL
-  SELECT customer_id, submit_date, 0, 0.0, 0, survey_type, score
+  SELECT customer_id, submit_date, 0, CAST(0 AS DECIMAL(18, 2)), 0, survey_type, score
   FROM dwd_survey
   WHERE submit_date <= $ds
 )

@@ -1,5 +1,7 @@
 -- Paid-order metrics per customer as of $ds (part of dws_customer_snapshot, computed as its own
--- stage so that each plan keeps few large aggregations in memory at once).
+-- stage so that each plan keeps few large aggregations in memory at once). Amounts are exact
+-- decimal sums of DECIMAL(18,2) amount_cny (NULL when no order in the window; the snapshot
+-- writes 0), so a rerun gives the same value whatever the order the rows are added in.
 WITH paid AS (
   SELECT customer_id, order_date, amount_cny, product_category
   FROM dwd_order
@@ -14,10 +16,10 @@ orders AS (
     SUM(CASE WHEN order_date > $ds - 180 THEN 1 ELSE 0 END) AS orders_180d,
     SUM(CASE WHEN order_date > $ds - 365 THEN 1 ELSE 0 END) AS orders_365d,
     COUNT(*) AS orders_lifetime,
-    SUM(CASE WHEN order_date > $ds - 30 THEN amount_cny ELSE 0.0 END) AS amount_30d_cny,
-    SUM(CASE WHEN order_date > $ds - 90 THEN amount_cny ELSE 0.0 END) AS amount_90d_cny,
-    SUM(CASE WHEN order_date > $ds - 180 THEN amount_cny ELSE 0.0 END) AS amount_180d_cny,
-    SUM(CASE WHEN order_date > $ds - 365 THEN amount_cny ELSE 0.0 END) AS amount_365d_cny,
+    SUM(CASE WHEN order_date > $ds - 30 THEN amount_cny END) AS amount_30d_cny,
+    SUM(CASE WHEN order_date > $ds - 90 THEN amount_cny END) AS amount_90d_cny,
+    SUM(CASE WHEN order_date > $ds - 180 THEN amount_cny END) AS amount_180d_cny,
+    SUM(CASE WHEN order_date > $ds - 365 THEN amount_cny END) AS amount_365d_cny,
     SUM(amount_cny) AS amount_lifetime_cny,
     COUNT(DISTINCT CASE WHEN order_date > $ds - 365 THEN product_category END) AS categories_365d
   FROM paid

@@ -1,7 +1,8 @@
 -- dws_customer_snapshot: one row per customer in dwd_customer, its metrics as of the end of $ds.
 -- Windows "Nd" are business dates d with $ds - N < d <= $ds (written as d > $ds - N: date
 -- comparisons, which the Parquet scan can also use for pruning).
--- Paid orders only for order metrics. No personal data: customer_id is the only identity.
+-- Paid orders only for order metrics; CNY amounts are exact decimals (converted to DOUBLE only in
+-- the ADS). No personal data: customer_id is the only identity.
 -- Plan shape (it decides the memory a run needs): the survey and competitor facts are ordered
 -- aggregates (first_value ... ORDER BY) rather than ROW_NUMBER windows, and the four small
 -- per-customer facts are folded into one row per customer by a UNION ALL + GROUP BY, which can
@@ -23,7 +24,9 @@ surveys AS (
       FILTER (WHERE survey_type = 'NPS') AS latest_nps_date,
     COUNT(*) FILTER (WHERE survey_type = 'CSAT' AND submit_date > $ds - 90)
       AS csat_responses_90d,
-    AVG(CAST(score AS DOUBLE)) FILTER (WHERE survey_type = 'CSAT' AND submit_date > $ds - 90)
+    -- An integer sum divided once: the same bits whatever the order rows are added in.
+    CAST(SUM(score) FILTER (WHERE survey_type = 'CSAT' AND submit_date > $ds - 90) AS DOUBLE)
+      / COUNT(score) FILTER (WHERE survey_type = 'CSAT' AND submit_date > $ds - 90)
       AS csat_avg_90d
   FROM dwd_survey
   WHERE submit_date <= $ds AND survey_type IN ('NPS', 'CSAT')
@@ -111,11 +114,11 @@ SELECT
   COALESCE(o.orders_180d, 0) AS orders_180d,
   COALESCE(o.orders_365d, 0) AS orders_365d,
   COALESCE(o.orders_lifetime, 0) AS orders_lifetime,
-  COALESCE(o.amount_30d_cny, 0.0) AS amount_30d_cny,
-  COALESCE(o.amount_90d_cny, 0.0) AS amount_90d_cny,
-  COALESCE(o.amount_180d_cny, 0.0) AS amount_180d_cny,
-  COALESCE(o.amount_365d_cny, 0.0) AS amount_365d_cny,
-  COALESCE(o.amount_lifetime_cny, 0.0) AS amount_lifetime_cny,
+  COALESCE(o.amount_30d_cny, CAST(0 AS DECIMAL(18, 2))) AS amount_30d_cny,
+  COALESCE(o.amount_90d_cny, CAST(0 AS DECIMAL(18, 2))) AS amount_90d_cny,
+  COALESCE(o.amount_180d_cny, CAST(0 AS DECIMAL(18, 2))) AS amount_180d_cny,
+  COALESCE(o.amount_365d_cny, CAST(0 AS DECIMAL(18, 2))) AS amount_365d_cny,
+  COALESCE(o.amount_lifetime_cny, CAST(0 AS DECIMAL(18, 2))) AS amount_lifetime_cny,
   COALESCE(o.categories_365d, 0) AS categories_365d,
   COALESCE(i.interactions_7d, 0) AS interactions_7d,
   COALESCE(i.interactions_30d, 0) AS interactions_30d,

@@ -6,7 +6,8 @@
 //!   [`seed_csv`]) and registers them as [`source_table`]s.
 //! - [`validate`] plans every stage against schemas only, before any data is read.
 //! - [`stage`] runs one stage and writes its output to staging.
-//! - [`udf`] holds the scalar functions stage SQL may call.
+//! - [`udf`] holds the scalar functions stage SQL may call; [`udf_values`] those that read
+//!   typed-in values (blank keys, survey scores).
 
 pub mod damage;
 pub mod guard;
@@ -19,6 +20,7 @@ pub mod source_table;
 pub mod sources;
 pub mod stage;
 pub mod udf;
+pub mod udf_values;
 pub mod validate;
 
 use std::collections::HashMap;

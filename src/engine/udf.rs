@@ -11,6 +11,7 @@
 //! | `mask_name(text)` | `张*` |
 //! | `business_date(ts)` | the calendar date of a timestamp in the pipeline's business time zone (`DATE`) |
 //! | `pii_hash(text)` | hex HMAC-SHA256 keyed with the environment variable named by `pii.hash_key_env` |
+//! | `nonblank(text)`, `parse_score(text)` | see [`super::udf_values`] |
 //!
 //! All take and return strings and map NULL to NULL (except `intent`, which maps NULL to the
 //! default label).
@@ -215,6 +216,12 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     ctx.register_udf(StringFn::udf("mask_name", String::new(), None, |t| {
         Ok(Some(mask_name(t)))
     }));
+    ctx.register_udf(StringFn::udf("nonblank", String::new(), None, |t| {
+        Ok(super::udf_values::nonblank(t).map(str::to_string))
+    }));
+    ctx.register_udf(ScalarUDF::new_from_impl(
+        super::udf_values::ParseScore::new(),
+    ));
     let key_env = pipeline.pii.hash_key_env.clone();
     ctx.register_udf(StringFn::udf("pii_hash", key_env.clone(), None, move |t| {
         let Ok(key) = std::env::var(&key_env) else {

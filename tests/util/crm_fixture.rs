@@ -14,7 +14,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use super::Project;
-use super::ods::{Col, land};
+use super::ods::{Col, land_file};
 
 /// The run date of the fixtures.
 pub const DS: &str = "2026-11-21";
@@ -157,6 +157,18 @@ fn ts_text(cell: &str) -> String {
 
 /// Land `rows` (cells in the order of `layout`) as `data/ods/<table>/ds=<DS>/part-0.parquet`.
 pub fn land_rows(p: &Project, table: &str, layout: &[(&str, Kind)], rows: &[&[&str]]) {
+    land_rows_at(p, table, layout, DS, "part-0", rows);
+}
+
+/// Land `rows` as `data/ods/<table>/ds=<ds>/<file>.parquet`.
+pub fn land_rows_at(
+    p: &Project,
+    table: &str,
+    layout: &[(&str, Kind)],
+    ds: &str,
+    file: &str,
+    rows: &[&[&str]],
+) {
     for r in rows {
         assert_eq!(
             r.len(),
@@ -208,7 +220,7 @@ pub fn land_rows(p: &Project, table: &str, layout: &[(&str, Kind)], rows: &[&[&s
             (*name, col)
         })
         .collect();
-    land(p, table, DS, columns);
+    land_file(p, table, ds, file, columns);
 }
 
 /// Copy a directory tree (projects may not reach outside their directory, so no symlinks).

@@ -4,6 +4,7 @@
 pub mod crm_fixture;
 pub mod mini;
 pub mod ods;
+pub mod rules_fixture;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

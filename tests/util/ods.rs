@@ -82,6 +82,11 @@ impl Col<'_> {
 
 /// Write `columns` as `data/ods/<table>/ds=<ds>/part-0.parquet` in the project.
 pub fn land(p: &Project, table: &str, ds: &str, columns: Vec<(&str, Col<'_>)>) {
+    land_file(p, table, ds, "part-0", columns);
+}
+
+/// Write `columns` as `data/ods/<table>/ds=<ds>/<file>.parquet` (several files per landing).
+pub fn land_file(p: &Project, table: &str, ds: &str, file: &str, columns: Vec<(&str, Col<'_>)>) {
     let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = columns
         .iter()
         .map(|(name, col)| {
@@ -90,7 +95,7 @@ pub fn land(p: &Project, table: &str, ds: &str, columns: Vec<(&str, Col<'_>)>) {
         })
         .unzip();
     let batch = super::batch(Arc::new(Schema::new(fields)), arrays);
-    p.write_parquet(&format!("data/ods/{table}/ds={ds}/part-0.parquet"), &batch);
+    p.write_parquet(&format!("data/ods/{table}/ds={ds}/{file}.parquet"), &batch);
 }
 
 /// A project with the bundled pipeline, SQL and seeds copied in, and no ODS data yet.
