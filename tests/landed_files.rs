@@ -574,3 +574,44 @@ async fn source_checks_stop_the_run_before_any_stage() {
         &["rate_is_finite_and_positive", "1 of 2 rows"],
     );
 }
+
+/// The bundled rate table: `JPY,nan` (today it would turn every JPY order into NaN, and NaN
+/// spend scores as the maximum in RFM) and a repeated currency stop the run before any stage.
+#[test]
+fn the_bundled_rate_table_is_checked_before_any_stage() {
+    let p = Project::new();
+    for dir in ["pipelines", "sql", "data"] {
+        util::crm_fixture::copy_tree(&util::repo_root().join(dir), &p.path().join(dir));
+    }
+    let rates = p.path().join("data/seeds/fx_rates.csv");
+    let good = std::fs::read_to_string(&rates).unwrap();
+    let lines = good.lines().count();
+    std::fs::write(&rates, format!("{}JPY,nan\n", good.replace("JPY,", "XJP,"))).unwrap();
+    let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let line = format!("line {}", lines + 1);
+    for want in [
+        "data/seeds/fx_rates.csv",
+        line.as_str(),
+        "`nan`",
+        "rate_to_cny",
+    ] {
+        assert!(
+            out.stderr.contains(want),
+            "`{want}` missing from {}",
+            out.stderr
+        );
+    }
+    std::fs::write(&rates, format!("{good}USD,7.3\n")).unwrap();
+    let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for want in ["source `seed_fx_rates`", "unique", "USD"] {
+        assert!(
+            out.stderr.contains(want),
+            "`{want}` missing from {}",
+            out.stderr
+        );
+    }
+    // Refused before any stage: nothing was published.
+    assert!(!p.path().join("warehouse/current").exists());
+}
