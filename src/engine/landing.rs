@@ -86,12 +86,11 @@ pub async fn list(
             .iter()
             .find(|seg| seg.starts_with('_') || seg.starts_with('.'))
         {
-            if let Some(ds) = rel
-                .iter()
-                .find_map(|s| s.strip_prefix("ds="))
-                .and_then(parse_date)
+            // Remember the `ds=` directory it lies in, to tell "no data file" from "none".
+            if let Some(at) = rel.iter().position(|s| s.starts_with("ds="))
+                && let Some(ds) = parse_date(&rel[at][3..])
             {
-                hidden_only.push((ds, rel[..rel.len() - 1].join("/")));
+                hidden_only.push((ds, rel[..=at].join("/")));
             }
             skipped.push(Skipped {
                 display,
