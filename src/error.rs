@@ -96,7 +96,7 @@ pub enum StrataError {
         expected: String,
     },
     #[error(
-        "source `{source_name}`: partition directory `{dir}` holds no data file (only names starting with `_` or `.`, which are not data)"
+        "source `{source_name}`: partition directory `{dir}` holds no data file (names starting with `_` or `.` are not data)"
     )]
     HollowPartition { source_name: String, dir: String },
     #[error("source `{source_name}`: file `{path}`{}: {reason}", line.map(|l| format!(", line {l}")).unwrap_or_default())]

@@ -615,3 +615,170 @@ fn the_bundled_rate_table_is_checked_before_any_stage() {
     // Refused before any stage: nothing was published.
     assert!(!p.path().join("warehouse/current").exists());
 }
+
+/// Wall-clock times that happen twice or never where the clocks change are refused, naming the
+/// value: they name no single instant.
+#[tokio::test]
+async fn wall_clock_times_at_clock_changes_are_refused() {
+    let (p, before) = with_release();
+    let yaml = PIPELINE.replace(
+        "    key: [order_id]\n",
+        "    key: [order_id]\n    naive_timestamps: America/New_York\n",
+    );
+    p.write("pipelines/landed.yaml", &yaml);
+    let naive = |t: &str| {
+        chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M")
+            .unwrap()
+            .and_utc()
+            .timestamp_micros()
+    };
+    for (value, why) in [
+        ("2026-11-01 01:30", "happens twice"),
+        ("2026-03-08 02:30", "does not exist"),
+    ] {
+        let (s, mut c) = orders(LOWER);
+        let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields[5] = Field::new(
+            "order_time",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            true,
+        );
+        c[5] = Arc::new(TimestampMicrosecondArray::from(vec![
+            naive("2026-11-20 09:00"),
+            naive(value),
+        ]));
+        land(
+            &p,
+            "2026-11-21",
+            "part-0.parquet",
+            Arc::new(Schema::new(fields)),
+            c,
+        );
+        refused(
+            &p,
+            &before,
+            "2026-11-21",
+            &[
+                "ds=2026-11-21/part-0.parquet",
+                "column `order_time`",
+                value,
+                why,
+            ],
+        );
+    }
+}
+
+/// A key column without a single value: pandas' all-None column (Arrow `null`), or a typed
+/// column whose statistics count only nulls.
+#[tokio::test]
+async fn key_columns_without_values_are_refused() {
+    let (p, before) = with_release();
+    for null_typed in [true, false] {
+        let (s, mut c) = orders(LOWER);
+        let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+        if null_typed {
+            fields[0] = Field::new("order_id", DataType::Null, true);
+            c[0] = Arc::new(NullArray::new(2));
+        } else {
+            c[0] = Arc::new(StringArray::from(vec![None::<&str>, None]));
+        }
+        land(
+            &p,
+            "2026-11-21",
+            "part-0.parquet",
+            Arc::new(Schema::new(fields)),
+            c,
+        );
+        refused(
+            &p,
+            &before,
+            "2026-11-21",
+            &[
+                "ds=2026-11-21/part-0.parquet",
+                "key column `order_id` holds no value",
+            ],
+        );
+    }
+}
+
+#[tokio::test]
+async fn csv_values_are_exact_and_lines_are_physical() {
+    let (p, before) = with_release();
+    // More places than the declared decimal(18,4): refused, not rounded.
+    p.write(
+        "data/seeds/fx.csv",
+        "currency,rate,label\nCNY,1,a\nUSD,7.123456789,b\n",
+    );
+    refused(
+        &p,
+        &before,
+        "2026-11-20",
+        &["line 3", "`7.123456789`", "9 decimal places"],
+    );
+    // A blank line and a quoted label over two lines come before the bad value on line 6.
+    p.write(
+        "data/seeds/fx.csv",
+        "currency,rate,label\r\nCNY,1,\"two\r\nlines\"\r\n\r\nUSD,7.2,b\r\nEUR,abc,c\r\n",
+    );
+    refused(
+        &p,
+        &before,
+        "2026-11-20",
+        &["line 6", "`abc`", "is not a decimal(18,4)"],
+    );
+    // Spaces around text values are trimmed (and noted): `USD ` still joins USD orders.
+    p.write(
+        "data/seeds/fx.csv",
+        "currency,rate,label\nCNY ,1, 人民币\n USD,7.2,美元 \n",
+    );
+    let out = p.strata(&["run", "--ds", "2026-11-20", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(published(&p).await, EXPECTED);
+    let anomalies = last_record(&p)["source_anomalies"].to_string();
+    assert!(anomalies.contains("spaces trimmed"), "{anomalies}");
+}
+
+#[tokio::test]
+async fn directory_names_are_shown_as_they_are_and_deeper_files_noted() {
+    let (p, before) = with_release();
+    let (s, c) = orders(LOWER);
+    land(
+        &p,
+        "2026-11-20 00%3A00",
+        "part-0.parquet",
+        s.clone(),
+        c.clone(),
+    );
+    refused(
+        &p,
+        &before,
+        "2026-11-21",
+        &["ds=2026-11-20 00%3A00`", "is not a date"],
+    );
+    std::fs::remove_dir_all(p.path().join("data/ods/ods_order/ds=2026-11-20 00%3A00")).unwrap();
+    let mut c2 = c.clone();
+    c2[0] = Arc::new(StringArray::from(vec!["O7", "O8"]));
+    land(&p, "2026-11-21/hour=03", "part-0.parquet", s, c2);
+    let out = p.strata(&["run", "--ds", "2026-11-21", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let anomalies = last_record(&p)["source_anomalies"].to_string();
+    assert!(
+        anomalies.contains("below the declared partitions"),
+        "{anomalies}"
+    );
+}
+
+#[test]
+fn querying_an_unreadable_source_names_its_problem() {
+    let (p, _) = with_release();
+    p.write("data/seeds/fx.csv", "currency,rate,label\nJPY,nan,a\n");
+    let out = p.strata(&["sql", "SELECT * FROM seed_fx"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("data/seeds/fx.csv") && out.stderr.contains("line 2"),
+        "{}",
+        out.stderr
+    );
+    let out = p.strata(&["show", "seed_fx"]);
+    assert!(out.stderr.contains("line 2"), "{}", out.stderr);
+}

@@ -148,7 +148,10 @@ pub async fn show(
             suggestion: suggest(table, known.iter().copied()),
         });
     }
-    let ctx = context(&o, overrides).await?;
+    let (ctx, mut unreadable) = context(&o, overrides).await?;
+    if let Some(e) = unreadable.remove(table) {
+        return Err(e);
+    }
     let df = ctx
         .table(table)
         .await
@@ -164,11 +167,22 @@ pub async fn show(
 /// `strata sql "QUERY"`: an ad-hoc, read-only query over every source and published table.
 pub async fn sql(given: Option<&Path>, overrides: &Overrides, query: &str) -> Result<QueryResult> {
     let o = open(given, overrides).await?;
-    let ctx = context(&o, overrides).await?;
-    let df = ctx
-        .sql_with_options(query, stage_sql_options())
-        .await
-        .map_err(|source| StrataError::Query { source })?;
+    let (ctx, mut unreadable) = context(&o, overrides).await?;
+    let df = match ctx.sql_with_options(query, stage_sql_options()).await {
+        Ok(df) => df,
+        Err(source) => {
+            // A query naming a source that cannot be read gets that source's error.
+            let text = source.to_string();
+            let named = unreadable
+                .keys()
+                .find(|n| text.contains(&format!("{n}' not found")))
+                .cloned();
+            return Err(match named.and_then(|n| unreadable.remove(&n)) {
+                Some(e) => e,
+                None => StrataError::Query { source },
+            });
+        }
+    };
     let batches = df
         .collect()
         .await
@@ -176,19 +190,27 @@ pub async fn sql(given: Option<&Path>, overrides: &Overrides, query: &str) -> Re
     Ok(QueryResult { batches })
 }
 
-/// A session with every source and every published table of the current release registered.
-async fn context(o: &Opened, overrides: &Overrides) -> Result<SessionContext> {
+/// Sources that could not be read, with their errors.
+type Unreadable = std::collections::BTreeMap<String, StrataError>;
+
+/// A session with every source and every published table of the current release registered,
+/// and the sources left out because they cannot be read.
+async fn context(o: &Opened, overrides: &Overrides) -> Result<(SessionContext, Unreadable)> {
     let settings = RunSettings::resolve(&o.project.pipeline, overrides)?;
     let ctx = engine::session(&settings.engine, Some(&o.wh), &o.project.pipeline)?;
+    let mut unreadable = Unreadable::new();
     for source in &o.project.pipeline.sources {
         // Every landed file, read by the same rules as a run. A source that cannot be read is
-        // left out; querying it reports the table as unknown.
-        if let Ok(resolved) = sources::resolve(&o.project.pipeline, source, None).await {
-            Arc::new(resolved).register(&ctx, &source.name)?;
+        // left out; querying it reports why.
+        match sources::resolve(&o.project.pipeline, source, None).await {
+            Ok(resolved) => Arc::new(resolved).register(&ctx, &source.name)?,
+            Err(e) => {
+                unreadable.insert(source.name.clone(), e);
+            }
         }
     }
     let Some(release) = &o.release else {
-        return Ok(ctx);
+        return Ok((ctx, unreadable));
     };
     for stage in &o.project.pipeline.stages {
         let dir = table_dir(&release.run_id, stage.layer, &stage.name);
@@ -213,7 +235,7 @@ async fn context(o: &Opened, overrides: &Overrides) -> Result<SessionContext> {
         ctx.register_table(stage.name.as_str(), Arc::new(table))
             .map_err(err)?;
     }
-    Ok(ctx)
+    Ok((ctx, unreadable))
 }
 
 /// `strata runs`: recent run records, newest first.

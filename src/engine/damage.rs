@@ -191,10 +191,10 @@ fn plain(e: &dyn std::fmt::Display) -> String {
 }
 
 /// Byte ranges of one stored file, with its already decoded metadata.
-struct StoreFile {
-    store: Arc<dyn ObjectStore>,
-    path: ObjPath,
-    meta: Arc<ParquetMetaData>,
+pub(crate) struct StoreFile {
+    pub store: Arc<dyn ObjectStore>,
+    pub path: ObjPath,
+    pub meta: Arc<ParquetMetaData>,
 }
 
 impl AsyncFileReader for StoreFile {

@@ -51,6 +51,8 @@ pub struct Listing {
     pub skipped: Vec<Skipped>,
     /// `ds=` directories (relative to the source root) that hold only hidden files.
     pub hollow_partitions: Vec<(NaiveDate, String)>,
+    /// Data files in directories below the declared partition directories.
+    pub deeper: Vec<String>,
 }
 
 /// List `source`, keeping the files landed on or before `cutoff` (all files when `None`).
@@ -74,6 +76,7 @@ pub async fn list(
     let mut skipped = Vec::new();
     let mut with_data: Vec<NaiveDate> = Vec::new();
     let mut hidden_only: Vec<(NaiveDate, String)> = Vec::new();
+    let mut deeper = Vec::new();
     for meta in metas {
         let display = super::preflight::display_file(pipeline, &wh, &meta.location);
         let parts: Vec<String> = meta
@@ -122,6 +125,9 @@ pub async fn list(
         if let Some(d) = ds {
             with_data.push(d);
         }
+        if dirs.len() > source.partitions.len() {
+            deeper.push(display.clone());
+        }
         files.push(LandedFile {
             path: meta.location,
             display,
@@ -139,6 +145,7 @@ pub async fn list(
         files,
         skipped,
         hollow_partitions: hidden_only,
+        deeper,
     })
 }
 
@@ -170,11 +177,14 @@ fn partition_values(
                 expected: format!("{name}=..."),
             });
         };
-        let text = percent_decode(raw);
+        // Hive escapes special characters in partition values (`%3A` for `:`).
+        let text = unescape(raw);
         let dir = || {
-            let mut parts: Vec<String> = wh.root.parts().map(|p| p.as_ref().to_string()).collect();
-            parts.extend(dirs[..=i].iter().cloned());
-            super::preflight::display_file(pipeline, wh, &ObjPath::from_iter(parts))
+            format!(
+                "{}/{}",
+                super::preflight::display_file(pipeline, wh, &wh.root),
+                dirs[..=i].join("/")
+            )
         };
         let parsed = match dt {
             DataType::Date32 => parse_date(&text).map(crate::model::types::date_scalar),
@@ -207,12 +217,26 @@ fn partition_values(
     Ok(out)
 }
 
-/// Hive escapes special characters in partition values as `%XX`.
-fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("v={}", text.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| text.to_string())
+/// Undo `%XX` escapes, as Hive writes special characters in partition values. Anything that is
+/// not a valid escape stays as it is.
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
 #[cfg(test)]
@@ -232,7 +256,8 @@ mod tests {
 
     #[test]
     fn hive_escapes_are_decoded() {
-        assert_eq!(percent_decode("a%3Ab"), "a:b");
-        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(unescape("a%3Ab"), "a:b");
+        assert_eq!(unescape("a+b%"), "a+b%");
+        assert_eq!(unescape("00%3A00"), "00:00");
     }
 }

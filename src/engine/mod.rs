@@ -12,6 +12,7 @@
 pub mod damage;
 pub mod guard;
 pub mod landing;
+pub mod local_time;
 pub mod pool;
 pub mod preflight;
 pub mod reconcile;

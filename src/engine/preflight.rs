@@ -64,6 +64,29 @@ pub(crate) async fn footers(
     .await
 }
 
+/// Whether the footer's statistics show that column `index` holds no value at all (false when
+/// they cannot tell, or the file has no rows).
+pub(crate) fn all_null(metadata: &ParquetMetaData, physical: &Schema, index: usize) -> bool {
+    let Ok(converter) = StatisticsConverter::try_new(
+        physical.field(index).name(),
+        physical,
+        metadata.file_metadata().schema_descr(),
+    ) else {
+        return false;
+    };
+    let groups = metadata.row_groups();
+    let Ok(nulls) = converter.row_group_null_counts(groups.iter()) else {
+        return false;
+    };
+    let rows: i64 = groups.iter().map(|g| g.num_rows()).sum();
+    rows > 0
+        && nulls.null_count() == 0
+        && groups
+            .iter()
+            .enumerate()
+            .all(|(i, g)| nulls.value(i) as i64 == g.num_rows())
+}
+
 /// Prove from the footer's statistics that every value of file column `index` converts to the
 /// declared type without overflow.
 pub(crate) fn values_fit(

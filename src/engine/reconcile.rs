@@ -45,6 +45,17 @@ pub enum ColumnRead {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Refusal {
+    /// A key column without a single value in the file.
+    EmptyKey {
+        column: String,
+    },
+    /// A wall-clock time that happens twice or never in the declared zone.
+    AmbiguousLocalTime {
+        column: String,
+        value: String,
+        zone: String,
+        why: String,
+    },
     /// Several file columns match one declared column ignoring case.
     Ambiguous {
         column: String,
@@ -88,6 +99,19 @@ impl std::fmt::Display for Refusal {
             Refusal::MissingKey { column } => {
                 write!(f, "key column `{column}` is missing")
             }
+            Refusal::AmbiguousLocalTime {
+                column,
+                value,
+                zone,
+                why,
+            } => write!(
+                f,
+                "column `{column}` holds the wall-clock time {value}, which {why} in {zone}: it names no single instant"
+            ),
+            Refusal::EmptyKey { column } => write!(
+                f,
+                "key column `{column}` holds no value at all (every record of the file would be rejected)"
+            ),
             Refusal::NaiveTimestamp { column, found } => write!(
                 f,
                 "column `{column}` holds timestamps without a time zone ({found}); strata does not guess their zone"
@@ -117,11 +141,14 @@ impl Refusal {
             Refusal::Ambiguous { .. } => {
                 "rewrite the file with one spelling of the column".to_string()
             }
-            Refusal::MissingKey { column } => format!(
-                "land the file with `{column}`, or remove `{column}` from `key` of source `{source}` if it may be absent"
+            Refusal::MissingKey { column } | Refusal::EmptyKey { column } => format!(
+                "land the file with `{column}` filled in, or remove `{column}` from `key` of source `{source}` if it may be absent"
             ),
             Refusal::NaiveTimestamp { .. } => format!(
                 "declare the zone the file's timestamps are written in, for example `naive_timestamps: Asia/Shanghai` (or `UTC`) on source `{source}`"
+            ),
+            Refusal::AmbiguousLocalTime { .. } => format!(
+                "land the file with zoned timestamps (UTC instants), or fix the value; `naive_timestamps` of source `{source}` names the zone"
             ),
             Refusal::Lossy { .. } | Refusal::Incompatible { .. } => format!(
                 "declare the column with the file's type in `columns` of source `{source}`, or land the file with the declared type"
@@ -182,7 +209,13 @@ pub fn plan_column(
         other => other,
     };
     if found == &DataType::Null {
-        return Ok(ColumnRead::Null { null_typed: true });
+        // pandas writes a column without a single value as Arrow `null`: for a key that means a
+        // file of records without keys, which is refused like a missing key column.
+        return if is_key {
+            Err(Refusal::EmptyKey { column })
+        } else {
+            Ok(ColumnRead::Null { null_typed: true })
+        };
     }
     let read = |narrowing: bool, zone: Option<String>| ColumnRead::Column {
         index,

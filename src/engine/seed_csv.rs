@@ -96,7 +96,8 @@ pub(crate) fn decode(
         .build(Cursor::new(text.as_bytes()))
         .map_err(|e| bad(None, e.to_string(), None))?;
     let mut out = Vec::new();
-    // Data rows before the current batch; the header is line 1.
+    let lines = record_lines(&text);
+    // Data records before the current batch (record 0 is the header).
     let mut rows_before = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| {
@@ -111,15 +112,25 @@ pub(crate) fn decode(
             };
             let text = batch.column(*i).as_string::<i32>();
             match convert(text, f.data_type()) {
-                Ok(array) => columns.push(array),
-                Err(row) => {
+                Ok((array, trimmed)) => {
+                    if trimmed {
+                        findings.add(
+                            display,
+                            Some(f.name().clone()),
+                            "values with surrounding spaces".into(),
+                            "spaces trimmed".into(),
+                        );
+                    }
+                    columns.push(array)
+                }
+                Err((row, reason)) => {
+                    let record = rows_before + row + 1;
                     return Err(bad(
-                        Some(rows_before + row + 2),
+                        lines.get(record).copied(),
                         format!(
-                            "value `{}` of column `{}` is not a {}",
+                            "value `{}` of column `{}` {reason}",
                             text.value(row),
                             f.name(),
-                            crate::model::types::column_type_name(f.data_type())
                         ),
                         None,
                     ));
@@ -135,22 +146,85 @@ pub(crate) fn decode(
     Ok(out)
 }
 
-/// Text values as `to`: surrounding spaces trimmed for non-text types, blanks are NULL. On a
-/// value that does not convert, its row.
-fn convert(text: &StringArray, to: &DataType) -> std::result::Result<ArrayRef, usize> {
-    if to == &DataType::Utf8 {
-        return Ok(Arc::new(text.clone()));
-    }
+/// Text values as `to`, surrounding spaces trimmed and blanks NULL; whether any value had
+/// spaces to trim. On a value that does not convert exactly, its row and why.
+#[allow(clippy::type_complexity)]
+fn convert(
+    text: &StringArray,
+    to: &DataType,
+) -> std::result::Result<(ArrayRef, bool), (usize, String)> {
     let trimmed: StringArray = text
         .iter()
         .map(|v| v.map(str::trim).filter(|v| !v.is_empty()))
         .collect();
-    let converted =
-        cast(&trimmed, to).map_err(|_| trimmed.iter().position(|v| v.is_some()).unwrap_or(0))?;
-    match (0..trimmed.len()).find(|r| trimmed.is_valid(*r) && converted.is_null(*r)) {
-        Some(row) => Err(row),
-        None => Ok(converted),
+    let changed = text
+        .iter()
+        .zip(trimmed.iter())
+        .any(|(a, b)| a.is_some_and(|a| Some(a) != b && !a.trim().is_empty()));
+    if to == &DataType::Utf8 {
+        return Ok((Arc::new(trimmed), changed));
     }
+    let not_a = || format!("is not a {}", crate::model::types::column_type_name(to));
+    if let DataType::Decimal128(_, scale) = to {
+        // Casting text to a decimal rounds extra places; strata refuses them instead.
+        for (row, v) in trimmed.iter().enumerate() {
+            if let Some(places) = v.and_then(decimal_places)
+                && places > *scale as usize
+            {
+                return Err((
+                    row,
+                    format!(
+                        "has {places} decimal places, more than the declared {scale}; strata does not round"
+                    ),
+                ));
+            }
+        }
+    }
+    let converted = cast(&trimmed, to).map_err(|_| {
+        let row = trimmed.iter().position(|v| v.is_some()).unwrap_or(0);
+        (row, not_a())
+    })?;
+    match (0..trimmed.len()).find(|r| trimmed.is_valid(*r) && converted.is_null(*r)) {
+        Some(row) => Err((row, not_a())),
+        None => Ok((converted, false)),
+    }
+}
+
+/// Significant decimal places of a plain decimal literal (`7.1230` has 3).
+fn decimal_places(text: &str) -> Option<usize> {
+    let (_, fraction) = text.split_once('.')?;
+    fraction
+        .chars()
+        .all(|c| c.is_ascii_digit())
+        .then(|| fraction.trim_end_matches('0').len())
+}
+
+/// The 1-based line on which each record starts (record 0 is the header): blank lines are
+/// not records, and a quoted field may span lines.
+fn record_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let (mut line, mut in_quotes, mut at_start) = (1usize, false, true);
+    for c in text.chars() {
+        match c {
+            '\n' => {
+                line += 1;
+                if !in_quotes {
+                    at_start = true;
+                }
+            }
+            '\r' => {}
+            _ => {
+                if at_start && !in_quotes {
+                    out.push(line);
+                    at_start = false;
+                }
+                if c == '"' {
+                    in_quotes = !in_quotes;
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The line number in an Arrow CSV error ("... at line 5").
@@ -258,6 +332,19 @@ mod tests {
         let utf16 = Encoding::for_label(b"utf-16le").unwrap();
         assert_eq!(to_text(b"a\x00,\x00b\x00", utf16).unwrap(), "a,b");
         assert_eq!(to_text(b"\xFF\xFEa\x00,\x00b\x00", utf16).unwrap(), "a,b");
+    }
+
+    #[test]
+    fn records_start_on_physical_lines() {
+        let text = "a,b\r\n\r\nx,\"multi\nline\"\ny,2\n";
+        assert_eq!(record_lines(text), vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn decimal_places_ignore_trailing_zeros() {
+        assert_eq!(decimal_places("7.123456789"), Some(9));
+        assert_eq!(decimal_places("7.10000000000"), Some(1));
+        assert_eq!(decimal_places("7"), None);
     }
 
     #[test]

@@ -273,6 +273,14 @@ pub async fn resolve(
             "skipped, as Hadoop, Spark and Hive skip it".into(),
         );
     }
+    for file in &listing.deeper {
+        findings.add(
+            file,
+            None,
+            "data file in a directory below the declared partitions".into(),
+            "read as part of its partition".into(),
+        );
+    }
     for (_, dir) in &listing.hollow_partitions {
         findings.add(
             dir,
@@ -304,9 +312,11 @@ pub async fn resolve(
                 Some(s) => s,
                 None => infer(source, &files, ds)?,
             };
+            let mut local = Vec::with_capacity(files.len());
             for f in &files {
-                reconcile_file(source, f, &schema, &mut findings)?;
+                local.push(reconcile_file(source, f, &schema, &mut findings)?);
             }
+            check_local_times(source, &wh.store, &files, &local).await?;
             (files, schema, None)
         }
     };
@@ -394,31 +404,40 @@ fn infer(source: &Source, files: &[ResolvedFile], ds: Option<NaiveDate>) -> Resu
 }
 
 /// Check that every declared column of `schema` can be read from `file`, and note how.
+/// Returns the columns (declared name, file index) read as wall-clock time in a zone.
 fn reconcile_file(
     source: &Source,
     file: &ResolvedFile,
     schema: &SchemaRef,
     findings: &mut Findings,
-) -> Result<()> {
+) -> Result<Vec<(String, usize)>> {
     let zone = source.naive_timestamps.map(|z| z.name().to_string());
+    let metadata = file.metadata.as_ref().expect("parquet files have metadata");
+    let mut local = Vec::new();
     for declared in schema.fields() {
         let is_key = source.key.iter().any(|k| k == declared.name());
-        let refuse = |refusal: Refusal| StrataError::BadSourceFile {
-            source_name: source.name.clone(),
-            path: file.landed.display.clone(),
-            issue: Box::new(super::preflight::FileIssue::Refused { refusal }),
-        };
+        let refuse = |refusal: Refusal| file_refused(source, file, refusal);
         let read = reconcile::plan_column(declared, &file.physical, is_key, zone.as_deref())
             .map_err(refuse)?;
         if let ColumnRead::Column {
             index,
-            narrowing: true,
+            narrowing,
+            zone,
             ..
         } = &read
         {
-            let metadata = file.metadata.as_ref().expect("parquet files have metadata");
-            super::preflight::values_fit(metadata, &file.physical, *index, declared)
-                .map_err(refuse)?;
+            if *narrowing {
+                super::preflight::values_fit(metadata, &file.physical, *index, declared)
+                    .map_err(refuse)?;
+            }
+            if is_key && super::preflight::all_null(metadata, &file.physical, *index) {
+                return Err(refuse(Refusal::EmptyKey {
+                    column: declared.name().clone(),
+                }));
+            }
+            if zone.is_some() {
+                local.push((declared.name().clone(), *index));
+            }
         }
         if let Some((what, action)) = reconcile::notable(&read, declared.name()) {
             findings.add(
@@ -427,6 +446,64 @@ fn reconcile_file(
                 what,
                 action,
             );
+        }
+    }
+    Ok(local)
+}
+
+fn file_refused(source: &Source, file: &ResolvedFile, refusal: Refusal) -> StrataError {
+    StrataError::BadSourceFile {
+        source_name: source.name.clone(),
+        path: file.landed.display.clone(),
+        issue: Box::new(super::preflight::FileIssue::Refused { refusal }),
+    }
+}
+
+/// Refuse a file whose wall-clock timestamps (read in the source's `naive_timestamps` zone)
+/// include one that names no single instant; see [`super::local_time`].
+async fn check_local_times(
+    source: &Source,
+    store: &Arc<dyn ObjectStore>,
+    files: &[ResolvedFile],
+    columns: &[Vec<(String, usize)>],
+) -> Result<()> {
+    let Some(zone) = source.naive_timestamps else {
+        return Ok(());
+    };
+    let bounds: Vec<Vec<_>> = files
+        .iter()
+        .zip(columns)
+        .map(|(f, cols)| {
+            let meta = f.metadata.as_ref().expect("parquet files have metadata");
+            cols.iter()
+                .map(|(_, i)| super::local_time::bounds(meta, &f.physical, *i))
+                .collect()
+        })
+        .collect();
+    let all = bounds.iter().flatten().flatten();
+    let (Some(min), Some(max)) = (all.clone().map(|b| b.0).min(), all.map(|b| b.1).max()) else {
+        return Ok(());
+    };
+    let changes = super::local_time::clock_changes(zone, min, max);
+    for ((f, cols), bounds) in files.iter().zip(columns).zip(&bounds) {
+        for ((name, index), b) in cols.iter().zip(bounds) {
+            if !super::local_time::may_reach(*b, &changes) {
+                continue;
+            }
+            let meta = f.metadata.as_ref().expect("parquet files have metadata");
+            let found = super::local_time::scan(store, &f.landed.path, meta, *index, zone).await;
+            if let Err(bad) = found {
+                return Err(file_refused(
+                    source,
+                    f,
+                    Refusal::AmbiguousLocalTime {
+                        column: name.clone(),
+                        value: bad.value.to_string(),
+                        zone: zone.name().to_string(),
+                        why: bad.why.to_string(),
+                    },
+                ));
+            }
         }
     }
     Ok(())
