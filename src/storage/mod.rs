@@ -17,6 +17,7 @@
 
 pub mod lock;
 pub mod release;
+pub mod state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
