@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod quality;
 pub mod records;
 pub mod run;
+mod run_inputs;
 pub mod selection;
 pub mod skip;
 pub mod status;

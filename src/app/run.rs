@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::app::audit;
 use crate::app::fingerprint::LandedSet;
 use crate::app::records::{self, InputStat};
+use crate::app::run_inputs::{InputStats, name_damaged_input, register_outputs};
 use crate::app::selection::{output_locations, select};
 use crate::app::skip::{self, Decisions, Work};
 use crate::app::{Project, check_schemas, load_project};
@@ -223,10 +224,13 @@ pub async fn run(
     let read = engine::preflight::sources_of(&plan);
     resolved.require_data(&read, settings.params.ds)?;
     if decisions.nothing_to_do() {
-        return unchanged_run(
+        let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
+        let result = unchanged_run(
             &project, &wh, &settings, outcome, &decisions, &state, started, started_at,
         )
         .await;
+        lock.release(&wh).await?;
+        return result;
     }
     let ctx = engine::session(&settings.engine, Some(&wh), &project.pipeline)?;
     resolved.register(&ctx)?;
@@ -276,6 +280,7 @@ struct Inputs<'a> {
 }
 
 /// A run in which every stage is unchanged: no stage work, no new release; only a record.
+/// Called holding the run lock.
 #[allow(clippy::too_many_arguments)]
 async fn unchanged_run(
     project: &Project,
@@ -306,6 +311,8 @@ async fn unchanged_run(
         });
     }
     debug_assert!(decisions.nothing_to_do());
+    // Under the lock, as any run: clean what killed runs left, then record.
+    release::remove_debris(wh).await?;
     outcome.release = wh.current_release().await?;
     outcome.elapsed = started.elapsed();
     let rec = records::record(
@@ -511,111 +518,6 @@ async fn execute(
     wh.delete_prefix(&wh.path(&format!("{}/{run_id}", release::STAGING)))
         .await?;
     outcome.release = Some(release);
-    Ok(())
-}
-
-/// A stage that failed decoding its input: find the damaged source file and name it.
-async fn name_damaged_input(
-    resolved: &sources::ResolvedSources,
-    planned: &crate::plan::PlannedStage,
-    def: &crate::model::Stage,
-    e: StrataError,
-) -> StrataError {
-    if !engine::damage::from_input(&e) {
-        return e;
-    }
-    let sources: Vec<&str> = planned
-        .inputs
-        .iter()
-        .filter(|i| i.is_source)
-        .map(|i| i.table.as_str())
-        .collect();
-    match engine::damage::locate(resolved, &sources).await {
-        Some(damage) => StrataError::DamagedInput {
-            stage: def.name.clone(),
-            sql_file: def.sql_display.clone(),
-            damage: Box::new(damage),
-        },
-        None => e,
-    }
-}
-
-/// Files and bytes of each input, listed once per run.
-#[derive(Default)]
-struct InputStats {
-    cache: std::collections::HashMap<String, InputStat>,
-}
-
-impl InputStats {
-    async fn of(
-        &mut self,
-        project: &Project,
-        resolved: &sources::ResolvedSources,
-        wh: &Warehouse,
-        pending: &PendingRelease,
-        planned: &crate::plan::PlannedStage,
-    ) -> Result<Vec<InputStat>> {
-        let mut out = Vec::new();
-        for input in &planned.inputs {
-            if let Some(hit) = self.cache.get(&input.table) {
-                out.push(hit.clone());
-                continue;
-            }
-            let (files, bytes) = if let Some(r) = resolved.get(&input.table) {
-                let files = r.files.iter().map(|f| f.landed.size);
-                (files.len() as u64, files.sum())
-            } else {
-                let def = project.pipeline.stage(&input.table).expect("known stage");
-                let metas = wh
-                    .list(&wh.path(&pending.table_dir(def.layer, &def.name)))
-                    .await?;
-                (metas.len() as u64, metas.iter().map(|m| m.size).sum())
-            };
-            let stat = InputStat {
-                table: input.table.clone(),
-                files,
-                bytes,
-            };
-            // Stage outputs change during the run; only sources are stable enough to cache.
-            if input.is_source {
-                self.cache.insert(input.table.clone(), stat.clone());
-            }
-            out.push(stat);
-        }
-        Ok(out)
-    }
-}
-
-/// Register the outputs of stages that this run reads but does not rebuild.
-fn register_outputs(
-    ctx: &datafusion::prelude::SessionContext,
-    project: &Project,
-    wh: &Warehouse,
-    pending: &PendingRelease,
-    plan: &Plan,
-    schemas: &engine::validate::Schemas,
-) -> Result<()> {
-    let running: HashSet<&str> = plan.stages.iter().map(|s| s.name.as_str()).collect();
-    let mut done: HashSet<String> = HashSet::new();
-    for input in plan.stages.iter().flat_map(|s| s.inputs.iter()) {
-        if running.contains(input.table.as_str()) || !done.insert(input.table.clone()) {
-            continue;
-        }
-        if !input.is_source {
-            let def = project
-                .pipeline
-                .stage(&input.table)
-                .expect("plan inputs name known stages");
-            stage::register_output(
-                ctx,
-                wh,
-                &def.name,
-                &pending.table_dir(def.layer, &def.name),
-                &schemas.tables[&def.name],
-                def.materialization == Materialization::Partitioned,
-            )?;
-        }
-    }
     Ok(())
 }
 
