@@ -44,8 +44,10 @@ pub enum Command {
     Validate(RunValues),
     /// Print the stages in execution order with their inputs and outputs.
     Plan(PlanArgs),
-    /// Run the pipeline (or a selection) for one business date.
+    /// Run the pipeline (or a selection) for one business date, a range, or what is stale.
     Run(RunArgs),
+    /// Per stage and date: built, missing or stale, and why.
+    Status(StatusArgs),
     /// List sources and published tables with their locations.
     Ls(ProjectArgs),
     /// Print the first rows of a table.
@@ -115,6 +117,27 @@ pub struct RunArgs {
     /// Take over the warehouse's run lock even if its holder may still be running.
     #[arg(long)]
     pub break_lock: bool,
+    /// Rebuild selected stages even when their code and inputs are unchanged.
+    #[arg(long)]
+    pub force: bool,
+    /// First date of a backfill (with --to): every date in order, one release per date.
+    #[arg(long, value_parser = parse_ds, requires = "to", conflicts_with_all = ["ds", "stale", "retry"])]
+    pub from: Option<NaiveDate>,
+    /// Last date of a backfill (with --from).
+    #[arg(long, value_parser = parse_ds, requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// Rebuild every output `strata status` shows stale, date by date in order.
+    #[arg(long, conflicts_with_all = ["ds", "retry", "select"])]
+    pub stale: bool,
+    /// Rerun what a failed or blocked run did not publish, with its date and variables.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["ds", "select"])]
+    pub retry: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub values: RunValues,
 }
 
 #[derive(Debug, Args)]

@@ -179,6 +179,10 @@ pub enum StrataError {
     },
     #[error("no run `{run_id}` is recorded")]
     UnknownRun { run_id: String },
+    #[error("run `{run_id}` {status}: there is nothing to retry")]
+    NothingToRetry { run_id: String, status: String },
+    #[error("backfill range {from}..{to} is empty: --from is after --to")]
+    EmptyRange { from: String, to: String },
     #[error("interrupted")]
     Interrupted,
     #[error("cannot encode run record `{}`", path)]
@@ -211,6 +215,8 @@ impl StrataError {
                 | StrataError::SourceChecksFailed { .. }
                 | StrataError::UnknownRelease { .. }
                 | StrataError::UnknownRun { .. }
+                | StrataError::NothingToRetry { .. }
+                | StrataError::EmptyRange { .. }
         )
     }
 

@@ -72,7 +72,7 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 overrides: overrides(&p.values),
                 select: p.select,
                 dry_run: true,
-                break_lock: false,
+                ..RunRequest::default()
             };
             let pipeline = p.values.project.pipeline.as_deref();
             let outcome = app::run::run(pipeline, &request, &app::run::Silent).await?;
@@ -88,10 +88,34 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 select: r.select,
                 dry_run: r.dry_run,
                 break_lock: r.break_lock,
+                force: r.force,
             };
-            let progress = Progress::new(printer.quiet || printer.format == Format::Json);
+            let many = r.from.is_some() || r.stale;
+            let progress =
+                Progress::with_dates(printer.quiet || printer.format == Format::Json, many);
             let pipeline = r.values.project.pipeline.as_deref();
-            let outcome = app::run::run(pipeline, &request, &progress).await?;
+            if many {
+                let batch = match (r.from, r.to) {
+                    (Some(from), Some(to)) => {
+                        let dates = app::batch::dates_between(from, to)?;
+                        app::batch::run_dates(pipeline, &request, dates, &progress).await?
+                    }
+                    _ => app::batch::stale(pipeline, &request, &progress).await?,
+                };
+                drop(progress);
+                printer.batch(&batch);
+                if batch.failed() {
+                    return Ok(ExitCode::from(2));
+                }
+                if !batch.succeeded() {
+                    return Ok(ExitCode::from(1));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let outcome = match &r.retry {
+                Some(id) => app::batch::retry(pipeline, &request, id, &progress).await?,
+                None => app::run::run(pipeline, &request, &progress).await?,
+            };
             drop(progress);
             printer.run(&outcome, &outcome.outputs);
             if outcome.failed() > 0 {
@@ -100,6 +124,11 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             if !outcome.succeeded() {
                 return Ok(ExitCode::from(1));
             }
+        }
+        Command::Status(st) => {
+            let o = overrides(&st.values);
+            let pipeline = st.values.project.pipeline.as_deref();
+            printer.status(&app::status::status(pipeline, &o, st.values.ds).await?);
         }
         Command::Runs(r) => {
             let o = Overrides {

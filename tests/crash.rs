@@ -1,6 +1,7 @@
-//! Crash safety on the bundled pipeline: SIGKILL the binary at many random moments of a run.
-//! After every kill an independent reader sees the previous release complete and consistent
-//! across all ADS tables, and the next run succeeds and cleans up.
+//! Crash safety on the bundled pipeline: SIGKILL the binary at many random moments of a run,
+//! and of a backfill over several dates. After every kill an independent reader sees the
+//! previous release complete and consistent across all ADS tables, and the next run (or the
+//! same backfill again) succeeds, cleans up and continues where the killed one stopped.
 
 mod util;
 
@@ -126,7 +127,8 @@ async fn sigkill_at_random_moments_never_breaks_the_release() {
             "2026-11-21"
         };
         let mut child = Command::new(bin)
-            .args(["run", "pipelines/crm.yaml", "--ds", ds, "-q"])
+            // --force: with nothing changed a run would skip every stage, leaving nothing to kill.
+            .args(["run", "pipelines/crm.yaml", "--ds", ds, "--force", "-q"])
             .current_dir(p.path())
             .env("STRATA_MEMORY_LIMIT", "1GB")
             .stdout(Stdio::null())
@@ -149,7 +151,7 @@ async fn sigkill_at_random_moments_never_breaks_the_release() {
         // Every other time, the next run takes over the dead run's lock, removes its debris and
         // succeeds (the other times the next kill lands on top of the debris first).
         if i % 2 == 1 {
-            let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", ds, "-q"]);
+            let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", ds, "--force", "-q"]);
             assert_eq!(
                 out.code, 0,
                 "run after kill {i} (delay {delay} ms): {}",
@@ -176,4 +178,94 @@ async fn sigkill_at_random_moments_never_breaks_the_release() {
     );
     let releases = std::fs::read_dir(wh.join("_releases")).unwrap().count();
     assert!(releases <= 4, "{releases} release trees kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_a_backfill_keeps_the_release_and_the_backfill_resumes() {
+    let p = crm_project();
+    let out = p.strata(&[
+        "generate",
+        "crm",
+        "--customers",
+        "120",
+        "--days",
+        "30",
+        "--end-date",
+        "2026-11-21",
+        "--seed",
+        "9",
+        "--out",
+        "data/ods",
+        "--truth",
+        "data/truth",
+        "-q",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let wh = p.path().join("warehouse");
+    let bin = env!("CARGO_BIN_EXE_strata");
+    let range = [
+        "run",
+        "pipelines/crm.yaml",
+        "--from",
+        "2026-11-18",
+        "--to",
+        "2026-11-21",
+        "-q",
+    ];
+    // Measure one date to spread the kills over the first dates of the backfill.
+    let t = Instant::now();
+    let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", "2026-11-17", "-q"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let date_ms = t.elapsed().as_millis().max(50) as u64;
+    let mut seed: u64 = 0xbacf111;
+    let mut killed = 0;
+    for _ in 0..5 {
+        let mut child = Command::new(bin)
+            .args(range)
+            .current_dir(p.path())
+            .env("STRATA_MEMORY_LIMIT", "1GB")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis((seed >> 33) % (2 * date_ms)));
+        let _ = child.kill();
+        if child.wait().unwrap().code().is_none() {
+            killed += 1;
+        }
+        // Whatever date it was on, readers see one complete release.
+        check_release(&wh).await;
+    }
+    assert!(killed >= 3, "only {killed} kills landed mid-backfill");
+    // The same command finishes the backfill; every date has its partitions.
+    let out = p.strata(&range);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let now = check_release(&wh).await;
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(wh.join("current/_release.json")).unwrap()).unwrap();
+    assert_eq!(marker["ds"], "2026-11-21", "release {now}");
+    for ds in ["2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"] {
+        assert!(
+            wh.join(format!("ads/ads_rfm_score/ds={ds}")).is_dir(),
+            "partition {ds} after the resumed backfill"
+        );
+    }
+    // Once finished, the same command does no stage work.
+    let out = p.strata(&[
+        "run",
+        "pipelines/crm.yaml",
+        "--from",
+        "2026-11-18",
+        "--to",
+        "2026-11-21",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("0 stage(s) built"), "{}", out.stdout);
+    let leftovers = std::fs::read_dir(wh.join("_staging"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(leftovers, 0, "staging is cleaned by the resumed backfill");
 }

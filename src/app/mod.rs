@@ -1,10 +1,16 @@
 //! One function per subcommand. Each returns an outcome value; printing is `report`'s job.
 
 pub mod audit;
+pub mod batch;
+pub mod fingerprint;
 pub mod inspect;
 pub mod quality;
 pub mod records;
 pub mod run;
+mod run_inputs;
+pub mod selection;
+pub mod skip;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 

@@ -5,15 +5,18 @@
 //! branches go on. Passing outputs are published into the run's pending release, which becomes
 //! current at the end (see `storage::release`).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::app::audit;
+use crate::app::fingerprint::LandedSet;
 use crate::app::records::{self, InputStat};
+use crate::app::run_inputs::{InputStats, name_damaged_input, register_outputs};
+use crate::app::selection::{output_locations, select};
+use crate::app::skip::{self, Decisions, Work};
 use crate::app::{Project, check_schemas, load_project};
 use crate::checks::CheckResult;
-use crate::diag::suggest;
 use crate::engine::{self, sources, stage};
 use crate::error::{Result, StrataError};
 use crate::model::Materialization;
@@ -24,6 +27,7 @@ use crate::storage::Warehouse;
 use crate::storage::lock::RunLock;
 use crate::storage::release;
 use crate::storage::release::{PendingRelease, ReleasePointer};
+use crate::storage::state::ReleaseState;
 
 /// What the user asked `run` to do.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +38,8 @@ pub struct RunRequest {
     pub dry_run: bool,
     /// Take over the run lock even if its holder may still be alive.
     pub break_lock: bool,
+    /// Rebuild selected stages even when their code and inputs are unchanged.
+    pub force: bool,
 }
 
 /// How one stage ended.
@@ -53,6 +59,16 @@ pub enum StageStatus {
     },
     Skipped {
         because: String,
+    },
+    /// Code and input fingerprints equal those of the published output, which is carried into
+    /// the new release as is.
+    Unchanged {
+        provenance: String,
+    },
+    /// A full table computed as of a past date for that date's partitions; not published (the
+    /// published full tables stay as of the warehouse's latest date).
+    Scratch {
+        output: stage::StageOutput,
     },
 }
 
@@ -85,6 +101,8 @@ pub struct RunOutcome {
     pub source_checks: Vec<CheckResult>,
     pub stages: Vec<StageResult>,
     pub release: Option<ReleasePointer>,
+    /// Set when `ds` is before the date the full tables are as of: that date (they stay so).
+    pub past_of: Option<String>,
     #[serde(with = "crate::report::seconds")]
     pub elapsed: Duration,
 }
@@ -108,6 +126,26 @@ impl RunOutcome {
         self.stages
             .iter()
             .filter(|s| matches!(s.status, StageStatus::Skipped { .. }))
+            .count()
+    }
+
+    pub fn unchanged(&self) -> usize {
+        self.stages
+            .iter()
+            .filter(|s| matches!(s.status, StageStatus::Unchanged { .. }))
+            .count()
+    }
+
+    /// Stages that ran and were published or used as scratch copies.
+    pub fn built(&self) -> usize {
+        self.stages
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    StageStatus::Succeeded { .. } | StageStatus::Scratch { .. }
+                )
+            })
             .count()
     }
 
@@ -149,7 +187,21 @@ pub async fn run(
     let wh = Warehouse::open(&settings.warehouse, &project.pipeline.project_dir)?;
     let run_id = new_run_id();
     let selected = select(&project, &wh, &settings, &request.select).await?;
-    let plan = project.plan.restrict(&selected);
+    // What is published, and how it was built: stages whose code and inputs are unchanged are
+    // carried over; a date before the warehouse's latest rebuilds only its partitions.
+    let state = ReleaseState::current(&wh).await?;
+    let decisions = skip::decide(
+        &project,
+        &selected,
+        &LandedSet::from_resolved(&resolved),
+        &settings.params.vars,
+        settings.params.ds,
+        &state,
+        request.force,
+    );
+    let plan = project
+        .plan
+        .restrict(&decisions.work.keys().cloned().collect());
     let ds = settings.params.ds.to_string();
     let mut outcome = RunOutcome {
         run_id: run_id.clone(),
@@ -162,6 +214,7 @@ pub async fn run(
         source_checks: Vec::new(),
         stages: Vec::new(),
         release: None,
+        past_of: decisions.past_of.clone(),
         elapsed: Duration::ZERO,
     };
     if request.dry_run {
@@ -170,6 +223,15 @@ pub async fn run(
     }
     let read = engine::preflight::sources_of(&plan);
     resolved.require_data(&read, settings.params.ds)?;
+    if decisions.nothing_to_do() {
+        let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
+        let result = unchanged_run(
+            &project, &wh, &settings, outcome, &decisions, &state, started, started_at,
+        )
+        .await;
+        lock.release(&wh).await?;
+        return result;
+    }
     let ctx = engine::session(&settings.engine, Some(&wh), &project.pipeline)?;
     resolved.register(&ctx)?;
     outcome.source_checks = audit::source_checks(&ctx, &resolved, &read, &settings).await?;
@@ -178,6 +240,8 @@ pub async fn run(
         ctx: &ctx,
         schemas: &schemas,
         resolved: &resolved,
+        decisions: &decisions,
+        state: &state,
     };
     let result = execute(&project, &settings, &inputs, &wh, &mut outcome, observer).await;
     outcome.elapsed = started.elapsed();
@@ -210,6 +274,56 @@ struct Inputs<'a> {
     ctx: &'a datafusion::prelude::SessionContext,
     schemas: &'a engine::validate::Schemas,
     resolved: &'a sources::ResolvedSources,
+    decisions: &'a Decisions,
+    /// The state of the release this run starts from.
+    state: &'a ReleaseState,
+}
+
+/// A run in which every stage is unchanged: no stage work, no new release; only a record.
+/// Called holding the run lock.
+#[allow(clippy::too_many_arguments)]
+async fn unchanged_run(
+    project: &Project,
+    wh: &Warehouse,
+    settings: &RunSettings,
+    mut outcome: RunOutcome,
+    decisions: &Decisions,
+    state: &ReleaseState,
+    started: Instant,
+    started_at: chrono::DateTime<chrono::Utc>,
+) -> Result<RunOutcome> {
+    let day = outcome.ds.clone();
+    for planned in &outcome.plan.stages {
+        let def = &project.pipeline.stages[planned.index];
+        let part = (def.materialization == Materialization::Partitioned).then_some(day.as_str());
+        outcome.stages.push(StageResult {
+            stage: planned.name.clone(),
+            layer: def.layer.to_string(),
+            status: StageStatus::Unchanged {
+                provenance: state
+                    .get(&planned.name, part)
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default(),
+            },
+            inputs: Vec::new(),
+            checks: Vec::new(),
+            summary: None,
+        });
+    }
+    debug_assert!(decisions.nothing_to_do());
+    // Under the lock, as any run: clean what killed runs left, then record.
+    release::remove_debris(wh).await?;
+    outcome.release = wh.current_release().await?;
+    outcome.elapsed = started.elapsed();
+    let rec = records::record(
+        &project.pipeline,
+        &outcome,
+        &settings.params.vars,
+        records::status_of(&outcome),
+        started_at,
+    );
+    records::write(wh, &rec, &outcome).await?;
+    Ok(outcome)
 }
 
 /// The locked part of a run: clean up, build the pending release, run stages, commit.
@@ -225,7 +339,10 @@ async fn execute(
         ctx,
         schemas,
         resolved,
+        decisions,
+        state,
     } = *inputs;
+    let mut new_state = state.clone();
     let run_id = outcome.run_id.clone();
     let plan = outcome.plan.clone();
     release::remove_debris(wh).await?;
@@ -239,6 +356,35 @@ async fn execute(
     let mut broken: HashSet<String> = HashSet::new();
     for planned in &plan.stages {
         let stage_def = &project.pipeline.stages[planned.index];
+        let work = decisions.work[&planned.name];
+        let partitioned = stage_def.materialization == Materialization::Partitioned;
+        if work == Work::Unchanged && !planned.inputs.iter().any(|i| broken.contains(&i.table)) {
+            stage::register_output(
+                ctx,
+                wh,
+                &stage_def.name,
+                &pending.table_dir(stage_def.layer, &stage_def.name),
+                &schemas.tables[&planned.name],
+                partitioned,
+            )?;
+            let part = partitioned.then_some(outcome.ds.as_str());
+            let result = StageResult {
+                stage: planned.name.clone(),
+                layer: stage_def.layer.to_string(),
+                status: StageStatus::Unchanged {
+                    provenance: state
+                        .get(&planned.name, part)
+                        .map(|p| p.id.clone())
+                        .unwrap_or_default(),
+                },
+                inputs: Vec::new(),
+                checks: Vec::new(),
+                summary: None,
+            };
+            observer.stage_finished(&result);
+            outcome.stages.push(result);
+            continue;
+        }
         let inputs = input_stats
             .of(project, resolved, wh, &pending, planned)
             .await?;
@@ -289,14 +435,24 @@ async fn execute(
         {
             memory_stuck = Some(planned.name.clone());
         }
-        let partitioned = stage_def.materialization == Materialization::Partitioned;
         result.status = match executed {
             Ok(output) => {
                 let (checks, blocked, summary) =
                     audit::audit(ctx, wh, &pending, stage_def, schema, &output, settings).await?;
                 result.checks = checks;
                 result.summary = summary;
-                if blocked.is_empty() {
+                if blocked.is_empty() && work == Work::Scratch {
+                    // Read by this date's partitions, never published.
+                    stage::register_output(
+                        ctx,
+                        wh,
+                        &stage_def.name,
+                        &output.staged,
+                        schema,
+                        false,
+                    )?;
+                    StageStatus::Scratch { output }
+                } else if blocked.is_empty() {
                     pending
                         .publish(
                             wh,
@@ -314,6 +470,12 @@ async fn execute(
                         schema,
                         partitioned,
                     )?;
+                    if let Some(expected) = decisions.expected.by_stage.get(&planned.name) {
+                        let mut prov = expected.clone();
+                        prov.run_id = run_id.clone();
+                        prov.built_at = chrono::Utc::now().to_rfc3339();
+                        new_state.put(partitioned, prov);
+                    }
                     StageStatus::Succeeded { output }
                 } else {
                     broken.insert(planned.name.clone());
@@ -334,210 +496,29 @@ async fn execute(
         observer.stage_finished(&result);
         outcome.stages.push(result);
     }
+    if decisions.past_of.is_none() {
+        new_state.as_of = Some(outcome.ds.clone());
+    }
+    new_state.landings.extend(
+        decisions
+            .expected
+            .landings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    new_state.prune_landings();
+    new_state.save(wh, &run_id).await?;
+    let as_of = new_state
+        .as_of
+        .clone()
+        .unwrap_or_else(|| outcome.ds.clone());
     let release = pending
-        .commit(wh, &outcome.ds, project.pipeline.warehouse.keep_releases)
+        .commit(wh, &as_of, project.pipeline.warehouse.keep_releases)
         .await?;
     wh.delete_prefix(&wh.path(&format!("{}/{run_id}", release::STAGING)))
         .await?;
     outcome.release = Some(release);
     Ok(())
-}
-
-/// A stage that failed decoding its input: find the damaged source file and name it.
-async fn name_damaged_input(
-    resolved: &sources::ResolvedSources,
-    planned: &crate::plan::PlannedStage,
-    def: &crate::model::Stage,
-    e: StrataError,
-) -> StrataError {
-    if !engine::damage::from_input(&e) {
-        return e;
-    }
-    let sources: Vec<&str> = planned
-        .inputs
-        .iter()
-        .filter(|i| i.is_source)
-        .map(|i| i.table.as_str())
-        .collect();
-    match engine::damage::locate(resolved, &sources).await {
-        Some(damage) => StrataError::DamagedInput {
-            stage: def.name.clone(),
-            sql_file: def.sql_display.clone(),
-            damage: Box::new(damage),
-        },
-        None => e,
-    }
-}
-
-/// Files and bytes of each input, listed once per run.
-#[derive(Default)]
-struct InputStats {
-    cache: std::collections::HashMap<String, InputStat>,
-}
-
-impl InputStats {
-    async fn of(
-        &mut self,
-        project: &Project,
-        resolved: &sources::ResolvedSources,
-        wh: &Warehouse,
-        pending: &PendingRelease,
-        planned: &crate::plan::PlannedStage,
-    ) -> Result<Vec<InputStat>> {
-        let mut out = Vec::new();
-        for input in &planned.inputs {
-            if let Some(hit) = self.cache.get(&input.table) {
-                out.push(hit.clone());
-                continue;
-            }
-            let (files, bytes) = if let Some(r) = resolved.get(&input.table) {
-                let files = r.files.iter().map(|f| f.landed.size);
-                (files.len() as u64, files.sum())
-            } else {
-                let def = project.pipeline.stage(&input.table).expect("known stage");
-                let metas = wh
-                    .list(&wh.path(&pending.table_dir(def.layer, &def.name)))
-                    .await?;
-                (metas.len() as u64, metas.iter().map(|m| m.size).sum())
-            };
-            let stat = InputStat {
-                table: input.table.clone(),
-                files,
-                bytes,
-            };
-            // Stage outputs change during the run; only sources are stable enough to cache.
-            if input.is_source {
-                self.cache.insert(input.table.clone(), stat.clone());
-            }
-            out.push(stat);
-        }
-        Ok(out)
-    }
-}
-
-/// Register the outputs of stages that this run reads but does not rebuild.
-fn register_outputs(
-    ctx: &datafusion::prelude::SessionContext,
-    project: &Project,
-    wh: &Warehouse,
-    pending: &PendingRelease,
-    plan: &Plan,
-    schemas: &engine::validate::Schemas,
-) -> Result<()> {
-    let running: HashSet<&str> = plan.stages.iter().map(|s| s.name.as_str()).collect();
-    let mut done: HashSet<String> = HashSet::new();
-    for input in plan.stages.iter().flat_map(|s| s.inputs.iter()) {
-        if running.contains(input.table.as_str()) || !done.insert(input.table.clone()) {
-            continue;
-        }
-        if !input.is_source {
-            let def = project
-                .pipeline
-                .stage(&input.table)
-                .expect("plan inputs name known stages");
-            stage::register_output(
-                ctx,
-                wh,
-                &def.name,
-                &pending.table_dir(def.layer, &def.name),
-                &schemas.tables[&def.name],
-                def.materialization == Materialization::Partitioned,
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// Resolve `--select`: the named stages (with `+` expansions) plus every upstream stage whose
-/// output for this run is missing from the current release. No selector selects everything.
-async fn select(
-    project: &Project,
-    wh: &Warehouse,
-    settings: &RunSettings,
-    selectors: &[String],
-) -> Result<BTreeSet<String>> {
-    let plan = &project.plan;
-    if selectors.is_empty() {
-        return Ok(plan.stages.iter().map(|s| s.name.clone()).collect());
-    }
-    let mut selected = BTreeSet::new();
-    for raw in selectors {
-        let with_up = raw.starts_with('+');
-        let with_down = raw.ends_with('+') && raw.len() > 1;
-        let name = raw.trim_start_matches('+').trim_end_matches('+');
-        if plan.stage(name).is_none() {
-            return Err(StrataError::UnknownStage {
-                stage: name.to_string(),
-                suggestion: suggest(name, plan.stages.iter().map(|s| s.name.as_str())),
-            });
-        }
-        selected.insert(name.to_string());
-        if with_up {
-            selected.extend(plan.ancestors(name));
-        }
-        if with_down {
-            selected.extend(plan.descendants(name));
-        }
-    }
-    let current = wh.current_release().await?;
-    let partition = stage::partition_name(&settings.params);
-    let mut todo: Vec<String> = selected.iter().cloned().collect();
-    while let Some(name) = todo.pop() {
-        let planned = plan.stage(&name).expect("selected names are planned");
-        for input in planned.inputs.iter().filter(|i| !i.is_source) {
-            if selected.contains(&input.table) {
-                continue;
-            }
-            let def = project.pipeline.stage(&input.table).expect("known stage");
-            let present = match &current {
-                None => false,
-                Some(p) => {
-                    let mut dir =
-                        crate::storage::release::table_dir(&p.run_id, def.layer, &def.name);
-                    if def.materialization == Materialization::Partitioned {
-                        dir = format!("{dir}/{partition}");
-                    }
-                    !wh.list(&wh.path(&dir)).await?.is_empty()
-                }
-            };
-            if !present {
-                selected.insert(input.table.clone());
-                todo.push(input.table.clone());
-            }
-        }
-    }
-    Ok(selected)
-}
-
-/// Where each stage of `plan` is read by report tools after this run.
-fn output_locations(plan: &Plan, project: &Project, wh: &Warehouse, ds: &str) -> Vec<String> {
-    plan.stages
-        .iter()
-        .map(|s| {
-            let def = &project.pipeline.stages[s.index];
-            let base = match &wh.local_root {
-                Some(root) => {
-                    let base = project
-                        .pipeline
-                        .project_dir
-                        .canonicalize()
-                        .unwrap_or_else(|_| project.pipeline.project_dir.clone());
-                    let rel = crate::diag::display_path(root, &base);
-                    format!("{}/{}/{}/", rel.display(), def.layer, def.name)
-                }
-                None => format!(
-                    "{}/current/{}/{}/",
-                    wh.display.trim_end_matches('/'),
-                    def.layer,
-                    def.name
-                ),
-            };
-            match def.materialization {
-                Materialization::Partitioned => format!("{base}ds={ds}/"),
-                Materialization::Table => base,
-            }
-        })
-        .collect()
 }
 
 /// A sortable, unique run id: UTC time plus a random suffix.

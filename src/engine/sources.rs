@@ -64,6 +64,8 @@ pub struct ResolvedSource {
     pub table_schema: SchemaRef,
     /// Decoded rows of a CSV seed.
     pub csv: Option<Vec<RecordBatch>>,
+    /// The file(s) a CSV seed was decoded from (for provenance; `files` holds Parquet only).
+    pub seed_files: Vec<LandedFile>,
     pub anomalies: Vec<SourceAnomaly>,
     /// `ds=` directories holding no data file, by date.
     pub hollow_partitions: Vec<(NaiveDate, String)>,
@@ -135,6 +137,15 @@ pub async fn resolve_all(
 }
 
 impl ResolvedSource {
+    /// Every landed file this run reads: the Parquet files, or the seed's CSV file.
+    pub fn landed(&self) -> Vec<&LandedFile> {
+        self.files
+            .iter()
+            .map(|f| &f.landed)
+            .chain(self.seed_files.iter())
+            .collect()
+    }
+
     /// A required source must have data, and a `ds`-partitioned one data for `ds`.
     pub fn require_data(&self, ds: NaiveDate) -> Result<()> {
         let s = &self.source;
@@ -290,8 +301,10 @@ pub async fn resolve(
         );
     }
     let display_root = display_root(pipeline, wh);
+    let mut seed_files = Vec::new();
     let (files, file_schema, csv) = match source.format {
         SourceFormat::Csv => {
+            seed_files = listing.files.clone();
             let declared = declared_schema(source).expect("csv sources declare columns");
             let mut batches = Vec::new();
             for f in &listing.files {
@@ -328,6 +341,7 @@ pub async fn resolve(
         files,
         file_schema,
         csv,
+        seed_files,
         anomalies: findings.done(),
         hollow_partitions: listing.hollow_partitions,
         display_root,

@@ -128,17 +128,25 @@ impl Printer {
         if self.quiet && o.succeeded() {
             return;
         }
-        let ok = o.stages.len() - o.failed() - o.skipped() - o.blocked();
+        let ok = o.built();
         let mut s = format!(
-            "run {} for ds {}: {} succeeded, {} failed, {} blocked by checks, {} skipped in {:.1}s\n",
+            "run {} for ds {}: {} succeeded, {} unchanged, {} failed, {} blocked by checks, {} skipped in {:.1}s\n",
             o.run_id,
             o.ds,
             ok,
+            o.unchanged(),
             o.failed(),
             o.blocked(),
             o.skipped(),
             o.elapsed.as_secs_f64()
         );
+        if let Some(latest) = &o.past_of {
+            let _ = writeln!(
+                s,
+                "  {} is before {latest}: only its partitions were considered; the full tables stay as of {latest}",
+                o.ds
+            );
+        }
         for r in &o.stages {
             if let Some(line) = &r.summary {
                 let _ = writeln!(s, "  {}: {line}", r.stage);
@@ -192,12 +200,71 @@ impl Printer {
                         failed_checks.join(", ")
                     );
                 }
-                StageStatus::Succeeded { .. } => {}
+                StageStatus::Succeeded { .. }
+                | StageStatus::Unchanged { .. }
+                | StageStatus::Scratch { .. } => {}
             }
         }
         if let Some(rel) = &o.release {
             let _ = writeln!(s, "release {} is current", rel.run_id);
         }
+        self.out(&s);
+    }
+
+    /// The outcome of a run over several dates: each date's summary, then one line.
+    pub fn batch(&self, b: &crate::app::batch::BatchOutcome) {
+        if self.format == Format::Json {
+            return self.json(b);
+        }
+        for o in &b.runs {
+            self.run(o, &o.outputs);
+        }
+        if self.quiet && b.succeeded() {
+            return;
+        }
+        let built: usize = b.runs.iter().map(|r| r.built()).sum();
+        let unchanged: usize = b.runs.iter().map(|r| r.unchanged()).sum();
+        let mut line = format!(
+            "{} of {} date(s) run: {built} stage(s) built, {unchanged} unchanged",
+            b.runs.len(),
+            b.dates.len()
+        );
+        if let Some(d) = &b.stopped_at {
+            let _ = write!(
+                line,
+                "; stopped at {d}: fix it and run the same command again to continue from there"
+            );
+        }
+        self.out(&line);
+    }
+
+    /// `strata status`: one line per stage and date.
+    pub fn status(&self, st: &crate::app::status::StatusOutcome) {
+        if self.format == Format::Json {
+            return self.json(st);
+        }
+        let rows: Vec<Vec<String>> = st
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.stage.clone(),
+                    r.layer.clone(),
+                    r.ds.clone().unwrap_or_else(|| "-".into()),
+                    r.state.as_str().to_string(),
+                    r.why.join("; "),
+                ]
+            })
+            .collect();
+        let mut s = format!(
+            "release {}, full tables as of {}\n",
+            st.release.as_deref().unwrap_or("(none)"),
+            st.as_of.as_deref().unwrap_or("(none)")
+        );
+        s.push_str(&text_table(
+            &["stage", "layer", "ds", "state", "why"],
+            &rows,
+        ));
         self.out(&s);
     }
 

@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! <root>/_releases/<run_id>/<layer>/<table>/[ds=YYYY-MM-DD/]*.parquet   published data
+//! <root>/_releases/<run_id>/_state.json                                provenance of its outputs
 //! <root>/_staging/<run_id>/<layer>/<table>/...                          a run's unaudited output
 //! <root>/_meta/current.json                                             the current release
 //! <root>/_meta/runs/<run_id>.json                                       run records
@@ -17,6 +18,7 @@
 
 pub mod lock;
 pub mod release;
+pub mod state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

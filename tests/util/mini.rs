@@ -27,7 +27,7 @@ fn stamps(v: &[&str]) -> ArrayRef {
     )
 }
 
-fn write_customers(p: &Project, ds: &str, ids: &[&str], cities: &[&str], updated: &[&str]) {
+pub fn write_customers(p: &Project, ds: &str, ids: &[&str], cities: &[&str], updated: &[&str]) {
     let schema = Arc::new(Schema::new(vec![
         Field::new("customer_id", DataType::Utf8, false),
         Field::new("city", DataType::Utf8, true),
@@ -37,7 +37,7 @@ fn write_customers(p: &Project, ds: &str, ids: &[&str], cities: &[&str], updated
     p.write_parquet(&format!("data/ods/ods_customer/ds={ds}/part-0.parquet"), &b);
 }
 
-fn write_orders(p: &Project, ds: &str, rows: &[(&str, &str, f64, &str, &str)]) {
+pub fn write_orders(p: &Project, ds: &str, rows: &[(&str, &str, f64, &str, &str)]) {
     let schema = Arc::new(Schema::new(vec![
         Field::new("order_id", DataType::Utf8, false),
         Field::new("customer_id", DataType::Utf8, false),
