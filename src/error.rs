@@ -172,6 +172,10 @@ pub enum StrataError {
     },
     #[error("the warehouse lock changed hands while it was being taken; try again")]
     LockContended,
+    #[error(
+        "release `{now}` became current while this run was planned on release `{planned_on}`; nothing was run"
+    )]
+    ReleaseMoved { planned_on: String, now: String },
     #[error("no release `{run_id}` to roll back to")]
     UnknownRelease {
         run_id: String,
@@ -244,6 +248,9 @@ impl StrataError {
                     .join(", ")
             )),
             StrataError::NoRelease => Some("run the pipeline first: `strata run`".into()),
+            StrataError::ReleaseMoved { .. } => {
+                Some("run again: it plans on the release that is current now".into())
+            }
             StrataError::Locked { .. } => Some(
                 "wait for that run to finish; if it is gone for good, pass --break-lock".into(),
             ),

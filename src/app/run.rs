@@ -189,6 +189,7 @@ pub async fn run(
     let selected = select(&project, &wh, &settings, &request.select).await?;
     // What is published, and how it was built: stages whose code and inputs are unchanged are
     // carried over; a date before the warehouse's latest rebuilds only its partitions.
+    let planned_on = wh.current_release().await?.map(|p| p.run_id);
     let state = ReleaseState::current(&wh).await?;
     let decisions = skip::decide(
         &project,
@@ -224,7 +225,7 @@ pub async fn run(
     let read = engine::preflight::sources_of(&plan);
     resolved.require_data(&read, settings.params.ds)?;
     if decisions.nothing_to_do() {
-        let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
+        let lock = lock_unmoved(&wh, &run_id, request.break_lock, &planned_on).await?;
         let result = unchanged_run(
             &project, &wh, &settings, outcome, &decisions, &state, started, started_at,
         )
@@ -235,7 +236,7 @@ pub async fn run(
     let ctx = engine::session(&settings.engine, Some(&wh), &project.pipeline)?;
     resolved.register(&ctx)?;
     outcome.source_checks = audit::source_checks(&ctx, &resolved, &read, &settings).await?;
-    let lock = RunLock::acquire(&wh, &run_id, request.break_lock).await?;
+    let lock = lock_unmoved(&wh, &run_id, request.break_lock, &planned_on).await?;
     let inputs = Inputs {
         ctx: &ctx,
         schemas: &schemas,
@@ -263,6 +264,26 @@ pub async fn run(
     written?;
     released?;
     Ok(outcome)
+}
+
+/// Take the run lock, and make sure the release this run was planned on is still current:
+/// another run may have published between planning and locking.
+async fn lock_unmoved(
+    wh: &Warehouse,
+    run_id: &str,
+    break_lock: bool,
+    planned_on: &Option<String>,
+) -> Result<RunLock> {
+    let lock = RunLock::acquire(wh, run_id, break_lock).await?;
+    let now = wh.current_release().await?.map(|p| p.run_id);
+    if &now != planned_on {
+        lock.release(wh).await?;
+        return Err(StrataError::ReleaseMoved {
+            planned_on: planned_on.clone().unwrap_or_else(|| "none".into()),
+            now: now.unwrap_or_else(|| "none".into()),
+        });
+    }
+    Ok(lock)
 }
 
 /// How long a run waits for memory to come back under the ceiling after stopping a stage.
@@ -533,4 +554,25 @@ pub fn new_run_id() -> String {
         now.format("%Y%m%dT%H%M%S%.3fZ"),
         h.finish() & 0xff_ffff
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_release_published_while_planning_stops_the_run_and_frees_the_lock() {
+        let wh = Warehouse::open("memory://moved", Path::new(".")).unwrap();
+        let planned_on = Some("20261121T000000.000Z-aaaaaa".to_string());
+        let e = lock_unmoved(&wh, "r1", false, &planned_on)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StrataError::ReleaseMoved { planned_on: p, now } if p.starts_with("20261121") && now == "none"),
+            "{e}"
+        );
+        // The lock was given back: the next run takes it.
+        let lock = lock_unmoved(&wh, "r2", false, &None).await.unwrap();
+        lock.release(&wh).await.unwrap();
+    }
 }
