@@ -266,6 +266,30 @@ pub async fn run(
     Ok(outcome)
 }
 
+/// The result of a stage carried into the new release as it is, with the provenance id of the
+/// output it keeps.
+fn unchanged_result(
+    planned: &crate::plan::PlannedStage,
+    def: &crate::model::Stage,
+    state: &ReleaseState,
+    ds: &str,
+) -> StageResult {
+    let part = (def.materialization == Materialization::Partitioned).then_some(ds);
+    StageResult {
+        stage: planned.name.clone(),
+        layer: def.layer.to_string(),
+        status: StageStatus::Unchanged {
+            provenance: state
+                .get(&planned.name, part)
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
+        },
+        inputs: Vec::new(),
+        checks: Vec::new(),
+        summary: None,
+    }
+}
+
 /// Take the run lock, and make sure the release this run was planned on is still current:
 /// another run may have published between planning and locking.
 async fn lock_unmoved(
@@ -316,20 +340,9 @@ async fn unchanged_run(
     let day = outcome.ds.clone();
     for planned in &outcome.plan.stages {
         let def = &project.pipeline.stages[planned.index];
-        let part = (def.materialization == Materialization::Partitioned).then_some(day.as_str());
-        outcome.stages.push(StageResult {
-            stage: planned.name.clone(),
-            layer: def.layer.to_string(),
-            status: StageStatus::Unchanged {
-                provenance: state
-                    .get(&planned.name, part)
-                    .map(|p| p.id.clone())
-                    .unwrap_or_default(),
-            },
-            inputs: Vec::new(),
-            checks: Vec::new(),
-            summary: None,
-        });
+        outcome
+            .stages
+            .push(unchanged_result(planned, def, state, &day));
     }
     debug_assert!(decisions.nothing_to_do());
     // Under the lock, as any run: clean what killed runs left, then record.
@@ -388,20 +401,7 @@ async fn execute(
                 &schemas.tables[&planned.name],
                 partitioned,
             )?;
-            let part = partitioned.then_some(outcome.ds.as_str());
-            let result = StageResult {
-                stage: planned.name.clone(),
-                layer: stage_def.layer.to_string(),
-                status: StageStatus::Unchanged {
-                    provenance: state
-                        .get(&planned.name, part)
-                        .map(|p| p.id.clone())
-                        .unwrap_or_default(),
-                },
-                inputs: Vec::new(),
-                checks: Vec::new(),
-                summary: None,
-            };
+            let result = unchanged_result(planned, stage_def, state, &outcome.ds);
             observer.stage_finished(&result);
             outcome.stages.push(result);
             continue;
