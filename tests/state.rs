@@ -430,3 +430,43 @@ fn retry_reruns_what_a_blocked_run_did_not_publish() {
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("nothing to retry"), "{}", out.stderr);
 }
+
+/// Settings that change what a function returns are part of the code of the stages that call
+/// it: a new `timezone` rebuilds what calls `business_date` (dwd_order) and what reads it, and
+/// a new intent dictionary nothing here (no stage calls `intent`).
+#[test]
+fn function_settings_are_part_of_the_code() {
+    let p = mini_project();
+    run_ok(&p, &["run", "--ds", "2026-11-21", "-q"]);
+    let yaml = std::fs::read_to_string(p.path().join("pipelines/mini.yaml")).unwrap();
+    p.write(
+        "pipelines/mini.yaml",
+        &format!("{yaml}intents:\n  keywords:\n    价格: [多少钱]\n"),
+    );
+    run_ok(&p, &["run", "--ds", "2026-11-21", "-q"]);
+    assert!(
+        statuses(&last_record(&p))
+            .iter()
+            .all(|(_, s)| s == "unchanged")
+    );
+    p.write(
+        "pipelines/mini.yaml",
+        &yaml.replace("timezone: Asia/Shanghai", "timezone: UTC"),
+    );
+    let status = run_ok(&p, &["status", "--ds", "2026-11-21"]);
+    assert!(
+        status.stdout.contains("setting `timezone`"),
+        "{}",
+        status.stdout
+    );
+    run_ok(&p, &["run", "--ds", "2026-11-21", "-q"]);
+    assert_eq!(
+        statuses(&last_record(&p)),
+        pairs(&[
+            ("dwd_customer", "unchanged"),
+            ("dwd_order", "succeeded"),
+            ("dws_customer_sales", "succeeded"),
+            ("ads_city_sales", "succeeded"),
+        ])
+    );
+}

@@ -147,8 +147,39 @@ fn vars_read(sql: &str, vars: &[(String, VarValue)]) -> BTreeMap<String, String>
         .collect()
 }
 
-/// The code fingerprint of `stage` under `vars`.
-pub fn code(stage: &Stage, vars: &[(String, VarValue)]) -> CodeFingerprint {
+/// Digests of the pipeline settings behind `stage`'s output: those of the functions its SQL
+/// calls, and the output format. A setting no function of the stage reads does not count, so
+/// changing the intent dictionary rebuilds only what classifies intents.
+fn settings_read(pipeline: &Pipeline, stage: &Stage) -> BTreeMap<String, String> {
+    let calls = |f: &str| {
+        let sql = stage.sql.to_ascii_lowercase();
+        sql.contains(&format!("{f}("))
+    };
+    let mut out = BTreeMap::new();
+    let mut put = |name: &str, value: serde_json::Value| {
+        out.insert(name.to_string(), digest(&value));
+    };
+    if calls("business_date") {
+        put("timezone", serde_json::json!(pipeline.timezone.name()));
+    }
+    if calls("intent") {
+        put(
+            "intents",
+            serde_json::json!([pipeline.intents.labels, pipeline.intents.default_label]),
+        );
+    }
+    if calls("pii_hash") {
+        put("pii", serde_json::json!(pipeline.pii.hash_key_env));
+    }
+    put(
+        "parquet_compression",
+        serde_json::json!(pipeline.engine.compression),
+    );
+    out
+}
+
+/// The code fingerprint of `stage` of `pipeline` under `vars`.
+pub fn code(pipeline: &Pipeline, stage: &Stage, vars: &[(String, VarValue)]) -> CodeFingerprint {
     let entry = serde_json::json!({
         "name": stage.name,
         "layer": stage.layer.as_str(),
@@ -161,10 +192,12 @@ pub fn code(stage: &Stage, vars: &[(String, VarValue)]) -> CodeFingerprint {
     let sql_sha256 = sha256_hex(stage.sql.as_bytes());
     let entry_sha256 = digest(&entry);
     let vars = vars_read(&stage.sql, vars);
+    let settings = settings_read(pipeline, stage);
     let digest = digest(&serde_json::json!([
         sql_sha256,
         entry_sha256,
         vars,
+        settings,
         STRATA_VERSION
     ]));
     CodeFingerprint {
@@ -172,6 +205,7 @@ pub fn code(stage: &Stage, vars: &[(String, VarValue)]) -> CodeFingerprint {
         sql_sha256,
         entry_sha256,
         vars,
+        settings,
         strata_version: STRATA_VERSION.to_string(),
     }
 }
@@ -201,7 +235,7 @@ pub fn expected(
             continue;
         }
         let stage = &project.pipeline.stages[planned.index];
-        let code = code(stage, vars);
+        let code = code(&project.pipeline, stage, vars);
         let mut inputs = Vec::new();
         for input in &planned.inputs {
             if input.is_source {
@@ -256,6 +290,11 @@ pub fn why_stale(published: &Provenance, expected: &Provenance) -> Vec<String> {
         for (k, v) in &e.vars {
             if p.vars.get(k) != Some(v) {
                 what.push(format!("${k}"));
+            }
+        }
+        for (k, v) in &e.settings {
+            if p.settings.get(k) != Some(v) {
+                what.push(format!("setting `{k}`"));
             }
         }
         if p.strata_version != e.strata_version {

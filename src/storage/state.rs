@@ -42,6 +42,11 @@ pub struct CodeFingerprint {
     pub entry_sha256: String,
     /// The values of the variables the SQL reads (`$name`), by name.
     pub vars: BTreeMap<String, String>,
+    /// Digests of the pipeline settings that change what the stage writes: the settings of the
+    /// functions its SQL calls (`timezone` for `business_date`, `intents` for `intent`, ...) and
+    /// the output format (`parquet_compression`), by setting name.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
     pub strata_version: String,
 }
 
