@@ -6,11 +6,14 @@
 //!   [`seed_csv`]) and registers them as [`source_table`]s.
 //! - [`validate`] plans every stage against schemas only, before any data is read.
 //! - [`stage`] runs one stage and writes its output to staging.
-//! - [`udf`] holds the scalar functions stage SQL may call.
+//! - [`udf`] holds the scalar functions stage SQL may call; [`identity`] the aggregate that
+//!   resolves customer records into customers.
 
 pub mod damage;
 pub mod guard;
+pub mod identity;
 pub mod landing;
+pub mod normalize;
 pub mod pool;
 pub mod preflight;
 pub mod reconcile;
