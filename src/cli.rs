@@ -52,6 +52,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Run an ad-hoc read-only SQL query over all warehouse tables.
     Sql(SqlArgs),
+    /// Print why a customer's records are one customer: its records and every merge (masked).
+    ExplainCustomer(ExplainArgs),
     /// List recent runs.
     Runs(RunsArgs),
     /// Show the check results of a run (default: the latest).
@@ -154,6 +156,18 @@ pub struct ShowArgs {
     /// Number of rows.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
+    /// Warehouse root URL or path.
+    #[arg(long)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The customer_id (as in dwd_customer).
+    pub customer_id: String,
     /// Pipeline file (default: the only pipelines/*.yaml).
     #[arg(short, long)]
     pub pipeline: Option<PathBuf>,

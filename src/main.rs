@@ -148,6 +148,15 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             };
             printer.query(&app::inspect::sql(s.pipeline.as_deref(), &o, &s.query).await?);
         }
+        Command::ExplainCustomer(e) => {
+            let o = Overrides {
+                warehouse: e.warehouse,
+                ..Overrides::default()
+            };
+            let result =
+                app::explain::explain_customer(e.pipeline.as_deref(), &o, &e.customer_id).await?;
+            printer.query(&result);
+        }
         Command::Generate(g) => match g.dataset {
             Dataset::Crm(args) => {
                 let options = strata::generate::GenerateOptions {

@@ -1,6 +1,7 @@
 //! One function per subcommand. Each returns an outcome value; printing is `report`'s job.
 
 pub mod audit;
+pub mod explain;
 pub mod inspect;
 pub mod quality;
 pub mod records;
