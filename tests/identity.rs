@@ -10,8 +10,20 @@ use util::query_dir;
 
 fn crm(id: &str, company: &str, phone: &str, email: &str) -> Vec<String> {
     [
-        id, company, "张三", phone, email, "软件", "北京市", "北京", "1-49", "NULL", "R1", "NULL",
-        "t-400", "t-10",
+        id,
+        company,
+        "张三",
+        phone,
+        email,
+        "软件",
+        "北京市",
+        "北京",
+        "1-49",
+        "NULL",
+        "R1",
+        "NULL",
+        "t-400",
+        "t-10",
     ]
     .map(str::to_string)
     .to_vec()
@@ -23,7 +35,12 @@ fn shop(id: &str, display: &str, mobile: &str, email: &str) -> Vec<String> {
         .to_vec()
 }
 
-fn land(p: &util::Project, table: &str, layout: &[(&str, util::crm_fixture::Kind)], rows: &[Vec<String>]) {
+fn land(
+    p: &util::Project,
+    table: &str,
+    layout: &[(&str, util::crm_fixture::Kind)],
+    rows: &[Vec<String>],
+) {
     let refs: Vec<Vec<&str>> = rows
         .iter()
         .map(|r| r.iter().map(String::as_str).collect())
@@ -54,9 +71,17 @@ fn fixture() -> util::Project {
         &p,
         "ods_erp_customer",
         ERP_CUSTOMER,
-        &[["E1", "深圳华信电子贸易有限责任公司", "NULL", "NULL", "NULL", "NULL", "t-10"]
-            .map(str::to_string)
-            .to_vec()],
+        &[[
+            "E1",
+            "深圳华信电子贸易有限责任公司",
+            "NULL",
+            "NULL",
+            "NULL",
+            "NULL",
+            "t-10",
+        ]
+        .map(str::to_string)
+        .to_vec()],
     );
     let mut shops = vec![
         shop("S1", "恒瑞", "13912345678", "NULL"),
@@ -65,7 +90,7 @@ fn fixture() -> util::Project {
     ];
     // A chain of 16 accounts: K00-K01 share e-mail 0, K01-K02 phone 1, K02-K03 e-mail 2, ...
     let link = |i: usize| {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             (None, Some(format!("chain{i}@mail.cn")))
         } else {
             (Some(format!("137{:08}", 1000 + i)), None)
@@ -74,7 +99,10 @@ fn fixture() -> util::Project {
     for j in 0..16usize {
         let mut mobile = "NULL".to_string();
         let mut email = "NULL".to_string();
-        for i in [j.checked_sub(1), (j < 15).then_some(j)].into_iter().flatten() {
+        for i in [j.checked_sub(1), (j < 15).then_some(j)]
+            .into_iter()
+            .flatten()
+        {
             let (m, e) = link(i);
             mobile = m.unwrap_or(mobile);
             email = e.unwrap_or(email);
@@ -83,14 +111,24 @@ fn fixture() -> util::Project {
     }
     for i in 0..10 {
         // Ten strangers with the placeholder mobile, ten with test@test.com, ten called 微信用户.
-        shops.push(shop(&format!("P{i}"), &format!("杭州小店{i}号"), "13800000000", "NULL"));
+        shops.push(shop(
+            &format!("P{i}"),
+            &format!("杭州小店{i}号"),
+            "13800000000",
+            "NULL",
+        ));
         shops.push(shop(
             &format!("T{i}"),
             "个人",
             &format!("136{:08}", 2000 + i),
             "test@test.com",
         ));
-        shops.push(shop(&format!("W{i}"), "微信用户", &format!("135{:08}", 3000 + i), "NULL"));
+        shops.push(shop(
+            &format!("W{i}"),
+            "微信用户",
+            &format!("135{:08}", 3000 + i),
+            "NULL",
+        ));
     }
     land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
     p.write(
@@ -203,7 +241,11 @@ async fn issue_12_examples_resolve_as_worked_out_by_hand() {
     assert_eq!(explained.code, 0, "{}", explained.stderr);
     let rows = |step: &str| {
         let prefix = format!("| {step} ");
-        explained.stdout.lines().filter(|l| l.starts_with(&prefix)).count()
+        explained
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .count()
     };
     assert_eq!(rows("record"), 16);
     assert_eq!(rows("link"), 15);

@@ -37,7 +37,11 @@ const EXTENSION_MARKS: &[&str] = &["转", "轉", "分机", "分機", "ext", "x",
 
 /// E.164 for Chinese numbers: `+86` followed by the national number without trunk `0`.
 pub fn normalize_phone(text: &str) -> Option<String> {
-    let folded: String = text.chars().map(fold_width).collect::<String>().to_lowercase();
+    let folded: String = text
+        .chars()
+        .map(fold_width)
+        .collect::<String>()
+        .to_lowercase();
     let cut = EXTENSION_MARKS
         .iter()
         .filter_map(|m| folded.find(m))
@@ -60,14 +64,17 @@ pub fn normalize_phone(text: &str) -> Option<String> {
     };
     let is_mobile = !trunk && national.len() == 11 && national.starts_with('1');
     // Landlines: area code (without the trunk 0) plus a 7- or 8-digit number.
-    let is_landline =
-        (9..=11).contains(&national.len()) && (trunk || international) && !is_mobile;
+    let is_landline = (9..=11).contains(&national.len()) && (trunk || international) && !is_mobile;
     (is_mobile || is_landline).then(|| format!("+86{national}"))
 }
 
 /// The bare address, lower case; NULL when it has no `@` with text on both sides.
 pub fn normalize_email(text: &str) -> Option<String> {
-    let folded: String = text.chars().map(fold_width).collect::<String>().to_lowercase();
+    let folded: String = text
+        .chars()
+        .map(fold_width)
+        .collect::<String>()
+        .to_lowercase();
     let mut e = folded.as_str();
     if let Some((_, inner)) = e.rsplit_once('<') {
         e = inner.split('>').next().unwrap_or(inner);
@@ -109,8 +116,29 @@ const LATIN_FORMS: &[&str] = &[
 fn is_bracket(c: char) -> bool {
     matches!(
         c,
-        '(' | ')' | '[' | ']' | '{' | '}' | '〔' | '〕' | '【' | '】' | '「' | '」' | '『' | '』'
-            | '〈' | '〉' | '《' | '》' | '〖' | '〗' | '（' | '）' | '［' | '］'
+        '(' | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '〔'
+            | '〕'
+            | '【'
+            | '】'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '〈'
+            | '〉'
+            | '《'
+            | '》'
+            | '〖'
+            | '〗'
+            | '（'
+            | '）'
+            | '［'
+            | '］'
     )
 }
 

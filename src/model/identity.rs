@@ -57,7 +57,12 @@ pub(super) fn read_identity(cx: &mut Cx, node: Option<&Node>) -> Option<Identity
         cfg.max_records_per_key = positive_int(cx, "max_records_per_key", n)?;
     }
     if let Some(p) = map.get("placeholders") {
-        let lists = cx.map(p, "placeholders", "`identity.placeholders`", PLACEHOLDER_KEYS)?;
+        let lists = cx.map(
+            p,
+            "placeholders",
+            "`identity.placeholders`",
+            PLACEHOLDER_KEYS,
+        )?;
         let mut read = |key: &str| -> Vec<String> {
             lists
                 .get(key)

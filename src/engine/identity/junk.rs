@@ -11,11 +11,7 @@ use crate::engine::udf::{normalize_company, normalize_email, normalize_phone};
 use crate::model::IdentityConfig;
 
 /// National numbers typed when the real one is unknown (besides the patterns of [`is_junk_phone`]).
-const PLACEHOLDER_PHONES: &[&str] = &[
-    "12345678901",
-    "01234567890",
-    "1234567890",
-];
+const PLACEHOLDER_PHONES: &[&str] = &["12345678901", "01234567890", "1234567890"];
 
 /// Mailboxes that reach nobody, at any domain.
 const PLACEHOLDER_LOCALS: &[&str] = &[
@@ -58,9 +54,38 @@ const RESERVED_TLDS: &[&str] = &["invalid", "test", "example", "localhost"];
 
 /// Names that name nobody, as [`normalize_company`] writes them.
 const JUNK_NAMES: &[&str] = &[
-    "N/A", "NA", "NULL", "NONE", "NIL", "TEST", "UNKNOWN", "XXX", "无", "暂无", "没有", "空",
-    "个人", "个体", "个体户", "测试", "测试用户", "测试公司", "微信用户", "匿名", "匿名用户",
-    "未知", "不详", "客户", "散客", "用户", "会员", "其他", "先生", "女士", "小姐", "默认",
+    "N/A",
+    "NA",
+    "NULL",
+    "NONE",
+    "NIL",
+    "TEST",
+    "UNKNOWN",
+    "XXX",
+    "无",
+    "暂无",
+    "没有",
+    "空",
+    "个人",
+    "个体",
+    "个体户",
+    "测试",
+    "测试用户",
+    "测试公司",
+    "微信用户",
+    "匿名",
+    "匿名用户",
+    "未知",
+    "不详",
+    "客户",
+    "散客",
+    "用户",
+    "会员",
+    "其他",
+    "先生",
+    "女士",
+    "小姐",
+    "默认",
 ];
 
 /// Prefixes of the default nicknames shops give new accounts (`微信用户`, `用户_8237`, `jd_8237ab`).
@@ -270,7 +295,12 @@ mod tests {
         ] {
             assert_eq!(r.classify(k), Some(why), "{k}");
         }
-        for k in ["n:上海恒瑞科技", "n:用友软件", "n:会员制超市连锁", "n:USERLAND"] {
+        for k in [
+            "n:上海恒瑞科技",
+            "n:用友软件",
+            "n:会员制超市连锁",
+            "n:USERLAND",
+        ] {
             assert_eq!(r.classify(k), None, "{k}");
         }
     }

@@ -46,8 +46,8 @@ fn label_of(facts: &[Fact], r: &str) -> String {
 fn a_chain_of_sixteen_accounts_is_one_customer() {
     // S01-S02 share e-mail m1, S02-S03 phone p2, S03-S04 e-mail m3, ...: 15 links.
     let mut t = Vec::new();
-    for i in 1..16 {
-        let k = if i % 2 == 1 {
+    for i in 1..16u32 {
+        let k = if !i.is_multiple_of(2) {
             format!("e:m{i}@corp.cn")
         } else {
             format!("p:+86139000000{i:02}")
@@ -78,7 +78,13 @@ fn placeholders_and_junk_names_never_link() {
     let refused: Vec<(String, i64, &str)> = facts
         .iter()
         .filter(|f| f.kind == "refused")
-        .map(|f| (f.key.clone().unwrap(), f.records.unwrap(), f.reason.unwrap()))
+        .map(|f| {
+            (
+                f.key.clone().unwrap(),
+                f.records.unwrap(),
+                f.reason.unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         refused,
