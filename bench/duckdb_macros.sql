@@ -5,7 +5,7 @@
 -- _np_national, _ne). What cannot be a macro is in bench/NOTES.md.
 
 -- normalize_phone: cut the extension (转, 轉, 分机, 分機, ext, x, #: the earliest one and all
--- after it), then the prefix rules; a number after 0086, +86, 0086 or a bare 86 (more than 11
+-- after it), then the prefix rules. A number after 0086, +86, 00 86 or a bare 86 (more than 11
 -- digits) counts as international, so a landline needs no trunk 0 there.
 CREATE OR REPLACE MACRO _np_cut(t) AS
   regexp_replace(lower(_fold(t)), '(转|轉|分机|分機|ext|x|#).*$', '');
