@@ -251,3 +251,63 @@ async fn issue_12_examples_resolve_as_worked_out_by_hand() {
     assert_eq!(rows("link"), 15);
     assert!(!explained.stdout.contains("chain"), "keys are masked");
 }
+
+#[tokio::test]
+async fn the_pipeline_extends_the_junk_lists_and_guards_shared_keys() {
+    let p = util::ods::crm_project();
+    let yaml = std::fs::read_to_string(p.path().join("pipelines/crm.yaml")).unwrap();
+    let yaml = yaml
+        .replace("  max_records_per_key: 8\n", "  max_records_per_key: 3\n")
+        .replace("    names: []\n", "    names: [暂无名称]\n");
+    p.write("pipelines/crm.yaml", &yaml);
+    let mut shops = Vec::new();
+    for i in 0..4 {
+        // Four strangers share one unlisted mobile: more than 3 records, nothing else in common.
+        shops.push(shop(
+            &format!("G{i}"),
+            &format!("甲{i}商行"),
+            "13512345678",
+            "NULL",
+        ));
+        // Four accounts of one company share a mobile and the name: both keys are held by more
+        // than 3 records, but each is backed by the other.
+        shops.push(shop(&format!("H{i}"), "同一商行", "13512340000", "NULL"));
+    }
+    // The pipeline's own junk name.
+    shops.push(shop("N0", "暂无名称", "13600000001", "NULL"));
+    shops.push(shop("N1", "暂无名称", "13600000002", "NULL"));
+    land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
+    let out = p.strata(&[
+        "run",
+        "pipelines/crm.yaml",
+        "--ds",
+        "2026-11-21",
+        "--select",
+        "+dwd_customer_source_map",
+        "+dwd_customer_refused_key",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let wh = p.path().join("warehouse/dwd");
+    let per_prefix = lines(
+        &query_dir(
+            &wh.join("dwd_customer_source_map"),
+            "SELECT left(source_customer_id, 1), COUNT(DISTINCT customer_id) FROM t GROUP BY 1 ORDER BY 1",
+        )
+        .await,
+    );
+    assert_eq!(per_prefix, vec!["G | 4", "H | 1", "N | 2"]);
+    let refused = lines(
+        &query_dir(
+            &wh.join("dwd_customer_refused_key"),
+            "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind",
+        )
+        .await,
+    );
+    assert_eq!(
+        refused,
+        vec![
+            "name | 暂*** | 2 | junk_name",
+            "phone | 135****5678 | 4 | shared_by_too_many",
+        ]
+    );
+}
