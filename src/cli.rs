@@ -54,6 +54,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Run an ad-hoc read-only SQL query over all warehouse tables.
     Sql(SqlArgs),
+    /// Print why a customer's records are one customer: its records and every merge (masked).
+    ExplainCustomer(ExplainArgs),
     /// List recent runs.
     Runs(RunsArgs),
     /// Show the check results of a run (default: the latest).
@@ -186,6 +188,18 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The customer_id (as in dwd_customer).
+    pub customer_id: String,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
+    /// Warehouse root URL or path.
+    #[arg(long)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct SqlArgs {
     /// The query (SELECT or WITH ... SELECT).
     pub query: String,
@@ -229,6 +243,44 @@ pub struct GenerateCrmArgs {
     /// Output directory of the ground truth (default: `truth` next to --out).
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Kind of dirt: `default`, or `hostile` (identifiers as real CRMs and shops hold them:
+    /// placeholders, default nicknames, chains of accounts, traditional characters, extensions).
+    #[arg(long, value_enum, default_value = "default")]
+    pub profile: Profile,
+    /// Hostile: per customer, an extra stranger account holding only placeholders; per shop
+    /// account, a placeholder e-mail (default 0.01 with --profile hostile, else 0).
+    #[arg(long, value_parser = parse_rate)]
+    pub placeholder_rate: Option<f64>,
+    /// Hostile: per customer, an extra customer with a chain of shop accounts (default 0.01).
+    #[arg(long, value_parser = parse_rate)]
+    pub chain_rate: Option<f64>,
+    /// Hostile: the longest chain of accounts, 2..=30 (default 30).
+    #[arg(long)]
+    pub max_chain: Option<u32>,
+    /// Hostile: per record, the company name in traditional characters (default 0.1).
+    #[arg(long, value_parser = parse_rate)]
+    pub traditional_rate: Option<f64>,
+    /// Hostile: per phone, an extension such as `转 801` (default 0.05).
+    #[arg(long, value_parser = parse_rate)]
+    pub phone_extension_rate: Option<f64>,
+    /// Hostile: per record, other brackets and legal forms, +86/0086 prefixes, `mailto:` and
+    /// angle brackets on e-mails (default 0.1).
+    #[arg(long, value_parser = parse_rate)]
+    pub odd_forms_rate: Option<f64>,
+}
+
+/// Which dirt `generate crm` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    Default,
+    Hostile,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("`{text}` is not a probability in [0, 1]")),
+    }
 }
 
 fn parse_ds(text: &str) -> Result<NaiveDate, String> {

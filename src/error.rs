@@ -154,6 +154,8 @@ pub enum StrataError {
         table: String,
         suggestion: Option<String>,
     },
+    #[error("no customer `{customer_id}` in the current release")]
+    UnknownCustomer { customer_id: String },
     #[error("unknown stage `{stage}` in --select")]
     UnknownStage {
         stage: String,
@@ -208,6 +210,7 @@ impl StrataError {
                 | StrataError::NoPipeline { .. }
                 | StrataError::AmbiguousPipeline { .. }
                 | StrataError::UnknownTable { .. }
+                | StrataError::UnknownCustomer { .. }
                 | StrataError::UnknownStage { .. }
                 | StrataError::EmptySource { .. }
                 | StrataError::MissingPartition { .. }
@@ -236,6 +239,9 @@ impl StrataError {
                 ..
             } => Some(format!("did you mean `{s}`?")),
             StrataError::UnknownTable { .. } => Some("`strata ls` lists the tables".into()),
+            StrataError::UnknownCustomer { .. } => {
+                Some("customer ids are in dwd_customer (`strata show dwd_customer`)".into())
+            }
             StrataError::NoPipeline { .. } => {
                 Some("pass the pipeline file, for example `strata run pipelines/crm.yaml`".into())
             }

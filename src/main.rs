@@ -177,8 +177,18 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             };
             printer.query(&app::inspect::sql(s.pipeline.as_deref(), &o, &s.query).await?);
         }
+        Command::ExplainCustomer(e) => {
+            let o = Overrides {
+                warehouse: e.warehouse,
+                ..Overrides::default()
+            };
+            let result =
+                app::explain::explain_customer(e.pipeline.as_deref(), &o, &e.customer_id).await?;
+            printer.query(&result);
+        }
         Command::Generate(g) => match g.dataset {
             Dataset::Crm(args) => {
+                let dirty = dirty_rates(&args);
                 let options = strata::generate::GenerateOptions {
                     customers: args.customers,
                     days: args.days,
@@ -191,7 +201,7 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                             .join("truth")
                     }),
                     ods_dir: args.out,
-                    dirty: strata::generate::DirtyRates::default(),
+                    dirty,
                     progress: !printer.quiet,
                 };
                 let outcome = strata::generate::generate_crm(&options)
@@ -201,6 +211,22 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
         },
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The profile's rates, with the hostile rates given on the command line.
+fn dirty_rates(args: &strata::cli::GenerateCrmArgs) -> strata::generate::DirtyRates {
+    let mut dirty = match args.profile {
+        strata::cli::Profile::Default => strata::generate::DirtyRates::default(),
+        strata::cli::Profile::Hostile => strata::generate::DirtyRates::hostile(),
+    };
+    let h = &mut dirty.hostile;
+    h.placeholder = args.placeholder_rate.unwrap_or(h.placeholder);
+    h.chain = args.chain_rate.unwrap_or(h.chain);
+    h.max_chain = args.max_chain.unwrap_or(h.max_chain);
+    h.traditional = args.traditional_rate.unwrap_or(h.traditional);
+    h.phone_extension = args.phone_extension_rate.unwrap_or(h.phone_extension);
+    h.odd_forms = args.odd_forms_rate.unwrap_or(h.odd_forms);
+    dirty
 }
 
 fn init_logging(cli: &Cli) {

@@ -223,3 +223,15 @@ fn declared_columns_are_a_contract() {
     );
     insta::assert_snapshot!(invalid(&project(&yaml, DWD, DWS), &[]));
 }
+
+#[test]
+fn identity_section_is_strict_and_located() {
+    let yaml =
+        format!("{BASE}identity:\n  max_records_per_key: 0\n  placeholder:\n    phones: []\n");
+    let err = invalid(&project(&yaml, DWD, DWS), &[]);
+    // BASE has 16 lines: `identity:` is line 17.
+    assert!(err.contains("pipelines/shop.yaml:18:24"), "{err}");
+    assert!(err.contains("max_records_per_key"), "{err}");
+    assert!(err.contains("pipelines/shop.yaml:19:3"), "{err}");
+    assert!(err.contains("`placeholders`"), "{err}");
+}

@@ -35,6 +35,10 @@ fn reference_pipeline_parses_with_every_key() {
     assert!(p.stages[0].summary.is_some());
     assert_eq!(p.intents.labels.len(), 3);
     assert_eq!(p.pii.hash_key_env, "STRATA_PII_KEY");
+    assert_eq!(p.identity.max_records_per_key, 8);
+    assert_eq!(p.identity.placeholder_phones, vec!["139 0000 1111"]);
+    assert_eq!(p.identity.placeholder_emails.len(), 2);
+    assert_eq!(p.identity.placeholder_names, vec!["暂无名称"]);
 }
 
 #[test]

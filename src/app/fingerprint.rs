@@ -168,6 +168,18 @@ fn settings_read(pipeline: &Pipeline, stage: &Stage) -> BTreeMap<String, String>
             serde_json::json!([pipeline.intents.labels, pipeline.intents.default_label]),
         );
     }
+    if calls("resolve_identity") {
+        let id = &pipeline.identity;
+        put(
+            "identity",
+            serde_json::json!([
+                id.max_records_per_key,
+                id.placeholder_phones,
+                id.placeholder_emails,
+                id.placeholder_names
+            ]),
+        );
+    }
     if calls("pii_hash") {
         put("pii", serde_json::json!(pipeline.pii.hash_key_env));
     }

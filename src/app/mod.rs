@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod explain;
 pub mod fingerprint;
 pub mod inspect;
 pub mod quality;

@@ -7,12 +7,15 @@
 //! - [`validate`] plans every stage against schemas only, before any data is read.
 //! - [`stage`] runs one stage and writes its output to staging.
 //! - [`udf`] holds the scalar functions stage SQL may call; [`udf_values`] those that read
-//!   typed-in values (blank keys, survey scores).
+//!   typed-in values (blank keys, survey scores); [`identity`] the aggregate that resolves
+//!   customer records into customers, with [`normalize`] for their match keys.
 
 pub mod damage;
 pub mod guard;
+pub mod identity;
 pub mod landing;
 pub mod local_time;
+pub mod normalize;
 pub mod pool;
 pub mod preflight;
 pub mod reconcile;

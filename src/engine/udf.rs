@@ -3,9 +3,9 @@
 //! | function | result |
 //! |---|---|
 //! | `intent(text)` | first label of the pipeline's `intents` dictionary whose keyword occurs in `text` (case-insensitive), else the default label |
-//! | `normalize_phone(text)` | E.164 `+86...` for Chinese mobiles and landlines, NULL when no usable number |
-//! | `normalize_email(text)` | trimmed, lower case, NULL when not an address |
-//! | `normalize_company(text)` | a company name reduced for matching: widths folded, spaces and brackets removed, legal suffixes (有限公司, 股份有限公司, 集团...) removed, branch words (分部, 办事处) written 分公司, Latin letters upper case |
+//! | `normalize_phone(text)` | E.164 `+86...` for Chinese mobiles and landlines, NULL when no usable number (see [`super::normalize`]) |
+//! | `normalize_email(text)` | the bare address, lower case, NULL when not an address |
+//! | `normalize_company(text)` | a company name reduced for matching: widths folded, traditional characters simplified, spaces and brackets removed, legal forms removed, branch words written 分公司, Latin letters upper case |
 //! | `mask_phone(text)` | `138****8000` |
 //! | `mask_email(text)` | `z***@example.com` |
 //! | `mask_name(text)` | `张*` |
@@ -27,12 +27,15 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    AggregateUDF, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use datafusion::prelude::SessionContext;
 use hmac::{Hmac, Mac};
 
 use crate::model::{IntentDictionary, Pipeline};
+
+pub use super::normalize::{fold_width, normalize_company, normalize_email, normalize_phone};
 
 type StrFn = dyn Fn(&str) -> DfResult<Option<String>> + Send + Sync;
 
@@ -182,6 +185,9 @@ impl ScalarUDFImpl for BusinessDate {
 
 /// Register every strata function in `ctx`, configured from `pipeline`.
 pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
+    ctx.register_udaf(AggregateUDF::new_from_impl(
+        super::identity::udaf::ResolveIdentity::new(pipeline.identity.clone()),
+    ));
     ctx.register_udf(ScalarUDF::new_from_impl(BusinessDate {
         tz: pipeline.timezone,
         signature: Signature::any(1, Volatility::Immutable),
@@ -243,69 +249,6 @@ pub fn classify_intent(dict: &IntentDictionary, text: &str) -> String {
         .unwrap_or_else(|| dict.default_label.clone())
 }
 
-/// E.164 for Chinese numbers: `+86` followed by the national number without trunk `0`.
-pub fn normalize_phone(text: &str) -> Option<String> {
-    let folded: String = text.chars().map(fold_width).collect();
-    let mut digits: String = folded.chars().filter(char::is_ascii_digit).collect();
-    let had_plus = folded.trim_start().starts_with('+') || folded.trim_start().starts_with("00");
-    if let Some(rest) = digits.strip_prefix("0086") {
-        digits = rest.to_string();
-    } else if had_plus || (digits.starts_with("86") && digits.len() > 11) {
-        match digits.strip_prefix("86") {
-            Some(rest) => digits = rest.to_string(),
-            None => return None,
-        }
-    }
-    let (national, trunk) = match digits.strip_prefix('0') {
-        Some(rest) => (rest, true),
-        None => (digits.as_str(), false),
-    };
-    let is_mobile = !trunk && national.len() == 11 && national.starts_with('1');
-    // Landlines: area code (without the trunk 0) plus a 7- or 8-digit number.
-    let is_landline = (9..=11).contains(&national.len()) && (trunk || had_plus) && !is_mobile;
-    (is_mobile || is_landline).then(|| format!("+86{national}"))
-}
-
-/// Trimmed, lower-cased e-mail address; NULL when it has no `@` with text on both sides.
-pub fn normalize_email(text: &str) -> Option<String> {
-    let e: String = text
-        .chars()
-        .map(fold_width)
-        .collect::<String>()
-        .trim()
-        .to_lowercase();
-    let (local, domain) = e.split_once('@')?;
-    (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace)).then_some(e)
-}
-
-/// Legal-form words removed by [`normalize_company`], longest first.
-const LEGAL_FORMS: &[&str] = &[
-    "股份有限公司",
-    "集团有限公司",
-    "有限责任公司",
-    "有限公司",
-    "集团",
-];
-
-/// A company name reduced for matching (see the module table). NULL when nothing is left.
-pub fn normalize_company(text: &str) -> Option<String> {
-    let mut s: String = text
-        .chars()
-        .map(fold_width)
-        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | '【' | '】'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    for form in LEGAL_FORMS {
-        s = s.replace(form, "");
-    }
-    for branch in ["分部", "办事处"] {
-        if let Some(head) = s.strip_suffix(branch) {
-            s = format!("{head}分公司");
-        }
-    }
-    (!s.is_empty()).then_some(s)
-}
-
 /// `138****8000`: first three and last four digits of the national number.
 pub fn mask_phone(text: &str) -> String {
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
@@ -350,66 +293,9 @@ pub fn keyed_hash(key: &[u8], text: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Full-width ASCII variants (`１２３`, `（`) to their half-width forms; ideographic space to space.
-pub fn fold_width(c: char) -> char {
-    match c {
-        '\u{3000}' => ' ',
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-        _ => c,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phones_normalize_to_e164() {
-        for raw in [
-            "+86 138 0013 8000",
-            "138-0013-8000",
-            "13800138000",
-            "８６13800138000",
-        ] {
-            assert_eq!(
-                normalize_phone(raw).as_deref(),
-                Some("+8613800138000"),
-                "{raw}"
-            );
-        }
-        assert_eq!(
-            normalize_phone("(010) 6552-1234").as_deref(),
-            Some("+861065521234")
-        );
-        assert_eq!(normalize_phone("12345"), None);
-        assert_eq!(normalize_phone(""), None);
-    }
-
-    #[test]
-    fn emails_normalize() {
-        assert_eq!(
-            normalize_email("  Zhang.San@Example.COM ").as_deref(),
-            Some("zhang.san@example.com")
-        );
-        assert_eq!(normalize_email("not an email"), None);
-    }
-
-    #[test]
-    fn company_names_normalize_to_one_key() {
-        let legal = normalize_company("上海恒瑞科技有限公司北京分公司");
-        for v in [
-            " 上海恒瑞科技股份有限公司北京分部 ",
-            "上海恒瑞科技　有限公司北京分公司",
-            "上海恒瑞科技北京分部",
-        ] {
-            assert_eq!(normalize_company(v), legal, "{v}");
-        }
-        assert_eq!(
-            normalize_company("恒瑞ＩＴ服务（上海）有限公司bj分部").as_deref(),
-            Some("恒瑞IT服务上海BJ分公司")
-        );
-        assert_eq!(normalize_company(" 有限公司 "), None);
-    }
 
     #[test]
     fn masks() {

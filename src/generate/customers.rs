@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use super::DirtyRates;
 use super::calendar::{Calendar, DAY_US, HOUR_US, MINUTE_US, business_day, instant};
+use super::hostile::{ExtraAccount, extra_accounts};
 use super::identity::CompanyName;
 use super::names::{
     BRAND_CHARS, CITIES, COMPANY_SIZES, FOREIGN_CURRENCIES, GIVEN_NAMES, INDUSTRIES,
@@ -109,6 +110,8 @@ pub(crate) struct World {
     pub erp_count: u32,
     /// Salts of the phone bijections.
     pub phone_salt: u64,
+    /// Shop accounts of the hostile profile's extra customers, in landing order.
+    pub extras: Vec<ExtraAccount>,
 }
 
 impl World {
@@ -124,6 +127,7 @@ impl World {
         let shop_count = number(&mut customers, |c| &mut c.shop, |c| c.shop2.as_mut());
         let erp_count = number(&mut customers, |c| &mut c.erp, |_| None);
         let phone_salt = key(seed, Stream::Salt, 0, 0);
+        let extras = extra_accounts(seed, n, shop_count, &cal, &rates.hostile, phone_salt);
         Self {
             seed,
             rates,
@@ -134,6 +138,7 @@ impl World {
             shop_count,
             erp_count,
             phone_salt,
+            extras,
         }
     }
 }

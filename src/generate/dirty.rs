@@ -6,6 +6,7 @@
 //! customer record lands twice.
 
 use super::GenerateError;
+use super::hostile::HostileRates;
 
 /// Probabilities of each kind of dirty data.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,6 +59,8 @@ pub struct DirtyRates {
     /// An interaction or survey has a `crm_id` that no CRM record has (reject
     /// `orphan_customer`). Per record.
     pub unknown_customer_ref: f64,
+    /// Identifiers as real CRMs and shops hold them (the hostile profile; off by default).
+    pub hostile: HostileRates,
 }
 
 impl Default for DirtyRates {
@@ -83,6 +86,7 @@ impl Default for DirtyRates {
             padded_score: 0.05,
             null_customer_ref: 0.004,
             unknown_customer_ref: 0.004,
+            hostile: HostileRates::off(),
         }
     }
 }
@@ -111,6 +115,15 @@ impl DirtyRates {
             padded_score: 0.0,
             null_customer_ref: 0.0,
             unknown_customer_ref: 0.0,
+            hostile: HostileRates::off(),
+        }
+    }
+
+    /// The default dirt plus the hostile identifiers of [`HostileRates::hostile`].
+    pub fn hostile() -> Self {
+        Self {
+            hostile: HostileRates::hostile(),
+            ..Self::default()
         }
     }
 
@@ -142,7 +155,13 @@ impl DirtyRates {
 
     /// Every rate must be a probability.
     pub(crate) fn validate(&self) -> Result<(), GenerateError> {
-        for (option, rate) in self.named() {
+        if !(2..=30).contains(&self.hostile.max_chain) {
+            return Err(GenerateError::InvalidOptions {
+                option: "hostile.max_chain",
+                reason: format!("{} is not in 2..=30", self.hostile.max_chain),
+            });
+        }
+        for (option, rate) in self.named().into_iter().chain(self.hostile.named()) {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(GenerateError::InvalidOptions {
                     option,

@@ -18,6 +18,7 @@ mod calendar;
 mod customers;
 mod dirty;
 mod facts;
+mod hostile;
 mod identity;
 mod ids;
 mod lifecycle;
@@ -38,6 +39,7 @@ use datafusion::parquet::errors::ParquetError;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub use dirty::DirtyRates;
+pub use hostile::HostileRates;
 
 use calendar::Calendar;
 use customers::World;
@@ -189,12 +191,17 @@ pub fn generate_crm(opts: &GenerateOptions) -> Result<GenerateOutcome, GenerateE
             }));
         }
         let mut next_landing = 0;
+        let mut next_extra = 0;
         for (n, day) in (first..=last).enumerate() {
             facts.generate_day(day);
             let mut rows = facts.take(day);
             while let Some(landing) = landings.get(next_landing).filter(|l| l.day == day) {
                 records::render(&world, landing, &mut rows);
                 next_landing += 1;
+            }
+            while let Some(extra) = world.extras.get(next_extra).filter(|a| a.land_day == day) {
+                records::render_extra(extra, &mut rows);
+                next_extra += 1;
             }
             bar.set_message(calendar::date_of(day).to_string());
             if senders[n % WRITERS].send((day, rows)).is_err() {

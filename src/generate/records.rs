@@ -9,6 +9,9 @@
 
 use super::calendar::{business_day, instant};
 use super::customers::{Customer, SourceRec, World, at_hours};
+use super::hostile::{
+    ExtraAccount, disguise_email, disguise_name, disguise_phone, placeholder_email,
+};
 use super::identity::{
     contact_name, email_variant, format_landline, format_mobile, landline_parts, mobile_digits,
 };
@@ -229,6 +232,14 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
         u64::from(landing.version),
     ));
     let vary_phone = v.chance(rates.phone_format);
+    // Hostile disguises draw from their own stream, so the default profile is unchanged.
+    let hr = &rates.hostile;
+    let mut h = rng(key(
+        world.seed,
+        Stream::Hostile,
+        rk,
+        1 + u64::from(landing.version),
+    ));
     let primary = mobile_digits(u64::from(landing.customer) * 2, world.phone_salt);
     let city = &CITIES[home_city(c) as usize];
     match landing.src {
@@ -261,12 +272,13 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
             } else {
                 Some(typed)
             };
+            let email = email_variant(&c.email, &mut v, rates.email_variant);
             out.crm.push(CrmRow {
                 crm_id: crm_id(rec.no),
-                company_name: name,
+                company_name: disguise_name(name, &mut h, hr),
                 contact_name: contact_name(c.surname, c.given),
-                phone,
-                email: email_variant(&c.email, &mut v, rates.email_variant),
+                phone: disguise_phone(phone, &mut h, hr),
+                email: disguise_email(email, &mut h, hr),
                 industry: (!v.chance(rates.missing_industry))
                     .then_some(INDUSTRIES[c.company.industry as usize].name),
                 province: city.province,
@@ -287,7 +299,16 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
                 c.shop2
             };
             let Some(rec) = rec else { return };
-            let s = shop_shape(world, landing.customer, landing.src);
+            let mut s = shop_shape(world, landing.customer, landing.src);
+            // A placeholder e-mail on an account that is not the anchor; it then names its
+            // company, so it still shares a key with the anchor.
+            let mut hs = rng(key(world.seed, Stream::Hostile, rk, 0));
+            let placeholder = (c.crm.is_some() || landing.src == Src::Shop2)
+                && s.email
+                && hs.chance(hr.placeholder);
+            if placeholder {
+                s.display = 0;
+            }
             let mobile = if s.second_mobile {
                 mobile_digits(u64::from(landing.customer) * 2 + 1, world.phone_salt)
             } else {
@@ -298,13 +319,19 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
                 1 => c.company.short(),
                 _ => format!("{}-{}", c.company.short(), contact_name(c.surname, c.given)),
             };
+            let email = s
+                .email
+                .then(|| email_variant(&c.email, &mut v, rates.email_variant));
+            let email = if placeholder {
+                Some(placeholder_email(&mut hs))
+            } else {
+                email.map(|e| disguise_email(e, &mut h, hr))
+            };
             out.shop.push(ShopRow {
                 shop_uid: shop_uid(rec.no),
-                display_name,
-                mobile: format_mobile(&mobile, &mut v, vary_phone),
-                email: s
-                    .email
-                    .then(|| email_variant(&c.email, &mut v, rates.email_variant)),
+                display_name: disguise_name(display_name, &mut h, hr),
+                mobile: disguise_phone(format_mobile(&mobile, &mut v, vary_phone), &mut h, hr),
+                email,
                 city: shape.chance(0.8).then_some(city.name),
                 registered_at: rec.created,
                 updated_at: updated_at(world, &rec, landing, &mut v),
@@ -320,7 +347,8 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
                 }
                 Tel::Mobile => Some(format_mobile(&primary, &mut v, vary_phone)),
                 Tel::Missing => None,
-            };
+            }
+            .map(|t| disguise_phone(t, &mut h, hr));
             let province = match shape.f() {
                 x if x < 0.5 => Some(city.province),
                 x if x < 0.95 => Some(city.province_short),
@@ -328,7 +356,11 @@ pub(crate) fn render(world: &World, landing: &Landing, out: &mut DayRows) {
             };
             out.erp.push(ErpRow {
                 erp_code: erp_code(rec.no),
-                legal_name: c.company.variant(&mut shape, rates.name_variant * 0.4),
+                legal_name: disguise_name(
+                    c.company.variant(&mut shape, rates.name_variant * 0.4),
+                    &mut h,
+                    hr,
+                ),
                 short_name: shape.chance(0.7).then(|| c.company.short()),
                 tel,
                 industry: (!v.chance(rates.missing_industry))
@@ -351,4 +383,17 @@ fn customer_type(c: &Customer, created_day: i32, day: i32) -> &'static str {
     } else {
         "活跃客户"
     }
+}
+
+/// Append the row of a hostile profile's extra shop account (it lands once, as registered).
+pub(crate) fn render_extra(a: &ExtraAccount, out: &mut DayRows) {
+    out.shop.push(ShopRow {
+        shop_uid: shop_uid(a.no),
+        display_name: a.display.clone(),
+        mobile: a.mobile.clone(),
+        email: a.email.clone(),
+        city: None,
+        registered_at: a.registered,
+        updated_at: a.registered,
+    });
 }

@@ -20,6 +20,7 @@ pub(crate) enum Stream {
     Contract = 10,
     Email = 11,
     Salt = 12,
+    Hostile = 13,
 }
 
 /// SplitMix64 finaliser: a fast bijective 64-bit mixer.

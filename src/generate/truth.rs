@@ -142,6 +142,10 @@ pub(crate) fn write_customer_truth(
             }
         }
     }
+    let n = world.customers.len() as u32;
+    for a in &world.extras {
+        rows.push(("shop", shop_uid(a.no), true_key(n + a.customer)));
+    }
     let batch = utf8_batch(
         ["source_system", "source_customer_id", "true_customer_key"],
         [

@@ -34,6 +34,7 @@ const TOP_KEYS: &[&str] = &[
     "stages",
     "intents",
     "pii",
+    "identity",
 ];
 const SOURCE_KEYS: &[&str] = &[
     "name",
@@ -202,6 +203,7 @@ fn read_pipeline(
     });
     let intents = read_intents(cx, top.get("intents"));
     let pii = read_pii(cx, top.get("pii"));
+    let identity = super::identity::read_identity(cx, top.get("identity"));
     check_unique_names(cx, &sources, &stages);
     for source in &sources {
         if let Some(p) = super::confine::check(
@@ -233,6 +235,7 @@ fn read_pipeline(
         stages,
         intents: intents.unwrap_or_default(),
         pii: pii.unwrap_or_default(),
+        identity: identity.unwrap_or_default(),
     })
 }
 

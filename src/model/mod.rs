@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod confine;
+pub mod identity;
 pub mod loader;
 mod reader;
 mod sections;
@@ -21,6 +22,7 @@ use chrono::NaiveDate;
 use datafusion::arrow::datatypes::DataType;
 
 use crate::diag::Location;
+pub use identity::IdentityConfig;
 pub use loader::{Loaded, load, load_partial, parse};
 
 /// Warehouse layers, in the order in which data flows. A stage reads only its own layer or lower.
@@ -94,6 +96,8 @@ pub struct Pipeline {
     pub stages: Vec<Stage>,
     pub intents: IntentDictionary,
     pub pii: PiiConfig,
+    /// Identity resolution settings (the `identity` section).
+    pub identity: IdentityConfig,
 }
 
 impl Pipeline {

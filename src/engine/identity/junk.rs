@@ -1,0 +1,307 @@
+//! Values that identify nobody (DOMAIN.md, "Identity resolution"): placeholder phones and
+//! e-mails, junk names and default nicknames. Such a value is never a match key.
+//!
+//! The built-in lists below are extended (never reduced) by the pipeline's `identity.placeholders`.
+//! Keys arrive normalized (`p:+86...`, `e:...`, `n:...`, see `dwd_customer_match_key`), so the
+//! pipeline's extra values are normalized the same way before comparing.
+
+use std::collections::HashSet;
+
+use crate::engine::udf::{normalize_company, normalize_email, normalize_phone};
+use crate::model::IdentityConfig;
+
+/// National numbers typed when the real one is unknown (besides the patterns of [`is_junk_phone`]).
+const PLACEHOLDER_PHONES: &[&str] = &["12345678901", "01234567890", "1234567890"];
+
+/// Mailboxes that reach nobody, at any domain.
+const PLACEHOLDER_LOCALS: &[&str] = &[
+    "test",
+    "testing",
+    "noreply",
+    "no-reply",
+    "no_reply",
+    "donotreply",
+    "do-not-reply",
+    "null",
+    "none",
+    "nobody",
+    "na",
+    "n/a",
+    "xxx",
+    "example",
+    "unknown",
+    "nomail",
+    "noemail",
+    "123456",
+];
+
+/// Domains that hold nobody's mailbox.
+const PLACEHOLDER_DOMAINS: &[&str] = &[
+    "example.com",
+    "example.org",
+    "example.net",
+    "test.com",
+    "test.cn",
+    "none.com",
+    "null.com",
+    "xxx.com",
+    "localhost",
+    "mailinator.com",
+];
+
+/// Top-level domains reserved for documentation and tests (RFC 2606).
+const RESERVED_TLDS: &[&str] = &["invalid", "test", "example", "localhost"];
+
+/// Names that name nobody, as [`normalize_company`] writes them.
+const JUNK_NAMES: &[&str] = &[
+    "N/A",
+    "NA",
+    "NULL",
+    "NONE",
+    "NIL",
+    "TEST",
+    "UNKNOWN",
+    "XXX",
+    "无",
+    "暂无",
+    "没有",
+    "空",
+    "个人",
+    "个体",
+    "个体户",
+    "测试",
+    "测试用户",
+    "测试公司",
+    "微信用户",
+    "匿名",
+    "匿名用户",
+    "未知",
+    "不详",
+    "客户",
+    "散客",
+    "用户",
+    "会员",
+    "其他",
+    "先生",
+    "女士",
+    "小姐",
+    "默认",
+];
+
+/// Prefixes of the default nicknames shops give new accounts (`微信用户`, `用户_8237`, `jd_8237ab`).
+const NICKNAME_PREFIXES: &[&str] = &[
+    "微信用户",
+    "手机用户",
+    "淘宝用户",
+    "京东用户",
+    "用户",
+    "会员",
+    "USER",
+    "WX",
+    "JD",
+];
+
+/// Why a key is refused before clustering, if it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Junk {
+    PlaceholderPhone,
+    PlaceholderEmail,
+    JunkName,
+    DefaultNickname,
+}
+
+impl Junk {
+    /// The reason code written to `dwd_customer_refused_key`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Junk::PlaceholderPhone => "placeholder_phone",
+            Junk::PlaceholderEmail => "placeholder_email",
+            Junk::JunkName => "junk_name",
+            Junk::DefaultNickname => "default_nickname",
+        }
+    }
+}
+
+/// The built-in lists plus the pipeline's, normalized once.
+#[derive(Debug, Clone, Default)]
+pub struct JunkRules {
+    phones: HashSet<String>,
+    emails: HashSet<String>,
+    domains: HashSet<String>,
+    locals: HashSet<String>,
+    names: HashSet<String>,
+}
+
+impl JunkRules {
+    pub fn new(cfg: &IdentityConfig) -> Self {
+        let mut rules = JunkRules::default();
+        for p in &cfg.placeholder_phones {
+            if let Some(n) = normalize_phone(p) {
+                rules.phones.insert(n);
+            }
+        }
+        for e in &cfg.placeholder_emails {
+            let e = e.trim().to_lowercase();
+            if let Some(domain) = e.strip_prefix('@') {
+                rules.domains.insert(domain.to_string());
+            } else if let Some(local) = e.strip_suffix('@') {
+                rules.locals.insert(local.to_string());
+            } else if let Some(n) = normalize_email(&e) {
+                rules.emails.insert(n);
+            }
+        }
+        for n in &cfg.placeholder_names {
+            if let Some(n) = normalize_company(n) {
+                rules.names.insert(n);
+            }
+        }
+        rules
+    }
+
+    /// Why the match key `key` (`p:`, `e:` or `n:` and a normalized value) identifies nobody.
+    pub fn classify(&self, key: &str) -> Option<Junk> {
+        let (kind, value) = key.split_at_checked(2)?;
+        match kind {
+            "p:" => (is_junk_phone(value) || self.phones.contains(value))
+                .then_some(Junk::PlaceholderPhone),
+            "e:" => self.is_junk_email(value).then_some(Junk::PlaceholderEmail),
+            "n:" => self.classify_name(value),
+            _ => None,
+        }
+    }
+
+    fn is_junk_email(&self, email: &str) -> bool {
+        let Some((local, domain)) = email.rsplit_once('@') else {
+            return true;
+        };
+        let tld = domain.rsplit('.').next().unwrap_or(domain);
+        self.emails.contains(email)
+            || PLACEHOLDER_LOCALS.contains(&local)
+            || self.locals.contains(local)
+            || PLACEHOLDER_DOMAINS.contains(&domain)
+            || self.domains.contains(domain)
+            || RESERVED_TLDS.contains(&tld)
+            || (local.chars().count() > 2 && all_same(local))
+    }
+
+    fn classify_name(&self, name: &str) -> Option<Junk> {
+        if JUNK_NAMES.contains(&name)
+            || self.names.contains(name)
+            || !name.chars().any(char::is_alphabetic)
+        {
+            return Some(Junk::JunkName);
+        }
+        NICKNAME_PREFIXES
+            .iter()
+            .filter_map(|p| name.strip_prefix(p))
+            .any(|rest| {
+                !rest.chars().any(is_cjk)
+                    && (rest.is_empty()
+                        || rest.starts_with(['_', '-'])
+                        || rest.chars().any(|c| c.is_ascii_digit()))
+            })
+            .then_some(Junk::DefaultNickname)
+    }
+}
+
+/// Placeholder patterns of an E.164 `+86...` number: every digit the same, a mobile whose last
+/// eight digits are one repeated digit (`13800000000`), a landline whose number is zeros, or a
+/// listed filler.
+fn is_junk_phone(e164: &str) -> bool {
+    let national = e164.strip_prefix("+86").unwrap_or(e164);
+    let n = national.len();
+    let is_mobile = n == 11 && national.starts_with('1');
+    all_same(national)
+        || (is_mobile && all_same(&national[3..]))
+        || (!is_mobile && n > 7 && national[n - 7..].chars().all(|c| c == '0'))
+        || PLACEHOLDER_PHONES.contains(&national)
+}
+
+fn all_same(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|first| chars.all(|c| c == first))
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> JunkRules {
+        JunkRules::new(&IdentityConfig {
+            placeholder_phones: vec!["139 0000 1111".into()],
+            placeholder_emails: vec!["@corp-dummy.cn".into(), "info@".into()],
+            placeholder_names: vec!["暂无名称".into()],
+            ..IdentityConfig::default()
+        })
+    }
+
+    #[test]
+    fn placeholder_phones() {
+        let r = rules();
+        for k in [
+            "p:+8613800000000",
+            "p:+8600000000000",
+            "p:+8611111111111",
+            "p:+8613999999999",
+            "p:+8612345678901",
+            "p:+861080000000",
+            "p:+8613900001111",
+        ] {
+            assert_eq!(r.classify(k), Some(Junk::PlaceholderPhone), "{k}");
+        }
+        for k in ["p:+8613912345670", "p:+861065521234", "p:+8613800138000"] {
+            assert_eq!(r.classify(k), None, "{k}");
+        }
+    }
+
+    #[test]
+    fn placeholder_emails() {
+        let r = rules();
+        for k in [
+            "e:test@test.com",
+            "e:noreply@shop.cn",
+            "e:zhang@example.com",
+            "e:a@b.invalid",
+            "e:xxxx@qq.com",
+            "e:li@corp-dummy.cn",
+            "e:info@hengrui.cn",
+        ] {
+            assert_eq!(r.classify(k), Some(Junk::PlaceholderEmail), "{k}");
+        }
+        for k in ["e:zhang.san@hengrui.cn", "e:123456789@qq.com"] {
+            assert_eq!(r.classify(k), None, "{k}");
+        }
+    }
+
+    #[test]
+    fn junk_names_and_nicknames() {
+        let r = rules();
+        for (k, why) in [
+            ("n:N/A", Junk::JunkName),
+            ("n:无", Junk::JunkName),
+            ("n:个人", Junk::JunkName),
+            ("n:测试", Junk::JunkName),
+            ("n:匿名", Junk::JunkName),
+            ("n:暂无名称", Junk::JunkName),
+            ("n:---", Junk::JunkName),
+            ("n:微信用户", Junk::JunkName),
+            ("n:微信用户8237", Junk::DefaultNickname),
+            ("n:用户_8237", Junk::DefaultNickname),
+            ("n:JD_8237AB", Junk::DefaultNickname),
+        ] {
+            assert_eq!(r.classify(k), Some(why), "{k}");
+        }
+        for k in [
+            "n:上海恒瑞科技",
+            "n:用友软件",
+            "n:会员制超市连锁",
+            "n:USERLAND",
+        ] {
+            assert_eq!(r.classify(k), None, "{k}");
+        }
+    }
+}

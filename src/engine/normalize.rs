@@ -1,0 +1,304 @@
+//! Normalization of the identifiers that match customer records (DOMAIN.md, "Identity
+//! resolution"): phones, e-mails and company names. Two spellings of one identifier normalize
+//! to the same text; text that identifies nothing normalizes to `None`.
+//!
+//! - Phones: full-width digits folded; an extension (`转 801`, `ext. 801`, `x801`, `#801`,
+//!   `分机 801`) cut off; country prefixes `+86`, `0086`, `86` and separators dropped; E.164
+//!   `+86` + national number without the trunk `0`.
+//! - E-mails: the address inside angle brackets, without `mailto:`, surrounding whitespace,
+//!   quotes and trailing dots, lower case.
+//! - Company names: full-width folded, traditional characters simplified (OpenCC's `t2s`
+//!   tables, through `ferrous-opencc`), spaces and every bracket form removed, Latin letters
+//!   upper case, Chinese legal forms (有限公司, 有限责任公司, 股份有限公司, 集团, a final 公司)
+//!   and English ones at the end (Co., Ltd., Limited, Inc., Corp.) removed, branch words
+//!   (分部, 办事处) written 分公司.
+
+use std::sync::LazyLock;
+
+use ferrous_opencc::OpenCC;
+use ferrous_opencc::config::BuiltinConfig;
+
+/// Traditional to simplified Chinese, loaded once from the tables compiled into the binary.
+static T2S: LazyLock<OpenCC> = LazyLock::new(|| {
+    OpenCC::from_config(BuiltinConfig::T2s).expect("the built-in t2s tables load")
+});
+
+/// Full-width ASCII variants (`１２３`, `（`) to their half-width forms; ideographic space to space.
+pub fn fold_width(c: char) -> char {
+    match c {
+        '\u{3000}' => ' ',
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// Where a phone's extension starts, written in any of the usual ways.
+const EXTENSION_MARKS: &[&str] = &["转", "轉", "分机", "分機", "ext", "x", "#"];
+
+/// E.164 for Chinese numbers: `+86` followed by the national number without trunk `0`.
+pub fn normalize_phone(text: &str) -> Option<String> {
+    let folded: String = text
+        .chars()
+        .map(fold_width)
+        .collect::<String>()
+        .to_lowercase();
+    let cut = EXTENSION_MARKS
+        .iter()
+        .filter_map(|m| folded.find(m))
+        .min()
+        .unwrap_or(folded.len());
+    let main = folded[..cut].trim_start();
+    let all: String = main.chars().filter(char::is_ascii_digit).collect();
+    let mut digits = all.as_str();
+    let mut international = false;
+    if let Some(rest) = digits.strip_prefix("0086") {
+        (digits, international) = (rest, true);
+    } else if main.starts_with('+') || main.starts_with("00") {
+        (digits, international) = (digits.strip_prefix("86")?, true);
+    } else if digits.starts_with("86") && digits.len() > 11 {
+        (digits, international) = (&digits[2..], true);
+    }
+    let (national, trunk) = match digits.strip_prefix('0') {
+        Some(rest) => (rest, true),
+        None => (digits, false),
+    };
+    let is_mobile = !trunk && national.len() == 11 && national.starts_with('1');
+    // Landlines: area code (without the trunk 0) plus a 7- or 8-digit number.
+    let is_landline = (9..=11).contains(&national.len()) && (trunk || international) && !is_mobile;
+    (is_mobile || is_landline).then(|| format!("+86{national}"))
+}
+
+/// The bare address, lower case; NULL when it has no `@` with text on both sides.
+pub fn normalize_email(text: &str) -> Option<String> {
+    let folded: String = text
+        .chars()
+        .map(fold_width)
+        .collect::<String>()
+        .to_lowercase();
+    let mut e = folded.as_str();
+    if let Some((_, inner)) = e.rsplit_once('<') {
+        e = inner.split('>').next().unwrap_or(inner);
+    }
+    let quotes: &[char] = &['"', '\'', ' ', '\t', '\n', '\r'];
+    e = e.trim().trim_matches(quotes);
+    e = e.strip_prefix("mailto:").unwrap_or(e);
+    let e = e.trim().trim_matches(quotes).trim_end_matches('.');
+    let (local, domain) = e.split_once('@')?;
+    (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace))
+        .then(|| e.to_string())
+}
+
+/// Chinese legal forms removed wherever they occur, longest first.
+const LEGAL_FORMS: &[&str] = &[
+    "股份有限公司",
+    "集团有限公司",
+    "有限责任公司",
+    "股份公司",
+    "有限公司",
+    "集团",
+];
+
+/// English legal forms removed from the end (spaces already gone, upper case).
+const LATIN_FORMS: &[&str] = &[
+    "COMPANYLIMITED",
+    "CORPORATION",
+    "LIMITED",
+    "COMPANY",
+    "CO.LTD",
+    "CO,LTD",
+    "LTD",
+    "INC",
+    "CORP",
+    "LLC",
+    "CO",
+];
+
+fn is_bracket(c: char) -> bool {
+    matches!(
+        c,
+        '(' | ')'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '〔'
+            | '〕'
+            | '【'
+            | '】'
+            | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '〈'
+            | '〉'
+            | '《'
+            | '》'
+            | '〖'
+            | '〗'
+            | '（'
+            | '）'
+            | '［'
+            | '］'
+    )
+}
+
+/// A company name reduced for matching (see the module docs). NULL when nothing is left.
+pub fn normalize_company(text: &str) -> Option<String> {
+    let folded: String = text.chars().map(fold_width).collect();
+    let simplified = if folded.is_ascii() {
+        folded
+    } else {
+        T2S.convert(&folded)
+    };
+    let mut s: String = simplified
+        .chars()
+        .filter(|c| !c.is_whitespace() && !is_bracket(*c))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    // 分公司 is a branch, not a legal form: keep it out of reach of the removals below.
+    const BRANCH: &str = "\u{E000}";
+    s = s.replace("分公司", BRANCH);
+    for form in LEGAL_FORMS {
+        s = s.replace(form, "");
+    }
+    s = s.replace(&format!("公司{BRANCH}"), BRANCH);
+    if let Some(head) = s.strip_suffix("公司") {
+        s = head.to_string();
+    }
+    loop {
+        let trimmed = s.trim_end_matches([',', '.', '&', '-']);
+        let stripped = LATIN_FORMS
+            .iter()
+            .find_map(|f| trimmed.strip_suffix(f).filter(|head| !head.is_empty()));
+        let next = stripped.unwrap_or(trimmed).to_string();
+        if next == s {
+            break;
+        }
+        s = next;
+    }
+    s = s.replace(BRANCH, "分公司");
+    for branch in ["分部", "办事处"] {
+        if let Some(head) = s.strip_suffix(branch) {
+            s = format!("{head}分公司");
+        }
+    }
+    (!s.is_empty()).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalize_to_e164() {
+        for raw in [
+            "+86 138 0013 8000",
+            "138-0013-8000",
+            "13800138000",
+            "８６13800138000",
+            "0086 138 0013 8000",
+            "86-138-0013-8000",
+            "(+86) 13800138000",
+        ] {
+            assert_eq!(
+                normalize_phone(raw).as_deref(),
+                Some("+8613800138000"),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            normalize_phone("(010) 6552-1234").as_deref(),
+            Some("+861065521234")
+        );
+        assert_eq!(normalize_phone("12345"), None);
+        assert_eq!(normalize_phone(""), None);
+    }
+
+    #[test]
+    fn extensions_are_cut_off() {
+        for raw in [
+            "139-1234-5678 转 801",
+            "139 1234 5678 ext. 801",
+            "13912345678x801",
+            "13912345678 #801",
+            "+86 139 1234 5678 分机801",
+            "13912345678 EXT 801",
+        ] {
+            assert_eq!(
+                normalize_phone(raw).as_deref(),
+                Some("+8613912345678"),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            normalize_phone("(010) 6552-1234 转 23").as_deref(),
+            Some("+861065521234")
+        );
+        assert_eq!(
+            normalize_phone("+86 10 6552 1234").as_deref(),
+            Some("+861065521234")
+        );
+    }
+
+    #[test]
+    fn emails_normalize() {
+        for raw in [
+            "  Zhang.San@Example.COM ",
+            "mailto:zhang.san@example.com",
+            "<zhang.san@example.com>",
+            "张三 <Zhang.San@example.com>",
+            "zhang.san@example.com.",
+            "MAILTO:Zhang.San@Example.com.",
+            "\"zhang.san@example.com\"",
+        ] {
+            assert_eq!(
+                normalize_email(raw).as_deref(),
+                Some("zhang.san@example.com"),
+                "{raw}"
+            );
+        }
+        assert_eq!(normalize_email("not an email"), None);
+        assert_eq!(normalize_email("mailto:"), None);
+    }
+
+    #[test]
+    fn company_names_normalize_to_one_key() {
+        let legal = normalize_company("上海恒瑞科技有限公司北京分公司");
+        for v in [
+            " 上海恒瑞科技股份有限公司北京分部 ",
+            "上海恒瑞科技　有限公司北京分公司",
+            "上海恒瑞科技北京分部",
+            "上海恒瑞科技有限责任公司北京分公司",
+            "上海恆瑞科技有限公司北京分公司",
+        ] {
+            assert_eq!(normalize_company(v), legal, "{v}");
+        }
+        assert_eq!(
+            normalize_company("恒瑞ＩＴ服务（上海）有限公司bj分部").as_deref(),
+            Some("恒瑞IT服务上海BJ分公司")
+        );
+        assert_eq!(normalize_company(" 有限公司 "), None);
+    }
+
+    #[test]
+    fn traditional_brackets_and_legal_forms_fold() {
+        let simplified = normalize_company("深圳华信电子贸易有限公司");
+        assert_eq!(simplified.as_deref(), Some("深圳华信电子贸易"));
+        for v in [
+            "深圳華信電子貿易有限公司",
+            "〔深圳〕华信电子贸易有限公司",
+            "【深圳】华信电子贸易有限责任公司",
+            "「深圳」華信電子貿易股份有限公司",
+            "［深圳］华信电子贸易公司",
+            "深圳华信电子贸易 Co., Ltd.",
+            "深圳华信电子贸易 Company Limited",
+            "深圳华信电子贸易集团",
+        ] {
+            assert_eq!(normalize_company(v), simplified, "{v}");
+        }
+        assert_eq!(
+            normalize_company("Hengrui Tech Co., Ltd.").as_deref(),
+            Some("HENGRUITECH")
+        );
+    }
+}

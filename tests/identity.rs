@@ -1,0 +1,313 @@
+//! Identity resolution of the bundled pipeline on hand-made records (issue 12's examples). Every
+//! expected clustering below is worked out by hand from the fixture.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use util::crm_fixture::{CRM_CUSTOMER, ERP_CUSTOMER, SHOP_CUSTOMER, land_rows, lines};
+use util::query_dir;
+
+fn crm(id: &str, company: &str, phone: &str, email: &str) -> Vec<String> {
+    [
+        id,
+        company,
+        "张三",
+        phone,
+        email,
+        "软件",
+        "北京市",
+        "北京",
+        "1-49",
+        "NULL",
+        "R1",
+        "NULL",
+        "t-400",
+        "t-10",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+fn shop(id: &str, display: &str, mobile: &str, email: &str) -> Vec<String> {
+    [id, display, mobile, email, "NULL", "t-300", "t-10"]
+        .map(str::to_string)
+        .to_vec()
+}
+
+fn land(
+    p: &util::Project,
+    table: &str,
+    layout: &[(&str, util::crm_fixture::Kind)],
+    rows: &[Vec<String>],
+) {
+    let refs: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    land_rows(p, table, layout, &slices);
+}
+
+/// The fixture; the comment of each group says how it must resolve.
+fn fixture() -> util::Project {
+    let p = util::ods::crm_project();
+    land(
+        &p,
+        "ods_crm_customer",
+        CRM_CUSTOMER,
+        &[
+            // C1 with an extension on its phone; the shop account S1 has the bare mobile.
+            crm("C1", "上海恒瑞科技有限公司", "139-1234-5678 转 801", "NULL"),
+            // C2 in traditional characters; ERP E1 in simplified with another legal form.
+            crm("C2", "深圳華信電子貿易有限公司", "NULL", "NULL"),
+            // C3 and S3 share the name but a steward keeps them apart (cannot_link).
+            crm("C3", "北京远航物流有限公司", "NULL", "NULL"),
+            // C4 and S4 share nothing but a steward joins them (must_link).
+            crm("C4", "广州星河文化传媒有限公司", "020-8888 1234", "NULL"),
+        ],
+    );
+    land(
+        &p,
+        "ods_erp_customer",
+        ERP_CUSTOMER,
+        &[[
+            "E1",
+            "深圳华信电子贸易有限责任公司",
+            "NULL",
+            "NULL",
+            "NULL",
+            "NULL",
+            "t-10",
+        ]
+        .map(str::to_string)
+        .to_vec()],
+    );
+    let mut shops = vec![
+        shop("S1", "恒瑞", "13912345678", "NULL"),
+        shop("S3", "北京远航物流", "NULL", "NULL"),
+        shop("S4", "老王", "13300000004", "NULL"),
+    ];
+    // A chain of 16 accounts: K00-K01 share e-mail 0, K01-K02 phone 1, K02-K03 e-mail 2, ...
+    let link = |i: usize| {
+        if i.is_multiple_of(2) {
+            (None, Some(format!("chain{i}@mail.cn")))
+        } else {
+            (Some(format!("137{:08}", 1000 + i)), None)
+        }
+    };
+    for j in 0..16usize {
+        let mut mobile = "NULL".to_string();
+        let mut email = "NULL".to_string();
+        for i in [j.checked_sub(1), (j < 15).then_some(j)]
+            .into_iter()
+            .flatten()
+        {
+            let (m, e) = link(i);
+            mobile = m.unwrap_or(mobile);
+            email = e.unwrap_or(email);
+        }
+        shops.push(shop(&format!("K{j:02}"), "微信用户", &mobile, &email));
+    }
+    for i in 0..10 {
+        // Ten strangers with the placeholder mobile, ten with test@test.com, ten called 微信用户.
+        shops.push(shop(
+            &format!("P{i}"),
+            &format!("杭州小店{i}号"),
+            "13800000000",
+            "NULL",
+        ));
+        shops.push(shop(
+            &format!("T{i}"),
+            "个人",
+            &format!("136{:08}", 2000 + i),
+            "test@test.com",
+        ));
+        shops.push(shop(
+            &format!("W{i}"),
+            "微信用户",
+            &format!("135{:08}", 3000 + i),
+            "NULL",
+        ));
+    }
+    land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
+    p.write(
+        "data/seeds/identity_overrides.csv",
+        "rule,left_system,left_id,right_system,right_id,note\n\
+         cannot_link,crm,C3,shop,S3,two companies of one name\n\
+         must_link,crm,C4,shop,S4,the owner's own account\n",
+    );
+    p
+}
+
+#[tokio::test]
+async fn issue_12_examples_resolve_as_worked_out_by_hand() {
+    let p = fixture();
+    let out = p.strata(&[
+        "run",
+        "pipelines/crm.yaml",
+        "--ds",
+        "2026-11-21",
+        "--select",
+        "+dwd_customer_source_map",
+        "+dwd_customer_link",
+        "+dwd_customer_refused_key",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let wh = p.path().join("warehouse/dwd");
+    let rows = lines(
+        &query_dir(
+            &wh.join("dwd_customer_source_map"),
+            "SELECT source_system || ':' || source_customer_id, customer_id FROM t",
+        )
+        .await,
+    );
+    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in rows {
+        let (record, customer) = row.split_once(" | ").unwrap();
+        groups
+            .entry(customer.to_string())
+            .or_default()
+            .insert(record.to_string());
+    }
+    let mut clusters: Vec<Vec<String>> = groups
+        .into_values()
+        .map(|g| g.into_iter().collect())
+        .collect();
+    clusters.sort();
+
+    let mut expected: Vec<Vec<String>> = vec![
+        vec!["crm:C1".into(), "shop:S1".into()],
+        vec!["crm:C2".into(), "erp:E1".into()],
+        vec!["crm:C3".into()],
+        vec!["shop:S3".into()],
+        vec!["crm:C4".into(), "shop:S4".into()],
+        (0..16).map(|j| format!("shop:K{j:02}")).collect(),
+    ];
+    for i in 0..10 {
+        for prefix in ["P", "T", "W"] {
+            expected.push(vec![format!("shop:{prefix}{i}")]);
+        }
+    }
+    expected.sort();
+    assert_eq!(clusters.len(), 36);
+    assert_eq!(clusters, expected);
+
+    let refused = lines(
+        &query_dir(
+            &wh.join("dwd_customer_refused_key"),
+            "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind, key_masked",
+        )
+        .await,
+    );
+    assert_eq!(
+        refused,
+        vec![
+            "email | t***@test.com | 10 | placeholder_email",
+            "name | 个* | 10 | junk_name",
+            "name | 微*** | 26 | junk_name",
+            "phone | 138****0000 | 10 | placeholder_phone",
+        ]
+    );
+
+    // Every merge is explained: 15 links hold the chain together, one the phone with the
+    // extension, one the two spellings, one the must_link; the cannot_link split is listed.
+    let links = lines(
+        &query_dir(
+            &wh.join("dwd_customer_link"),
+            "SELECT link_kind, key_kind, COUNT(*) FROM t GROUP BY link_kind, key_kind ORDER BY 1, 2",
+        )
+        .await,
+    );
+    assert_eq!(
+        links,
+        vec![
+            "link | email | 8",
+            "link | name | 1",
+            "link | override | 1",
+            "link | phone | 8",
+            "split | name | 1",
+        ]
+    );
+
+    let chain = lines(
+        &query_dir(
+            &wh.join("dwd_customer_source_map"),
+            "SELECT customer_id FROM t WHERE source_customer_id = 'K07'",
+        )
+        .await,
+    );
+    let explained = p.strata(&["explain-customer", &chain[0]]);
+    assert_eq!(explained.code, 0, "{}", explained.stderr);
+    let rows = |step: &str| {
+        let prefix = format!("| {step} ");
+        explained
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .count()
+    };
+    assert_eq!(rows("record"), 16);
+    assert_eq!(rows("link"), 15);
+    assert!(!explained.stdout.contains("chain"), "keys are masked");
+}
+
+#[tokio::test]
+async fn the_pipeline_extends_the_junk_lists_and_guards_shared_keys() {
+    let p = util::ods::crm_project();
+    let yaml = std::fs::read_to_string(p.path().join("pipelines/crm.yaml")).unwrap();
+    let yaml = yaml
+        .replace("  max_records_per_key: 8\n", "  max_records_per_key: 3\n")
+        .replace("    names: []\n", "    names: [暂无名称]\n");
+    p.write("pipelines/crm.yaml", &yaml);
+    let mut shops = Vec::new();
+    for i in 0..4 {
+        // Four strangers share one unlisted mobile: more than 3 records, nothing else in common.
+        shops.push(shop(
+            &format!("G{i}"),
+            &format!("甲{i}商行"),
+            "13512345678",
+            "NULL",
+        ));
+        // Four accounts of one company share a mobile and the name: both keys are held by more
+        // than 3 records, but each is backed by the other.
+        shops.push(shop(&format!("H{i}"), "同一商行", "13512340000", "NULL"));
+    }
+    // The pipeline's own junk name.
+    shops.push(shop("N0", "暂无名称", "13600000001", "NULL"));
+    shops.push(shop("N1", "暂无名称", "13600000002", "NULL"));
+    land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
+    let out = p.strata(&[
+        "run",
+        "pipelines/crm.yaml",
+        "--ds",
+        "2026-11-21",
+        "--select",
+        "+dwd_customer_source_map",
+        "+dwd_customer_refused_key",
+    ]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let wh = p.path().join("warehouse/dwd");
+    let per_prefix = lines(
+        &query_dir(
+            &wh.join("dwd_customer_source_map"),
+            "SELECT left(source_customer_id, 1), COUNT(DISTINCT customer_id) FROM t GROUP BY 1 ORDER BY 1",
+        )
+        .await,
+    );
+    assert_eq!(per_prefix, vec!["G | 4", "H | 1", "N | 2"]);
+    let refused = lines(
+        &query_dir(
+            &wh.join("dwd_customer_refused_key"),
+            "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind",
+        )
+        .await,
+    );
+    assert_eq!(
+        refused,
+        vec![
+            "name | 暂*** | 2 | junk_name",
+            "phone | 135****5678 | 4 | shared_by_too_many",
+        ]
+    );
+}
