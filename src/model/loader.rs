@@ -16,9 +16,10 @@ use super::reader::{Cx, Map};
 use super::sections::{
     check_secrets, read_engine, read_intents, read_pii, read_vars, read_warehouse,
 };
+use super::source_entry::read_source;
 use super::types::parse_column_type;
 use super::yaml::{self, Node, Value};
-use super::{Layer, Materialization, Pipeline, Source, SourceFormat, Stage, WarehouseConfig};
+use super::{Layer, Materialization, Pipeline, Source, Stage, WarehouseConfig};
 use crate::diag::{Problem, ProblemKind, display_path};
 use crate::error::StrataError;
 
@@ -35,19 +36,6 @@ const TOP_KEYS: &[&str] = &[
     "intents",
     "pii",
     "identity",
-];
-const SOURCE_KEYS: &[&str] = &[
-    "name",
-    "location",
-    "format",
-    "partitions",
-    "columns",
-    "optional",
-    "key",
-    "naive_timestamps",
-    "encoding",
-    "checks",
-    "description",
 ];
 const STAGE_KEYS: &[&str] = &[
     "name",
@@ -257,7 +245,7 @@ fn read_list<T>(
     }
 }
 
-fn name_of(cx: &mut Cx, map: &Map<'_>) -> Option<String> {
+pub(super) fn name_of(cx: &mut Cx, map: &Map<'_>) -> Option<String> {
     let node = map.required(cx, "name")?;
     let name = cx.string("name", node)?;
     let valid = !name.is_empty()
@@ -283,149 +271,8 @@ fn name_of(cx: &mut Cx, map: &Map<'_>) -> Option<String> {
     Some(name)
 }
 
-fn read_source(cx: &mut Cx, node: &Node) -> Option<Source> {
-    let map = cx.map(node, "sources[]", "a source", SOURCE_KEYS)?;
-    let name = name_of(cx, &map);
-    let location_node = map.required(cx, "location");
-    let location = location_node.and_then(|n| cx.string("location", n));
-    let format = match map.get("format") {
-        None => Some(SourceFormat::Parquet),
-        Some(n) => cx.string("format", n).and_then(|f| match f.as_str() {
-            "parquet" => Some(SourceFormat::Parquet),
-            "csv" => Some(SourceFormat::Csv),
-            _ => {
-                cx.at(
-                    n,
-                    ProblemKind::InvalidValue {
-                        key: "format".into(),
-                        value: f,
-                        reason: "expected `parquet` or `csv`".into(),
-                    },
-                );
-                None
-            }
-        }),
-    };
-    let partitions = map
-        .get("partitions")
-        .map(|n| read_columns(cx, "partitions", n))
-        .unwrap_or_else(|| Some(Vec::new()));
-    let columns = match map.get("columns") {
-        Some(n) => read_columns(cx, "columns", n).map(Some),
-        None => Some(None),
-    };
-    let optional = match map.get("optional") {
-        None => Some(false),
-        Some(Node {
-            value: Value::Bool(b),
-            ..
-        }) => Some(*b),
-        Some(n) => {
-            cx.wrong_type("optional", n, "true or false");
-            None
-        }
-    };
-    let description = map.opt_string(cx, "description");
-    let key: Vec<String> = map
-        .get("key")
-        .map(|n| cx.strings("key", n).into_iter().map(|(k, _)| k).collect())
-        .unwrap_or_default();
-    let naive_timestamps = match map.get("naive_timestamps") {
-        None => Some(None),
-        Some(n) => cx
-            .string("naive_timestamps", n)
-            .and_then(|tz| match tz.parse() {
-                Ok(tz) => Some(Some(tz)),
-                Err(_) => {
-                    cx.at(
-                        n,
-                        ProblemKind::InvalidValue {
-                            key: "naive_timestamps".into(),
-                            value: tz,
-                            reason: "not an IANA time zone name such as Asia/Shanghai or UTC"
-                                .into(),
-                        },
-                    );
-                    None
-                }
-            }),
-    };
-    let encoding = match map.get("encoding") {
-        None => Some(encoding_rs::UTF_8),
-        Some(n) => cx.string("encoding", n).and_then(|label| {
-            let found = encoding_rs::Encoding::for_label(label.trim().as_bytes());
-            let csv = format == Some(SourceFormat::Csv);
-            match found {
-                Some(e) if csv => Some(e),
-                _ => {
-                    let reason = if csv {
-                        "not a known encoding label (utf-8, gbk, gb18030, big5, shift_jis, ...)"
-                    } else {
-                        "`encoding` applies to csv sources only; Parquet text is always UTF-8"
-                    };
-                    cx.at(
-                        n,
-                        ProblemKind::InvalidValue {
-                            key: "encoding".into(),
-                            value: label,
-                            reason: reason.into(),
-                        },
-                    );
-                    None
-                }
-            }
-        }),
-    };
-    let checks = match map.get("checks") {
-        Some(n) => super::checks::read_checks(cx, n),
-        None => Some(Vec::new()),
-    };
-    if let (Some(declared), Some(n)) = (&columns, map.get("key")) {
-        let declared: Vec<&str> = declared.iter().flatten().map(|(c, _)| c.as_str()).collect();
-        for k in key
-            .iter()
-            .filter(|k| !declared.is_empty() && !declared.contains(&k.as_str()))
-        {
-            cx.at(
-                n,
-                ProblemKind::InvalidValue {
-                    key: "key".into(),
-                    value: k.clone(),
-                    reason: format!("not a declared column (declared: {})", declared.join(", ")),
-                },
-            );
-        }
-    }
-    let complete = location.is_some()
-        && partitions.is_some()
-        && columns.is_some()
-        && optional.is_some()
-        && naive_timestamps.is_some()
-        && encoding.is_some()
-        && checks.is_some();
-    if let (Some(n), false) = (&name, complete) {
-        cx.broken.push(n.clone());
-    }
-    let location_node = location_node?;
-    Some(Source {
-        name: name?,
-        format: format?,
-        location: location?,
-        location_at: cx.loc(location_node.line, location_node.column),
-        partitions: partitions?,
-        columns: columns?,
-        optional: optional?,
-        key,
-        naive_timestamps: naive_timestamps?,
-        encoding: encoding?,
-        checks: checks?,
-        description,
-        at: cx.loc(node.line, node.column),
-    })
-}
-
 /// A mapping of column name to type name, in order.
-fn read_columns(
+pub(super) fn read_columns(
     cx: &mut Cx,
     key: &str,
     node: &Node,

@@ -12,6 +12,7 @@ pub mod identity;
 pub mod loader;
 mod reader;
 mod sections;
+mod source_entry;
 pub mod types;
 pub mod yaml;
 
