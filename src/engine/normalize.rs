@@ -113,6 +113,47 @@ const LATIN_FORMS: &[&str] = &[
     "CO",
 ];
 
+/// English legal forms removed from the end, as whole words only (`TES Co., Ltd.` -> `TES`,
+/// but `TESCO` stays): a form counts when a space, comma, dot, bracket or a Chinese character
+/// stands before it, and something is left.
+fn strip_latin_forms(upper: &str) -> String {
+    let mut s = upper.to_string();
+    loop {
+        let trimmed = s.trim_end_matches(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '.' | '&' | '-') || is_bracket(c)
+        });
+        let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
+        let stripped = LATIN_FORMS.iter().find_map(|form| {
+            // Match the form against the end with spaces ignored, then find where it starts in
+            // the text with spaces.
+            compact.strip_suffix(form)?;
+            let mut letters = form.chars().rev().filter(|c| !c.is_whitespace()).count();
+            let mut cut = trimmed.len();
+            for (i, c) in trimmed.char_indices().rev() {
+                if letters == 0 {
+                    break;
+                }
+                if !c.is_whitespace() {
+                    letters -= 1;
+                }
+                cut = i;
+            }
+            let head = &trimmed[..cut];
+            let boundary = head.chars().next_back().is_some_and(|c| {
+                c.is_whitespace()
+                    || matches!(c, ',' | '.' | '&' | '-')
+                    || is_bracket(c)
+                    || !c.is_ascii()
+            });
+            (boundary && !head.trim().is_empty()).then(|| head.to_string())
+        });
+        match stripped {
+            Some(head) => s = head,
+            None => return trimmed.to_string(),
+        }
+    }
+}
+
 fn is_bracket(c: char) -> bool {
     matches!(
         c,
@@ -150,6 +191,7 @@ pub fn normalize_company(text: &str) -> Option<String> {
     } else {
         T2S.convert(&folded)
     };
+    let simplified = strip_latin_forms(&simplified.to_ascii_uppercase());
     let mut s: String = simplified
         .chars()
         .filter(|c| !c.is_whitespace() && !is_bracket(*c))
@@ -165,17 +207,7 @@ pub fn normalize_company(text: &str) -> Option<String> {
     if let Some(head) = s.strip_suffix("公司") {
         s = head.to_string();
     }
-    loop {
-        let trimmed = s.trim_end_matches([',', '.', '&', '-']);
-        let stripped = LATIN_FORMS
-            .iter()
-            .find_map(|f| trimmed.strip_suffix(f).filter(|head| !head.is_empty()));
-        let next = stripped.unwrap_or(trimmed).to_string();
-        if next == s {
-            break;
-        }
-        s = next;
-    }
+    s = s.trim_end_matches([',', '.', '&', '-']).to_string();
     s = s.replace(BRANCH, "分公司");
     for branch in ["分部", "办事处"] {
         if let Some(head) = s.strip_suffix(branch) {
@@ -300,5 +332,17 @@ mod tests {
             normalize_company("Hengrui Tech Co., Ltd.").as_deref(),
             Some("HENGRUITECH")
         );
+    }
+
+    #[test]
+    fn english_legal_forms_are_whole_words() {
+        let n = |t: &str| normalize_company(t).unwrap();
+        assert_eq!(n("TES Co., Ltd."), "TES");
+        assert_eq!(n("TESCO"), "TESCO");
+        assert_eq!(n("DIS Inc."), "DIS");
+        assert_eq!(n("Disco"), "DISCO");
+        assert_eq!(n("ZINC"), "ZINC");
+        assert_eq!(n("深圳华信电子贸易Co.,Ltd."), "深圳华信电子贸易");
+        assert_eq!(n("Hengrui Company Limited"), "HENGRUI");
     }
 }

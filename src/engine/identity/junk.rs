@@ -11,7 +11,13 @@ use crate::engine::udf::{normalize_company, normalize_email, normalize_phone};
 use crate::model::IdentityConfig;
 
 /// National numbers typed when the real one is unknown (besides the patterns of [`is_junk_phone`]).
-const PLACEHOLDER_PHONES: &[&str] = &["12345678901", "01234567890", "1234567890"];
+const PLACEHOLDER_PHONES: &[&str] = &[
+    "12345678901",
+    "12345678910",
+    "01234567890",
+    "1234567890",
+    "13812345678",
+];
 
 /// Mailboxes that reach nobody, at any domain.
 const PLACEHOLDER_LOCALS: &[&str] = &[
@@ -86,6 +92,20 @@ const JUNK_NAMES: &[&str] = &[
     "女士",
     "小姐",
     "默认",
+    "某某",
+    "XX",
+    "暂无信息",
+    "未填写",
+    "个人客户",
+    "游客",
+    "无名氏",
+    "佚名",
+    "未命名",
+    "待定",
+    "空白",
+    "ADMIN",
+    "先生/女士",
+    "N.A",
 ];
 
 /// Prefixes of the default nicknames shops give new accounts (`微信用户`, `用户_8237`, `jd_8237ab`).
@@ -182,16 +202,21 @@ impl JunkRules {
             || self.domains.contains(domain)
             || RESERVED_TLDS.contains(&tld)
             || (local.chars().count() > 2 && all_same(local))
+            || is_filler_mailbox(local, domain)
     }
 
     fn classify_name(&self, name: &str) -> Option<Junk> {
-        if JUNK_NAMES.contains(&name)
-            || self.names.contains(name)
-            || !name.chars().any(char::is_alphabetic)
-        {
+        // A junk word numbered or lettered to make it unique (`测试1`, `TEST123`, `客户A`).
+        let numbered = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_' || c == '-');
+        let lettered = name
+            .strip_suffix(|c: char| c.is_ascii_uppercase())
+            .filter(|head| head.chars().next_back().is_some_and(is_cjk));
+        let junk = |n: &str| JUNK_NAMES.contains(&n) || self.names.contains(n);
+        if junk(name) || !name.chars().any(char::is_alphabetic) {
             return Some(Junk::JunkName);
         }
-        NICKNAME_PREFIXES
+        let numbered_junk = (numbered != name && junk(numbered)) || lettered.is_some_and(junk);
+        let nickname = NICKNAME_PREFIXES
             .iter()
             .filter_map(|p| name.strip_prefix(p))
             .any(|rest| {
@@ -199,8 +224,12 @@ impl JunkRules {
                     && (rest.is_empty()
                         || rest.starts_with(['_', '-'])
                         || rest.chars().any(|c| c.is_ascii_digit()))
-            })
-            .then_some(Junk::DefaultNickname)
+            });
+        if nickname {
+            Some(Junk::DefaultNickname)
+        } else {
+            numbered_junk.then_some(Junk::JunkName)
+        }
     }
 }
 
@@ -215,6 +244,19 @@ fn is_junk_phone(e164: &str) -> bool {
         || (is_mobile && all_same(&national[3..]))
         || (!is_mobile && n > 7 && national[n - 7..].chars().all(|c| c == '0'))
         || PLACEHOLDER_PHONES.contains(&national)
+}
+
+/// A mailbox typed to fill the field: its name is its domain's (`a@a.com`, `qq@qq.com`,
+/// `admin@admin.com`), or a placeholder word with separators or a number (`no.reply`, `test1`).
+fn is_filler_mailbox(local: &str, domain: &str) -> bool {
+    let bare: String = local
+        .chars()
+        .filter(|c| !matches!(c, '.' | '-' | '_'))
+        .collect();
+    let word = bare.trim_end_matches(|c: char| c.is_ascii_digit());
+    domain.split('.').next() == Some(local)
+        || PLACEHOLDER_LOCALS.contains(&bare.as_str())
+        || (!word.is_empty() && word != bare && PLACEHOLDER_LOCALS.contains(&word))
 }
 
 fn all_same(s: &str) -> bool {
@@ -250,6 +292,8 @@ mod tests {
             "p:+8612345678901",
             "p:+861080000000",
             "p:+8613900001111",
+            "p:+8613812345678",
+            "p:+8612345678910",
         ] {
             assert_eq!(r.classify(k), Some(Junk::PlaceholderPhone), "{k}");
         }
@@ -269,10 +313,20 @@ mod tests {
             "e:xxxx@qq.com",
             "e:li@corp-dummy.cn",
             "e:info@hengrui.cn",
+            "e:a@a.com",
+            "e:qq@qq.com",
+            "e:admin@admin.com",
+            "e:no.reply@shop.cn",
+            "e:test1@test1.com",
+            "e:test123@hengrui.cn",
         ] {
             assert_eq!(r.classify(k), Some(Junk::PlaceholderEmail), "{k}");
         }
-        for k in ["e:zhang.san@hengrui.cn", "e:123456789@qq.com"] {
+        for k in [
+            "e:zhang.san@hengrui.cn",
+            "e:123456789@qq.com",
+            "e:hengrui@hengrui-tech.cn",
+        ] {
             assert_eq!(r.classify(k), None, "{k}");
         }
     }
@@ -292,6 +346,12 @@ mod tests {
             ("n:微信用户8237", Junk::DefaultNickname),
             ("n:用户_8237", Junk::DefaultNickname),
             ("n:JD_8237AB", Junk::DefaultNickname),
+            ("n:测试1", Junk::JunkName),
+            ("n:TEST123", Junk::JunkName),
+            ("n:客户A", Junk::JunkName),
+            ("n:某某", Junk::JunkName),
+            ("n:先生/女士", Junk::JunkName),
+            ("n:N.A", Junk::JunkName),
         ] {
             assert_eq!(r.classify(k), Some(why), "{k}");
         }
@@ -300,6 +360,8 @@ mod tests {
             "n:用友软件",
             "n:会员制超市连锁",
             "n:USERLAND",
+            "n:恒瑞A",
+            "n:3M",
         ] {
             assert_eq!(r.classify(k), None, "{k}");
         }
