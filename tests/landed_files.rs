@@ -105,6 +105,11 @@ fn orders(names: [&str; 6]) -> (Arc<Schema>, Vec<ArrayRef>) {
     (schema, cols)
 }
 
+/// The fields of a schema, to change one of them.
+fn fields_of(s: &Schema) -> Vec<Field> {
+    s.fields().iter().map(|f| f.as_ref().clone()).collect()
+}
+
 const LOWER: [&str; 6] = [
     "order_id",
     "amount",
@@ -234,7 +239,7 @@ async fn upper_case_column_names_read_as_the_declared_columns() {
 async fn columns_differing_only_in_case_and_missing_keys_are_refused() {
     let (p, before) = with_release();
     let (mut s, mut c) = orders(LOWER);
-    let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields = fields_of(&s);
     fields.push(Field::new("Order_Id", DataType::Utf8, true));
     c.push(Arc::new(StringArray::from(vec!["X1", "X2"])));
     s = Arc::new(Schema::new(fields));
@@ -288,7 +293,7 @@ async fn columns_differing_only_in_case_and_missing_keys_are_refused() {
 async fn naive_timestamps_are_refused_unless_their_zone_is_declared() {
     let (p, before) = with_release();
     let (s, mut c) = orders(LOWER);
-    let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields = fields_of(&s);
     fields[5] = Field::new(
         "order_time",
         DataType::Timestamp(TimeUnit::Nanosecond, None),
@@ -355,7 +360,7 @@ async fn naive_timestamps_are_refused_unless_their_zone_is_declared() {
 async fn types_from_other_writers() {
     let (p, _) = with_release();
     let (s, c) = orders(LOWER);
-    let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut fields = fields_of(&s);
     let mut cols = c.clone();
     // Milliseconds with a +08:00 zone; qty as int64 within range; note of Arrow type null;
     // amount as decimal(10,1) (fewer digits: widened).
@@ -637,7 +642,7 @@ async fn wall_clock_times_at_clock_changes_are_refused() {
         ("2026-03-08 02:30", "does not exist"),
     ] {
         let (s, mut c) = orders(LOWER);
-        let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields = fields_of(&s);
         fields[5] = Field::new(
             "order_time",
             DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -675,7 +680,7 @@ async fn key_columns_without_values_are_refused() {
     let (p, before) = with_release();
     for null_typed in [true, false] {
         let (s, mut c) = orders(LOWER);
-        let mut fields: Vec<Field> = s.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields = fields_of(&s);
         if null_typed {
             fields[0] = Field::new("order_id", DataType::Null, true);
             c[0] = Arc::new(NullArray::new(2));
