@@ -102,8 +102,13 @@ pub async fn locate(resolved: &ResolvedSources, sources: &[&str]) -> Option<Dama
             }
             let checked = tokio::time::timeout(
                 left,
-                std::panic::AssertUnwindSafe(decode_file(&source.store, path, *size))
-                    .catch_unwind(),
+                std::panic::AssertUnwindSafe(decode_file(
+                    &source.store,
+                    path,
+                    *size,
+                    file.metadata.clone(),
+                ))
+                .catch_unwind(),
             )
             .await;
             let detail = match checked {
@@ -135,10 +140,15 @@ async fn decode_file(
     store: &Arc<dyn ObjectStore>,
     path: &ObjPath,
     size: u64,
+    resolved: Option<Arc<ParquetMetaData>>,
 ) -> Result<(), String> {
-    let meta = super::preflight::read_metadata(store, path, size)
-        .await
-        .map_err(|e| format!("footer: {e}"))?;
+    // The footer as resolution read it; read again only for a file resolution did not decode.
+    let meta = match resolved {
+        Some(meta) => meta,
+        None => super::preflight::read_metadata(store, path, size)
+            .await
+            .map_err(|e| format!("footer: {e}"))?,
+    };
     let arrow = ArrowReaderMetadata::try_new(meta.clone(), ArrowReaderOptions::new())
         .map_err(|e| format!("footer: {e}"))?;
     let columns = meta.file_metadata().schema_descr();
