@@ -314,6 +314,13 @@ fn samples_never_show_raw_contacts() {
         "z***@example.com"
     );
     assert_eq!(strata::checks::mask_pii("C000123"), "C000123");
+    // An identifier column keeps a customer id whose digits look like a phone's, but not a
+    // phone used as an account id; other columns mask by shape.
+    let mask = strata::checks::mask_sample;
+    assert_eq!(mask("customer_id", "CU5091234591185"), "CU5091234591185");
+    assert_eq!(mask("shop_uid", "139-1234-5678"), "139****5678");
+    assert_eq!(mask("note", "CU5091234591185"), "509****1185");
+    assert_eq!(mask("source_key", "a@b.com"), "a***@b.com");
 }
 
 #[tokio::test]

@@ -311,3 +311,159 @@ async fn the_pipeline_extends_the_junk_lists_and_guards_shared_keys() {
         ]
     );
 }
+
+/// Customers of a source map: record -> customer_id.
+async fn customer_ids(p: &util::Project) -> BTreeMap<String, String> {
+    let wh = p.path().join("warehouse/dwd/dwd_customer_source_map");
+    lines(
+        &query_dir(
+            &wh,
+            "SELECT source_system || ':' || source_customer_id, customer_id FROM t",
+        )
+        .await,
+    )
+    .into_iter()
+    .map(|row| {
+        let (r, c) = row.split_once(" | ").unwrap();
+        (r.to_string(), c.to_string())
+    })
+    .collect()
+}
+
+/// Groups of records that share a customer_id, sorted.
+fn clusters_of(ids: &BTreeMap<String, String>) -> Vec<Vec<String>> {
+    let mut groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (r, c) in ids {
+        groups.entry(c).or_default().push(r.clone());
+    }
+    let mut out: Vec<Vec<String>> = groups.into_values().collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn people_resellers_shared_phones_overrides_and_late_records() {
+    let p = util::ods::crm_project();
+    let yaml = std::fs::read_to_string(p.path().join("pipelines/crm.yaml")).unwrap();
+    p.write(
+        "pipelines/crm.yaml",
+        &yaml.replace(
+            "  identity_warn_records: 25\n",
+            "  identity_warn_records: 5\n",
+        ),
+    );
+    let companies = [
+        "恒瑞科技",
+        "华信电子",
+        "远航物流",
+        "星辰软件",
+        "金石机械",
+        "天成医药",
+        "博雅教育",
+        "中科数据",
+        "东升建设",
+        "万通贸易",
+    ];
+    let mut shops = vec![
+        // Two people called 张伟 and two called 王先生: four customers.
+        shop("Z1", "张伟", "13911110001", "NULL"),
+        shop("Z2", "张伟", "13911110002", "NULL"),
+        shop("Z3", "王先生", "NULL", "wang1@a.cn"),
+        shop("Z4", "王先生", "NULL", "wang2@b.cn"),
+        // A shop-only customer that a CRM record joins on the next day.
+        shop("S", "星河传媒", "13700001111", "NULL"),
+    ];
+    for (i, company) in companies.iter().enumerate() {
+        // A reseller's phone and e-mail on ten end customers: ten customers.
+        shops.push(shop(
+            &format!("R{i}"),
+            company,
+            "13912340009",
+            "sales@reseller.cn",
+        ));
+    }
+    for i in 0..9 {
+        // Nine accounts that share only one phone: one customer.
+        shops.push(shop(&format!("A{i}"), "NULL", "13912345000", "NULL"));
+    }
+    land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
+    p.write(
+        "data/seeds/identity_overrides.csv",
+        "rule,left_system,left_id,right_system,right_id,note\n\
+         must_link,crm,NOPE,shop,S,a record that never landed\n\
+         cannot_link,shop,Z1,shop,Z1,the same record twice\n",
+    );
+    let select = [
+        "--select",
+        "+dwd_customer_source_map",
+        "+dwd_customer_link",
+        "+dwd_customer_refused_key",
+    ];
+    let run = |ds: &str| {
+        let mut args = vec!["run", "pipelines/crm.yaml", "--ds", ds];
+        args.extend(select);
+        let out = p.strata(&args);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        out
+    };
+    let day1 = run("2026-11-21");
+    let ids1 = customer_ids(&p).await;
+    let mut expected: Vec<Vec<String>> = ["Z1", "Z2", "Z3", "Z4", "S"]
+        .iter()
+        .map(|r| vec![format!("shop:{r}")])
+        .chain((0..10).map(|i| vec![format!("shop:R{i}")]))
+        .collect();
+    expected.push((0..9).map(|i| format!("shop:A{i}")).collect());
+    expected.sort();
+    assert_eq!(clusters_of(&ids1), expected);
+
+    let wh = p.path().join("warehouse/dwd");
+    let refused = lines(
+        &query_dir(
+            &wh.join("dwd_customer_refused_key"),
+            "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind, key_masked",
+        )
+        .await,
+    );
+    assert_eq!(
+        refused,
+        vec![
+            "email | s***@reseller.cn | 10 | shared_by_too_many",
+            "name | 张* | 2 | person_name",
+            "name | 王** | 2 | person_name",
+            "override | cannot_link:shop:Z1|shop:Z1 | 1 | override_same_record",
+            "override | must_link:crm:NOPE|shop:S | 1 | override_unknown_record",
+            "phone | 139****0009 | 10 | shared_by_too_many",
+        ]
+    );
+
+    // The accepted phone is explained, and the warn check's sample names the customer by id.
+    let a0 = ids1["shop:A0"].clone();
+    assert!(day1.stdout.contains(&a0), "{}", day1.stdout);
+    let explained = p.strata(&["explain-customer", &a0]);
+    assert_eq!(explained.code, 0, "{}", explained.stderr);
+    assert!(
+        explained.stdout.contains("accepted") && explained.stdout.contains("records_agree"),
+        "{}",
+        explained.stdout
+    );
+
+    // Next day a CRM record joins the shop-only customer; it keeps its id.
+    util::crm_fixture::land_rows_at(
+        &p,
+        "ods_crm_customer",
+        CRM_CUSTOMER,
+        "2026-11-22",
+        "part-0",
+        &[&crm("C9", "星河传媒有限公司", "137-0000-1111", "NULL")
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()],
+    );
+    run("2026-11-22");
+    let ids2 = customer_ids(&p).await;
+    assert_eq!(ids2["crm:C9"], ids1["shop:S"]);
+    for (r, id) in &ids1 {
+        assert_eq!(&ids2[r], id, "{r} kept its id");
+    }
+}

@@ -1,30 +1,35 @@
 -- The match keys of every customer record of the three sources (latest version of each record):
 -- normalized phone (E.164), normalized e-mail, and normalized company name with branch
 -- abbreviations mapped through seed_name_aliases. A record without any key gets one row with a
--- NULL key, so every record is listed. `r` orders records for anchoring: CRM, ERP, shop.
+-- NULL key, so every record is listed. A customer's id comes from its anchor record: the one
+-- first landed (`first_ds`, the earliest landing of any version), then by `r` (CRM, ERP, shop,
+-- then the smallest id), so a record that arrives later never takes an existing id over.
 -- Latest version (DOMAIN.md rule 1): the latest updated_at (NULL is older than any value), then
 -- the latest landing ds, then every other column, so the same version wins on every rerun; the
 -- same order as in dwd_customer, which must pick the same version. Records whose id is blank
 -- (empty or only whitespace) are not customers: dwd_reject lists them as null_key.
 WITH crm AS (
   SELECT '1crm' AS prio, 'crm' AS source_system, crm_id AS source_customer_id,
-         company_name AS name, phone, email
-  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
+         company_name AS name, phone, email, first_ds
+  FROM (SELECT *, MIN(ds) OVER (PARTITION BY crm_id) AS first_ds,
+               ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
              company_name, contact_name, phone, email, industry, province, city, company_size,
              customer_type, owner_rep, contact_birthday, created_at) AS rn
         FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL)
   WHERE rn = 1
 ), erp AS (
   SELECT '2erp' AS prio, 'erp' AS source_system, erp_code AS source_customer_id,
-         legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email
-  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
+         legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email, first_ds
+  FROM (SELECT *, MIN(ds) OVER (PARTITION BY erp_code) AS first_ds,
+               ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
              legal_name, short_name, tel, industry, province) AS rn
         FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL)
   WHERE rn = 1
 ), shop AS (
   SELECT '3shop' AS prio, 'shop' AS source_system, shop_uid AS source_customer_id,
-         display_name AS name, mobile AS phone, email
-  FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
+         display_name AS name, mobile AS phone, email, first_ds
+  FROM (SELECT *, MIN(ds) OVER (PARTITION BY shop_uid) AS first_ds,
+               ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
              display_name, mobile, email, city, registered_at) AS rn
         FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL)
   WHERE rn = 1
@@ -55,5 +60,5 @@ WITH crm AS (
   UNION ALL
   SELECT r, 'n:' || n FROM names WHERE n IS NOT NULL
 )
-SELECT recs.r, recs.source_system, recs.source_customer_id, k.k
+SELECT recs.r, recs.source_system, recs.source_customer_id, recs.first_ds, k.k
 FROM recs LEFT JOIN keys k ON k.r = recs.r

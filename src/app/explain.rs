@@ -9,6 +9,7 @@ use crate::error::{Result, StrataError};
 use crate::settings::Overrides;
 
 /// The customer's records, then every merge (key kind, masked key, the two records it joined),
+/// every widely shared key accepted because its records agree (`accepted`, one of its records),
 /// every union a cannot_link override refused and every override conflict.
 pub async fn explain_customer(
     given: Option<&Path>,

@@ -393,12 +393,37 @@ async fn samples(df: DataFrame, columns: &[String]) -> DfResult<Vec<String>> {
         for row in 0..b.num_rows() {
             let cells: Vec<String> = formatters
                 .iter()
-                .map(|f| mask_pii(&f.value(row).to_string()))
+                .zip(b.schema().fields())
+                .map(|(f, field)| mask_sample(field.name(), &f.value(row).to_string()))
                 .collect();
             out.push(cells.join(" | "));
         }
     }
     Ok(out)
+}
+
+/// Mask a sample cell of `column` before it leaves the warehouse. Identifier columns (`id`,
+/// `*_id`, `*_uid`, `*_code`, `*_key`, `r`, `label`, `record*`) keep their values, which a
+/// steward needs to find the row (`CU509A12341185` is a customer id, not a phone), unless the
+/// value is nothing but a phone number (shops that use the mobile as the account id); other
+/// columns go through [`mask_pii`].
+pub fn mask_sample(column: &str, value: &str) -> String {
+    let c = column.to_ascii_lowercase();
+    let identifier = c == "id"
+        || c == "r"
+        || c == "label"
+        || c.starts_with("record")
+        || ["_id", "_uid", "_code", "_key", "_r"]
+            .iter()
+            .any(|s| c.ends_with(s));
+    let phone_only = value
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || matches!(ch, '+' | '-' | ' ' | '(' | ')' | '.'));
+    if identifier && !phone_only && !value.contains('@') {
+        value.to_string()
+    } else {
+        mask_pii(value)
+    }
 }
 
 /// Mask values shaped like personal data before they leave the warehouse in a sample.

@@ -26,8 +26,8 @@ pub const DEFAULT_MAX_RECORDS_PER_KEY: usize = 8;
 /// Identity resolution settings (the pipeline's additions to the built-in rules).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdentityConfig {
-    /// A key held by more records than this is not used for linking when those records do not
-    /// agree otherwise (they are not connected without it).
+    /// A phone or e-mail held by more records than this is not used for linking when those
+    /// records' other attributes disagree (see `engine::identity::guard::disagree`).
     pub max_records_per_key: usize,
     /// Extra placeholder phones, as written (normalized before comparing).
     pub placeholder_phones: Vec<String>,

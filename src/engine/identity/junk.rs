@@ -17,6 +17,8 @@ const PLACEHOLDER_PHONES: &[&str] = &[
     "01234567890",
     "1234567890",
     "13812345678",
+    // China Mobile's service number, the classic example mobile of forms and manuals.
+    "13800138000",
 ];
 
 /// Mailboxes that reach nobody, at any domain.
@@ -128,6 +130,8 @@ pub enum Junk {
     PlaceholderEmail,
     JunkName,
     DefaultNickname,
+    /// A person's name where a company name belongs ([`super::person`]).
+    PersonName,
 }
 
 impl Junk {
@@ -138,6 +142,7 @@ impl Junk {
             Junk::PlaceholderEmail => "placeholder_email",
             Junk::JunkName => "junk_name",
             Junk::DefaultNickname => "default_nickname",
+            Junk::PersonName => "person_name",
         }
     }
 }
@@ -179,6 +184,7 @@ impl JunkRules {
     }
 
     /// Why the match key `key` (`p:`, `e:` or `n:` and a normalized value) identifies nobody.
+    /// A [`Junk::PersonName`] still describes its record; the other kinds describe nobody.
     pub fn classify(&self, key: &str) -> Option<Junk> {
         let (kind, value) = key.split_at_checked(2)?;
         match kind {
@@ -227,8 +233,10 @@ impl JunkRules {
             });
         if nickname {
             Some(Junk::DefaultNickname)
+        } else if numbered_junk {
+            Some(Junk::JunkName)
         } else {
-            numbered_junk.then_some(Junk::JunkName)
+            super::person::is_person_name(name).then_some(Junk::PersonName)
         }
     }
 }
@@ -294,10 +302,11 @@ mod tests {
             "p:+8613900001111",
             "p:+8613812345678",
             "p:+8612345678910",
+            "p:+8613800138000",
         ] {
             assert_eq!(r.classify(k), Some(Junk::PlaceholderPhone), "{k}");
         }
-        for k in ["p:+8613912345670", "p:+861065521234", "p:+8613800138000"] {
+        for k in ["p:+8613912345670", "p:+861065521234", "p:+8613800138001"] {
             assert_eq!(r.classify(k), None, "{k}");
         }
     }

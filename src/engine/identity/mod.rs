@@ -1,34 +1,43 @@
 //! Identity resolution: which customer records are one customer (DOMAIN.md, "Identity
 //! resolution").
 //!
-//! Input: (record, key, relation) triples. A record is `dwd_customer_match_key.r` (its order is
-//! the anchor order: CRM, ERP, shop, then the smallest id). A relation is `key` (a normalized
-//! phone `p:`, e-mail `e:` or company name `n:` the record carries), `must_link` or
-//! `cannot_link` (a steward's override pair: both records carry the same pair key).
+//! Input: [`Row`]s (record, key, relation, anchor order). A record is
+//! `dwd_customer_match_key.r`. A relation is `key` (a normalized phone `p:`, e-mail `e:` or
+//! company name `n:` the record carries), `must_link` or `cannot_link` (a steward's override
+//! pair: both records carry the same pair key). The anchor order ranks a record as the id
+//! bearer of its customer (the bundled pipeline passes the record's first landing date).
 //!
 //! [`resolve`] is deterministic whatever the input order (it sorts first):
-//! 1. Keys that identify nobody are refused ([`junk`]); so is a key held by more than
-//!    `max_records_per_key` records that are not connected without it ("their other attributes
-//!    disagree").
+//! 1. Keys that may not link are refused ([`guard`]): junk values and person names
+//!    ([`junk`], [`person`]), and keys held by more than `max_records_per_key` records whose
+//!    other attributes disagree ([`guard::disagree`]). An over-limit key whose records agree
+//!    links them and is reported as `accepted`.
 //! 2. `must_link` pairs are joined first. Then the remaining keys join their records strongest
 //!    first (e-mail, phone, name; fewer records first; then by key), a union-find over records
-//!    (petgraph's). A union that would put a `cannot_link` pair together is skipped: the
+//!    (petgraph's). Within a key, every record is tried against every customer the key has
+//!    reached so far. A union that would put a `cannot_link` pair together is skipped: the
 //!    component splits at its weakest links, Kruskal-style. A `cannot_link` pair that the
 //!    `must_link` overrides already joined cannot be honoured and is reported.
-//! 3. A component's label is its smallest record, the anchor: ids stay stable while it exists.
+//! 3. A component's label is its anchor: the record first in (anchor order, record) order,
+//!    records without an order last. A customer keeps its id while its anchor exists, and a
+//!    record that arrives later never takes the id over when the order is the landing date.
 //!
 //! Output rows ([`Fact`]): one `member` per record, one `link` per successful union (the key and
-//! the two records it joined), one `refused` per refused key, one `split` per union skipped for a
-//! `cannot_link`, one `conflict` per `cannot_link` that could not be honoured.
+//! the two records it joined), one `refused` per refused key (a person's name only when two or
+//! more records hold it), one `accepted` per over-limit key that linked (its record is one holder), one `split` per union
+//! skipped for a `cannot_link`, one `conflict` per `cannot_link` that could not be honoured.
 
+pub mod guard;
 pub mod junk;
+pub mod person;
 pub mod udaf;
 
 use std::collections::HashMap;
 
 use petgraph::unionfind::UnionFind;
 
-use junk::JunkRules;
+use guard::Attributes;
+use junk::{Junk, JunkRules};
 
 /// How a record relates to a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -47,19 +56,54 @@ impl Relation {
             _ => None,
         }
     }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Relation::Key => "key",
+            Relation::MustLink => "must_link",
+            Relation::CannotLink => "cannot_link",
+        }
+    }
+}
+
+/// One input row of [`resolve`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Row {
+    pub record: String,
+    pub key: String,
+    pub relation: Relation,
+    /// The record's anchor order (smaller first); `None` ranks after every value.
+    pub order: Option<String>,
+}
+
+impl Row {
+    pub fn new(record: &str, key: &str, relation: Relation) -> Row {
+        Row {
+            record: record.to_string(),
+            key: key.to_string(),
+            relation,
+            order: None,
+        }
+    }
+
+    /// The same row with an anchor order.
+    pub fn ordered(mut self, order: &str) -> Row {
+        self.order = Some(order.to_string());
+        self
+    }
 }
 
 /// One output row of [`resolve`]; unused fields are `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Fact {
-    /// `member`, `link`, `refused`, `split` or `conflict`.
+    /// `member`, `link`, `refused`, `accepted`, `split` or `conflict`.
     pub kind: &'static str,
     pub record: Option<String>,
     /// The anchor record of the record's customer.
     pub label: Option<String>,
     pub key: Option<String>,
     pub other: Option<String>,
-    /// Records holding the key (`refused`).
+    /// Records holding the key (`refused`, `accepted`).
     pub records: Option<i64>,
     pub reason: Option<&'static str>,
 }
@@ -77,28 +121,82 @@ struct Group {
     members: Vec<usize>,
 }
 
-/// Resolve `triples` (record, key, relation) into customers; see the module docs.
-pub fn resolve(mut triples: Vec<(String, String, Relation)>, policy: &Policy) -> Vec<Fact> {
-    triples.sort_by(|a, b| (a.2, &a.1, &a.0).cmp(&(b.2, &b.1, &b.0)));
-    triples.dedup();
-    let mut names: Vec<&str> = triples.iter().map(|t| t.0.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let id = |r: &str| names.binary_search(&r).expect("every record is listed");
+/// The records of the input, numbered in sorted order, with their anchor ranks.
+struct Records {
+    names: Vec<String>,
+    /// `rank[i]`: position of record `i` in (order, record) order.
+    rank: Vec<usize>,
+}
 
+impl Records {
+    fn new(rows: &[Row]) -> Records {
+        let mut orders: HashMap<&str, Option<&str>> = HashMap::new();
+        for row in rows {
+            let o = orders.entry(&row.record).or_insert(None);
+            if let Some(given) = row.order.as_deref() {
+                *o = Some(o.map_or(given, |old| old.min(given)));
+            }
+        }
+        let mut names: Vec<String> = orders.keys().map(|r| r.to_string()).collect();
+        names.sort_unstable();
+        let mut by_rank: Vec<usize> = (0..names.len()).collect();
+        by_rank.sort_by_key(|&i| {
+            let order = orders[names[i].as_str()];
+            (order.is_none(), order, i)
+        });
+        let mut rank = vec![0; names.len()];
+        for (position, &i) in by_rank.iter().enumerate() {
+            rank[i] = position;
+        }
+        Records { names, rank }
+    }
+
+    fn id(&self, r: &str) -> usize {
+        self.names
+            .binary_search_by(|n| n.as_str().cmp(r))
+            .expect("every record is listed")
+    }
+}
+
+/// Resolve `rows` into customers; see the module docs.
+pub fn resolve(mut rows: Vec<Row>, policy: &Policy) -> Vec<Fact> {
+    rows.sort_by(|a, b| (a.relation, &a.key, &a.record).cmp(&(b.relation, &b.key, &b.record)));
+    rows.dedup_by(|a, b| a.relation == b.relation && a.key == b.key && a.record == b.record);
+    let recs = Records::new(&rows);
     let mut groups: Vec<Group> = Vec::new();
-    for (record, key, rel) in &triples {
+    for row in &rows {
+        let id = recs.id(&row.record);
         match groups.last_mut() {
-            Some(g) if g.rel == *rel && g.key == *key => g.members.push(id(record)),
+            Some(g) if g.rel == row.relation && g.key == row.key => g.members.push(id),
             _ => groups.push(Group {
-                rel: *rel,
-                key: key.clone(),
-                members: vec![id(record)],
+                rel: row.relation,
+                key: row.key.clone(),
+                members: vec![id],
             }),
         }
     }
-
     let mut facts = Vec::new();
+    let usable = screen(&groups, &recs, policy, &mut facts);
+    let musts: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.rel == Relation::MustLink)
+        .collect();
+    let cannots: Vec<&Group> = groups
+        .iter()
+        .filter(|g| g.rel == Relation::CannotLink)
+        .collect();
+    let uf = link(&recs, &musts, &cannots, usable, &mut facts);
+    label(&recs, uf, facts)
+}
+
+/// Step 1: refuse junk, person names and over-limit keys whose records disagree; returns the
+/// key groups that may link.
+fn screen<'g>(
+    groups: &'g [Group],
+    recs: &Records,
+    policy: &Policy,
+    facts: &mut Vec<Fact>,
+) -> Vec<&'g Group> {
     let refuse = |g: &Group, reason: &'static str| Fact {
         kind: "refused",
         key: Some(g.key.clone()),
@@ -106,71 +204,92 @@ pub fn resolve(mut triples: Vec<(String, String, Relation)>, policy: &Policy) ->
         reason: Some(reason),
         ..Fact::default()
     };
-    // 1. Junk keys, then keys too widely shared whose records disagree.
-    let mut usable: Vec<&Group> = Vec::new();
-    let mut oversized: Vec<&Group> = Vec::new();
-    for g in groups.iter().filter(|g| g.rel == Relation::Key) {
-        if let Some(junk) = policy.junk.classify(&g.key) {
-            facts.push(refuse(g, junk.code()));
-        } else if g.members.len() > policy.max_records_per_key {
-            oversized.push(g);
-        } else if g.members.len() > 1 {
-            usable.push(g);
+    let mut attrs = vec![Attributes::default(); recs.names.len()];
+    let mut candidates = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        if g.rel != Relation::Key {
+            continue;
         }
-    }
-    let musts: Vec<&Group> = groups
-        .iter()
-        .filter(|g| g.rel == Relation::MustLink)
-        .collect();
-    // An oversized key is kept only when its records are connected without it.
-    let candidates: Vec<&Group> = usable.iter().chain(&oversized).copied().collect();
-    for g in oversized {
-        let mut without = UnionFind::<usize>::new(names.len());
-        let others = musts.iter().chain(&candidates);
-        for o in others.filter(|o| !std::ptr::eq(**o, g)) {
-            for &m in &o.members[1..] {
-                without.union(o.members[0], m);
+        let junk = policy.junk.classify(&g.key);
+        match junk {
+            Some(Junk::PersonName) if g.members.len() > 1 => {
+                facts.push(refuse(g, Junk::PersonName.code()))
+            }
+            Some(Junk::PersonName) => {}
+            Some(j) => {
+                facts.push(refuse(g, j.code()));
+                continue;
+            }
+            None if g.members.len() > 1 => candidates.push(g),
+            None => {}
+        }
+        for &m in &g.members {
+            let a = &mut attrs[m];
+            match guard::kind(&g.key) {
+                'p' => a.phones.push(gi),
+                'e' => a.emails.push(gi),
+                'n' => a.names.push(gi),
+                _ => {}
             }
         }
-        let first = without.find_mut(g.members[0]);
-        if g.members.iter().all(|&m| without.find_mut(m) == first) {
+    }
+    let mut usable = Vec::new();
+    for g in candidates {
+        if g.members.len() <= policy.max_records_per_key {
             usable.push(g);
-        } else {
+            continue;
+        }
+        let values = |i: usize| groups[i].key.as_str();
+        if guard::disagree(guard::kind(&g.key), &g.members, &attrs, &values) {
             facts.push(refuse(g, "shared_by_too_many"));
+        } else {
+            facts.push(Fact {
+                kind: "accepted",
+                record: Some(recs.names[g.members[0]].clone()),
+                reason: Some("records_agree"),
+                ..refuse(g, "")
+            });
+            usable.push(g);
         }
     }
+    usable
+}
 
-    // 2. Overrides first, then keys strongest first, honouring cannot_link.
-    let mut uf = UnionFind::<usize>::new(names.len());
-    let mut links: Vec<(String, usize, usize)> = Vec::new();
-    for g in &musts {
+/// Step 2: overrides, then keys strongest first, honouring `cannot_link`.
+fn link(
+    recs: &Records,
+    musts: &[&Group],
+    cannots: &[&Group],
+    mut usable: Vec<&Group>,
+    facts: &mut Vec<Fact>,
+) -> UnionFind<usize> {
+    let name = |i: usize| Some(recs.names[i].clone());
+    let mut uf = UnionFind::<usize>::new(recs.names.len());
+    for g in musts {
         for &m in &g.members[1..] {
             if uf.union(g.members[0], m) {
-                links.push((g.key.clone(), m, g.members[0]));
+                facts.push(link_fact(&g.key, name(m), name(g.members[0])));
             }
         }
     }
+    // For each component root, the records it must stay apart from.
     let mut apart: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut cannot: Vec<(usize, usize)> = Vec::new();
-    for g in groups.iter().filter(|g| g.rel == Relation::CannotLink) {
+    for g in cannots {
         for (i, &a) in g.members.iter().enumerate() {
             for &b in &g.members[i + 1..] {
-                cannot.push((a, b));
+                if uf.equiv(a, b) {
+                    facts.push(Fact {
+                        kind: "conflict",
+                        record: name(b),
+                        other: name(a),
+                        reason: Some("cannot_link_joined_by_must_link"),
+                        ..Fact::default()
+                    });
+                } else {
+                    apart.entry(uf.find_mut(a)).or_default().push(b);
+                    apart.entry(uf.find_mut(b)).or_default().push(a);
+                }
             }
-        }
-    }
-    for &(a, b) in &cannot {
-        if uf.equiv(a, b) {
-            facts.push(Fact {
-                kind: "conflict",
-                record: Some(names[b].to_string()),
-                other: Some(names[a].to_string()),
-                reason: Some("cannot_link_joined_by_must_link"),
-                ..Fact::default()
-            });
-        } else {
-            apart.entry(uf.find_mut(a)).or_default().push(b);
-            apart.entry(uf.find_mut(b)).or_default().push(a);
         }
     }
     usable.sort_by(|a, b| {
@@ -181,78 +300,100 @@ pub fn resolve(mut triples: Vec<(String, String, Relation)>, policy: &Policy) ->
         ))
     });
     for g in usable {
-        let first = g.members[0];
-        for &m in &g.members[1..] {
-            let (ra, rb) = (uf.find_mut(first), uf.find_mut(m));
-            if ra == rb {
-                continue;
+        // One holder of the key per customer the key has reached so far.
+        let mut reached: Vec<usize> = Vec::new();
+        for &m in &g.members {
+            let mut joined = false;
+            for &other in &reached {
+                let (ra, rb) = (uf.find_mut(m), uf.find_mut(other));
+                if ra == rb {
+                    joined = true;
+                    continue;
+                }
+                let blocked = apart
+                    .get(&ra)
+                    .is_some_and(|ps| ps.iter().any(|&p| uf.find(p) == rb));
+                if blocked {
+                    facts.push(Fact {
+                        kind: "split",
+                        record: name(m),
+                        key: Some(g.key.clone()),
+                        other: name(other),
+                        reason: Some("cannot_link"),
+                        ..Fact::default()
+                    });
+                    continue;
+                }
+                uf.union(ra, rb);
+                let root = uf.find_mut(ra);
+                let mut merged = apart.remove(&ra).unwrap_or_default();
+                merged.extend(apart.remove(&rb).unwrap_or_default());
+                if !merged.is_empty() {
+                    apart.insert(root, merged);
+                }
+                facts.push(link_fact(&g.key, name(m), name(other)));
+                joined = true;
             }
-            let blocked = apart
-                .get(&ra)
-                .is_some_and(|ps| ps.iter().any(|&p| uf.find(p) == rb));
-            if blocked {
-                facts.push(Fact {
-                    kind: "split",
-                    record: Some(names[m].to_string()),
-                    key: Some(g.key.clone()),
-                    other: Some(names[first].to_string()),
-                    reason: Some("cannot_link"),
-                    ..Fact::default()
+            if !joined {
+                reached.push(m);
+            } else {
+                // Keep one holder per distinct customer.
+                let mut seen = Vec::new();
+                reached.retain(|&r| {
+                    let root = uf.find_mut(r);
+                    let fresh = !seen.contains(&root);
+                    seen.push(root);
+                    fresh
                 });
-                continue;
             }
-            uf.union(ra, rb);
-            let root = uf.find_mut(ra);
-            let mut merged = apart.remove(&ra).unwrap_or_default();
-            merged.extend(apart.remove(&rb).unwrap_or_default());
-            if !merged.is_empty() {
-                apart.insert(root, merged);
-            }
-            links.push((g.key.clone(), m, first));
         }
     }
+    uf
+}
 
-    // 3. Labels: the smallest record of each component.
-    let mut label: HashMap<usize, usize> = HashMap::new();
-    let mut labels = Vec::with_capacity(names.len());
-    for i in 0..names.len() {
+fn link_fact(key: &str, record: Option<String>, other: Option<String>) -> Fact {
+    Fact {
+        kind: "link",
+        record,
+        key: Some(key.to_string()),
+        other,
+        ..Fact::default()
+    }
+}
+
+/// Step 3: label every record with its component's anchor; fill the label of every fact.
+fn label(recs: &Records, mut uf: UnionFind<usize>, mut facts: Vec<Fact>) -> Vec<Fact> {
+    let n = recs.names.len();
+    let mut anchor: HashMap<usize, usize> = HashMap::new();
+    for i in 0..n {
         let root = uf.find_mut(i);
-        labels.push(*label.entry(root).or_insert(i));
+        let best = anchor.entry(root).or_insert(i);
+        if recs.rank[i] < recs.rank[*best] {
+            *best = i;
+        }
     }
-    let name = |i: usize| Some(names[i].to_string());
-    for (i, &l) in labels.iter().enumerate() {
-        facts.push(Fact {
-            kind: "member",
-            record: name(i),
-            label: name(l),
-            ..Fact::default()
-        });
-    }
-    for (key, a, b) in links {
-        facts.push(Fact {
-            kind: "link",
-            record: name(a),
-            label: name(labels[a]),
-            key: Some(key),
-            other: name(b),
-            ..Fact::default()
-        });
-    }
+    let labels: Vec<usize> = (0..n).map(|i| anchor[&uf.find_mut(i)]).collect();
+    let name = |i: usize| Some(recs.names[i].clone());
     for f in facts.iter_mut().filter(|f| f.label.is_none()) {
         if let Some(r) = &f.record {
-            let i = id(r);
-            f.label = name(labels[i]);
+            f.label = name(labels[recs.id(r)]);
         }
     }
-    facts
+    let members = labels.iter().enumerate().map(|(i, &l)| Fact {
+        kind: "member",
+        record: name(i),
+        label: name(l),
+        ..Fact::default()
+    });
+    members.chain(facts).collect()
 }
 
 /// Strength order of key kinds: e-mail, phone, name (an override is stronger than all).
 fn kind_rank(key: &str) -> u8 {
-    match key.get(..2) {
-        Some("e:") => 0,
-        Some("p:") => 1,
-        Some("n:") => 2,
+    match guard::kind(key) {
+        'e' => 0,
+        'p' => 1,
+        'n' => 2,
         _ => 3,
     }
 }

@@ -10,12 +10,12 @@ fn policy(max: usize) -> Policy {
     }
 }
 
-fn key(r: &str, k: &str) -> (String, String, Relation) {
-    (r.to_string(), k.to_string(), Relation::Key)
+fn key(r: &str, k: &str) -> Row {
+    Row::new(r, k, Relation::Key)
 }
 
-fn rel(r: &str, k: &str, rel: Relation) -> (String, String, Relation) {
-    (r.to_string(), k.to_string(), rel)
+fn rel(r: &str, k: &str, rel: Relation) -> Row {
+    Row::new(r, k, rel)
 }
 
 /// `record -> label` of every member.
@@ -175,4 +175,143 @@ fn labels_do_not_depend_on_input_order() {
     let b = resolve(reversed, &policy(8));
     assert_eq!(a, b);
     assert_eq!(label_of(&a, "3shop:S2"), "1crm:C9");
+}
+
+#[test]
+fn people_of_one_name_are_not_one_customer() {
+    // Three shop accounts called 张伟 (phones differ), two called 王先生: five customers. The
+    // person's name is listed as refused; a single 王芳 is not (nothing to link).
+    let t = vec![
+        key("3shop:A", "n:张伟"),
+        key("3shop:A", "p:+8613911110001"),
+        key("3shop:B", "n:张伟"),
+        key("3shop:B", "p:+8613911110002"),
+        key("3shop:C", "n:张伟"),
+        key("3shop:D", "n:王先生"),
+        key("3shop:E", "n:王先生"),
+        key("3shop:F", "n:王芳"),
+    ];
+    let facts = resolve(t, &policy(8));
+    assert_eq!(customers(&facts), 6);
+    let refused: Vec<(&str, i64, &str)> = facts
+        .iter()
+        .filter(|f| f.kind == "refused")
+        .map(|f| {
+            (
+                f.key.as_deref().unwrap(),
+                f.records.unwrap(),
+                f.reason.unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        vec![("n:张伟", 3, "person_name"), ("n:王先生", 2, "person_name")]
+    );
+}
+
+#[test]
+fn keys_that_back_each_other_do_not_defeat_the_guard() {
+    // A reseller's phone and e-mail on ten end customers of ten company names: both keys are
+    // over the limit and their holders' names are unrelated, so both are refused: ten customers.
+    let mut t = Vec::new();
+    for i in 0..10 {
+        let r = format!("3shop:R{i}");
+        t.push(key(&r, "p:+8613912340009"));
+        t.push(key(&r, "e:sales@reseller.cn"));
+        t.push(key(
+            &r,
+            &format!(
+                "n:{}",
+                [
+                    "恒瑞科技",
+                    "华信电子",
+                    "远航物流",
+                    "星河传媒",
+                    "金石机械",
+                    "天成医药",
+                    "博雅教育",
+                    "中科软件",
+                    "东升建设",
+                    "万通贸易"
+                ][i]
+            ),
+        ));
+    }
+    let facts = resolve(t, &policy(8));
+    assert_eq!(customers(&facts), 10);
+    let refused: Vec<&str> = facts
+        .iter()
+        .filter(|f| f.kind == "refused")
+        .map(|f| f.key.as_deref().unwrap())
+        .collect();
+    assert_eq!(refused, vec!["e:sales@reseller.cn", "p:+8613912340009"]);
+}
+
+#[test]
+fn records_that_agree_keep_a_widely_shared_key_and_their_id() {
+    // Nine accounts share only one phone (nothing disagrees): one customer, the key accepted.
+    // A tenth account does not change the id of the first nine.
+    let accounts = |n: usize| -> Vec<Row> {
+        (0..n)
+            .map(|i| {
+                key(&format!("3shop:S{i}"), "p:+8613912345000")
+                    .ordered(&format!("2026-11-{:02}", i + 1))
+            })
+            .collect()
+    };
+    let nine = resolve(accounts(9), &policy(8));
+    let ten = resolve(accounts(10), &policy(8));
+    assert_eq!(customers(&nine), 1);
+    assert_eq!(customers(&ten), 1);
+    for i in 0..9 {
+        let r = format!("3shop:S{i}");
+        assert_eq!(label_of(&nine, &r), "3shop:S0");
+        assert_eq!(label_of(&ten, &r), "3shop:S0");
+    }
+    let accepted: Vec<_> = ten.iter().filter(|f| f.kind == "accepted").collect();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].records, Some(10));
+    // Two different e-mails among the holders: they disagree, the phone is refused.
+    let mut t = accounts(9);
+    t.push(key("3shop:S0", "e:a@corp.cn"));
+    t.push(key("3shop:S1", "e:b@corp.cn"));
+    assert_eq!(customers(&resolve(t, &policy(8))), 9);
+}
+
+#[test]
+fn cannot_link_inside_one_key_keeps_the_others_together() {
+    // F, A and B share a name; F may be with neither A nor B, but A and B belong together.
+    let t = vec![
+        key("1crm:F", "n:恒瑞科技"),
+        key("3shop:A", "n:恒瑞科技"),
+        key("3shop:B", "n:恒瑞科技"),
+        rel("1crm:F", "o:1", Relation::CannotLink),
+        rel("3shop:A", "o:1", Relation::CannotLink),
+        rel("1crm:F", "o:2", Relation::CannotLink),
+        rel("3shop:B", "o:2", Relation::CannotLink),
+    ];
+    let facts = resolve(t, &policy(8));
+    assert_eq!(label_of(&facts, "1crm:F"), "1crm:F");
+    assert_eq!(label_of(&facts, "3shop:A"), "3shop:A");
+    assert_eq!(label_of(&facts, "3shop:B"), "3shop:A");
+    assert_eq!(customers(&facts), 2);
+}
+
+#[test]
+fn a_record_that_lands_later_does_not_take_over_the_id() {
+    // The shop account landed on 11-01; the CRM record that joins it on 11-20 ranks first by
+    // source, but the customer keeps the shop account's id. Without orders, the CRM record is
+    // the anchor (source order).
+    let t = vec![
+        key("3shop:S", "p:+8613912345678").ordered("2026-11-01"),
+        key("1crm:C", "p:+8613912345678").ordered("2026-11-20"),
+    ];
+    let facts = resolve(t.clone(), &policy(8));
+    assert_eq!(label_of(&facts, "1crm:C"), "3shop:S");
+    let unordered: Vec<Row> = t.into_iter().map(|r| Row { order: None, ..r }).collect();
+    assert_eq!(
+        label_of(&resolve(unordered, &policy(8)), "3shop:S"),
+        "1crm:C"
+    );
 }

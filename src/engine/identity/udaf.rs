@@ -1,10 +1,12 @@
-//! `resolve_identity(record, key, relation)`: the aggregate that stage SQL calls to run
-//! [`resolve`](super::resolve) over all (record, key, relation) rows of a query.
+//! `resolve_identity(record, key, relation [, anchor_order])`: the aggregate that stage SQL calls
+//! to run [`resolve`](super::resolve) over all rows of a query.
 //!
 //! It returns one list of structs `{kind, record, label, key, other, records, reason}` (the
-//! [`Fact`](super::Fact)s); stage SQL `unnest`s it. Partial states are the three input columns
-//! as lists, so any partitioning gives the same input and, because `resolve` sorts, the same
-//! result. NULL records or keys are skipped; an unknown relation is an error.
+//! [`Fact`](super::Fact)s); stage SQL `unnest`s it. `anchor_order` (any type, compared as text;
+//! NULL or absent ranks last) picks the record whose id a customer carries. Partial states are
+//! the four input columns as lists, so any partitioning gives the same input and, because
+//! `resolve` sorts, the same result. NULL records or keys are skipped; an unknown relation is an
+//! error.
 
 use std::sync::Arc;
 
@@ -14,10 +16,12 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Signature, TypeSignature, Volatility,
+};
 
 use super::junk::JunkRules;
-use super::{Fact, Policy, Relation, resolve};
+use super::{Fact, Policy, Relation, Row, resolve};
 use crate::model::IdentityConfig;
 
 /// The aggregate; `config` distinguishes differently configured instances.
@@ -43,7 +47,10 @@ impl ResolveIdentity {
     pub fn new(config: IdentityConfig) -> Self {
         Self {
             config,
-            signature: Signature::any(3, Volatility::Immutable),
+            signature: Signature::one_of(
+                vec![TypeSignature::Any(3), TypeSignature::Any(4)],
+                Volatility::Immutable,
+            ),
         }
     }
 }
@@ -80,11 +87,11 @@ impl AggregateUDFImpl for ResolveIdentity {
                 junk: JunkRules::new(&self.config),
                 max_records_per_key: self.config.max_records_per_key,
             },
-            triples: Vec::new(),
+            rows: Vec::new(),
         }))
     }
     fn state_fields(&self, _args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        Ok(["records", "keys", "relations"]
+        Ok(["records", "keys", "relations", "orders"]
             .into_iter()
             .map(|n| Arc::new(Field::new(n, list_of(DataType::Utf8), true)))
             .collect())
@@ -94,7 +101,7 @@ impl AggregateUDFImpl for ResolveIdentity {
 #[derive(Debug)]
 struct IdentityAccumulator {
     policy: Policy,
-    triples: Vec<(String, String, Relation)>,
+    rows: Vec<Row>,
 }
 
 fn strings(array: &ArrayRef) -> DfResult<StringArray> {
@@ -107,7 +114,13 @@ fn strings(array: &ArrayRef) -> DfResult<StringArray> {
 }
 
 impl IdentityAccumulator {
-    fn push(&mut self, r: &StringArray, k: &StringArray, rel: &StringArray) -> DfResult<()> {
+    fn push(
+        &mut self,
+        r: &StringArray,
+        k: &StringArray,
+        rel: &StringArray,
+        order: Option<&StringArray>,
+    ) -> DfResult<()> {
         for i in 0..r.len() {
             if r.is_null(i) || k.is_null(i) {
                 continue;
@@ -118,34 +131,31 @@ impl IdentityAccumulator {
                     "resolve_identity: relation must be key, must_link or cannot_link, not '{text}'"
                 );
             };
-            self.triples
-                .push((r.value(i).to_string(), k.value(i).to_string(), relation));
+            let mut row = Row::new(r.value(i), k.value(i), relation);
+            if let Some(o) = order.filter(|o| !o.is_null(i)) {
+                row = row.ordered(o.value(i));
+            }
+            self.rows.push(row);
         }
         Ok(())
     }
 }
 
-fn relation_text(r: Relation) -> &'static str {
-    match r {
-        Relation::Key => "key",
-        Relation::MustLink => "must_link",
-        Relation::CannotLink => "cannot_link",
-    }
-}
-
 impl Accumulator for IdentityAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> DfResult<()> {
-        let [r, k, rel] = values else {
-            return exec_err!("resolve_identity takes three arguments");
+        let (r, k, rel, order) = match values {
+            [r, k, rel] => (r, k, rel, None),
+            [r, k, rel, order] => (r, k, rel, Some(strings(order)?)),
+            _ => return exec_err!("resolve_identity takes three or four arguments"),
         };
-        self.push(&strings(r)?, &strings(k)?, &strings(rel)?)
+        self.push(&strings(r)?, &strings(k)?, &strings(rel)?, order.as_ref())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> DfResult<()> {
-        let [r, k, rel] = states else {
+        let [r, k, rel, order] = states else {
             return exec_err!("resolve_identity: unexpected state");
         };
-        let lists: Vec<&ListArray> = [r, k, rel]
+        let lists: Vec<&ListArray> = [r, k, rel, order]
             .into_iter()
             .map(|a| {
                 a.as_any()
@@ -161,25 +171,26 @@ impl Accumulator for IdentityAccumulator {
                 .iter()
                 .map(|l| strings(&l.value(row)))
                 .collect::<DfResult<_>>()?;
-            self.push(&cols[0], &cols[1], &cols[2])?;
+            self.push(&cols[0], &cols[1], &cols[2], Some(&cols[3]))?;
         }
         Ok(())
     }
 
     fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
-        let column = |f: &dyn Fn(&(String, String, Relation)) -> &str| -> ScalarValue {
-            let array: StringArray = self.triples.iter().map(|t| Some(f(t))).collect();
+        let column = |f: &dyn Fn(&Row) -> Option<&str>| -> ScalarValue {
+            let array: StringArray = self.rows.iter().map(f).collect();
             SingleRowListArrayBuilder::new(Arc::new(array)).build_list_scalar()
         };
         Ok(vec![
-            column(&|t| t.0.as_str()),
-            column(&|t| t.1.as_str()),
-            column(&|t| relation_text(t.2)),
+            column(&|t| Some(t.record.as_str())),
+            column(&|t| Some(t.key.as_str())),
+            column(&|t| Some(t.relation.text())),
+            column(&|t| t.order.as_deref()),
         ])
     }
 
     fn evaluate(&mut self) -> DfResult<ScalarValue> {
-        let facts = resolve(std::mem::take(&mut self.triples), &self.policy);
+        let facts = resolve(std::mem::take(&mut self.rows), &self.policy);
         let text = |f: &dyn Fn(&Fact) -> Option<&str>| -> ArrayRef {
             Arc::new(facts.iter().map(f).collect::<StringArray>())
         };
@@ -199,9 +210,14 @@ impl Accumulator for IdentityAccumulator {
     fn size(&self) -> usize {
         size_of_val(self)
             + self
-                .triples
+                .rows
                 .iter()
-                .map(|t| t.0.capacity() + t.1.capacity() + size_of::<(String, String, Relation)>())
+                .map(|t| {
+                    t.record.capacity()
+                        + t.key.capacity()
+                        + t.order.as_ref().map_or(0, String::capacity)
+                        + size_of::<Row>()
+                })
                 .sum::<usize>()
     }
 }
