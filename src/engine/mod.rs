@@ -25,6 +25,7 @@ pub mod sources;
 pub mod stage;
 pub mod udf;
 pub mod udf_values;
+pub mod usage;
 pub mod validate;
 
 use std::collections::HashMap;

@@ -42,6 +42,9 @@ pub struct StageOutput {
     pub spilled_bytes: u64,
     /// How many spill files they wrote.
     pub spill_files: u64,
+    /// CPU seconds and peak resident memory of executing and writing the stage.
+    #[serde(flatten)]
+    pub cost: super::usage::Cost,
 }
 
 /// The name of the partition directory for `params.ds`.
@@ -59,6 +62,7 @@ pub async fn run_stage(
     params: &Params,
 ) -> Result<StageOutput> {
     let started = Instant::now();
+    let meter = super::usage::Meter::start();
     let staged = staging_dir(run_id, stage.layer, &stage.name);
     wh.delete_prefix(&wh.path(&staged)).await?;
     let stage_err = |source| StrataError::Stage {
@@ -146,6 +150,7 @@ pub async fn run_stage(
         partition,
         spilled_bytes,
         spill_files,
+        cost: meter.finish(),
     })
 }
 
