@@ -321,6 +321,7 @@ fn samples_never_show_raw_contacts() {
     assert_eq!(mask("shop_uid", "139-1234-5678"), "139****5678");
     assert_eq!(mask("note", "CU5091234591185"), "509****1185");
     assert_eq!(mask("source_key", "a@b.com"), "a***@b.com");
+    assert_eq!(mask("key_masked", "138****0000"), "138****0000");
 }
 
 #[tokio::test]

@@ -204,8 +204,8 @@ async fn issue_12_examples_resolve_as_worked_out_by_hand() {
         refused,
         vec![
             "email | t***@test.com | 10 | placeholder_email",
-            "name | 个* | 10 | junk_name",
-            "name | 微*** | 26 | junk_name",
+            "name | 个人 | 10 | junk_name",
+            "name | 微信用户 | 26 | junk_name",
             "phone | 138****0000 | 10 | placeholder_phone",
         ]
     );
@@ -226,7 +226,13 @@ async fn issue_12_examples_resolve_as_worked_out_by_hand() {
             "link | name | 1",
             "link | override | 1",
             "link | phone | 8",
-            "split | name | 1",
+            // Refused keys under every customer holding them: the ten T accounts (test@test.com
+            // and 个人), the ten P accounts (13800000000), and 微信用户 under the chain's
+            // customer and the ten W accounts. The split under both of its customers.
+            "refused | email | 10",
+            "refused | name | 21",
+            "refused | phone | 10",
+            "split | name | 2",
         ]
     );
 
@@ -306,8 +312,9 @@ async fn the_pipeline_extends_the_junk_lists_and_guards_shared_keys() {
     assert_eq!(
         refused,
         vec![
-            "name | 暂*** | 2 | junk_name",
-            "phone | 135****5678 | 4 | shared_by_too_many",
+            "name | 暂无名称 | 2 | junk_name",
+            // The three holders other than the oldest (G0) disagree with it by name.
+            "phone | 135****5678 | 3 | shared_by_too_many",
         ]
     );
 }
@@ -428,12 +435,14 @@ async fn people_resellers_shared_phones_overrides_and_late_records() {
     assert_eq!(
         refused,
         vec![
-            "email | s***@reseller.cn | 10 | shared_by_too_many",
-            "name | 张* | 2 | person_name",
-            "name | 王** | 2 | person_name",
+            // The reseller's keys link nobody: the nine holders other than the oldest (R0)
+            // disagree with it.
+            "email | s***@reseller.cn | 9 | shared_by_too_many",
             "override | cannot_link:shop:Z1|shop:Z1 | 1 | override_same_record",
             "override | must_link:crm:NOPE|shop:S | 1 | override_unknown_record",
-            "phone | 139****0009 | 10 | shared_by_too_many",
+            "person_name | 张* | 2 | person_name",
+            "person_name | 王** | 2 | person_name",
+            "phone | 139****0009 | 9 | shared_by_too_many",
         ]
     );
 
@@ -466,4 +475,187 @@ async fn people_resellers_shared_phones_overrides_and_late_records() {
     for (r, id) in &ids1 {
         assert_eq!(&ids2[r], id, "{r} kept its id");
     }
+}
+
+fn erp(id: &str, legal: &str, tel: &str) -> Vec<String> {
+    [id, legal, "NULL", tel, "NULL", "NULL", "t-10"]
+        .map(str::to_string)
+        .to_vec()
+}
+
+fn land_at(
+    p: &util::Project,
+    table: &str,
+    layout: &[(&str, util::crm_fixture::Kind)],
+    ds: &str,
+    file: &str,
+    rows: &[Vec<String>],
+) {
+    let refs: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|r| r.iter().map(String::as_str).collect())
+        .collect();
+    let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+    util::crm_fixture::land_rows_at(p, table, layout, ds, file, &slices);
+}
+
+#[tokio::test]
+async fn names_people_bare_forms_late_holders_and_steward_typos() {
+    let p = util::ods::crm_project();
+    let ds1 = "2026-11-21";
+    // People in every spelling: never linked by their names (each pair has its own contacts).
+    let mut shops = Vec::new();
+    for (i, name) in [
+        "Mr Smith",
+        "Zhang Wei",
+        "张伟（个人）",
+        "王芳-个人",
+        "LI NA",
+    ]
+    .iter()
+    .enumerate()
+    {
+        for j in 0..2 {
+            shops.push(shop(
+                &format!("P{i}{j}"),
+                name,
+                &format!("1360000{i}{j}00"),
+                &format!("p{i}{j}@qq.com"),
+            ));
+        }
+    }
+    // A company with nine accounts: the CRM record and eight buyers at its own mail domain.
+    for i in 1..=8 {
+        shops.push(shop(
+            &format!("B{i}"),
+            "NULL",
+            "13700001111",
+            &format!("buyer{i}@hengrui.cn"),
+        ));
+    }
+    land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
+    land(
+        &p,
+        "ods_crm_customer",
+        CRM_CUSTOMER,
+        &[
+            // Real companies whose names start with a surname: linked to their ERP records.
+            crm("W1", "万达有限公司", "NULL", "NULL"),
+            crm("L1", "李宁体育用品有限公司", "NULL", "NULL"),
+            crm(
+                "H1",
+                "上海恒瑞科技有限公司",
+                "13700001111",
+                "boss@hengrui.cn",
+            ),
+        ],
+    );
+    let mut erps = vec![
+        erp("W2", "万达股份有限公司", "NULL"),
+        erp("L2", "李宁体育用品股份有限公司", "NULL"),
+    ];
+    for i in 0..3 {
+        // Names with nothing distinctive left: three customers.
+        erps.push(erp(
+            &format!("X{i}"),
+            "北京办事处",
+            &format!("01065520{i}00"),
+        ));
+        erps.push(erp(
+            &format!("Y{i}"),
+            "Co., Ltd.",
+            &format!("02165520{i}00"),
+        ));
+    }
+    land(&p, "ods_erp_customer", ERP_CUSTOMER, &erps);
+    p.write(
+        "data/seeds/identity_overrides.csv",
+        "rule,left_system,left_id,right_system,right_id,note\n\
+         Must_Link, CRM ,W1,shop,P00,typed by hand\n\
+         merge,crm,L1,erp,L2,not a rule\n",
+    );
+    let run = |ds: &str| {
+        let out = p.strata(&[
+            "run",
+            "pipelines/crm.yaml",
+            "--ds",
+            ds,
+            "--select",
+            "+dwd_customer_source_map",
+            "+dwd_customer_link",
+            "+dwd_customer_refused_key",
+        ]);
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    };
+    run(ds1);
+    let ids1 = customer_ids(&p).await;
+    let together = |ids: &BTreeMap<String, String>, a: &str, b: &str| ids[a] == ids[b];
+    for i in 0..5 {
+        assert!(
+            !together(&ids1, &format!("shop:P{i}0"), &format!("shop:P{i}1")),
+            "P{i}"
+        );
+    }
+    // The steward's must_link, typed with odd case and spaces, holds.
+    assert!(together(&ids1, "crm:W1", "shop:P00"));
+    assert!(together(&ids1, "crm:W1", "erp:W2"));
+    assert!(together(&ids1, "crm:L1", "erp:L2"));
+    for i in 1..=8 {
+        assert!(together(&ids1, "crm:H1", &format!("shop:B{i}")), "B{i}");
+    }
+    for prefix in ["X", "Y"] {
+        let distinct: BTreeSet<&String> =
+            (0..3).map(|i| &ids1[&format!("erp:{prefix}{i}")]).collect();
+        assert_eq!(distinct.len(), 3, "{prefix}");
+    }
+    let wh = p.path().join("warehouse/dwd");
+    let invalid = lines(
+        &query_dir(
+            &wh.join("dwd_customer_refused_key"),
+            "SELECT key_masked, holders FROM t WHERE reason = 'override_invalid_rule'",
+        )
+        .await,
+    );
+    assert_eq!(invalid, vec!["merge:crm:L1|erp:L2 | crm:L1, erp:L2"]);
+
+    // Next day, in a second file of the same partition and a new one: a stranger's account with
+    // the company's phone and a private mailbox, and a CRM record created after the shop
+    // account it shares a phone with. Nobody changes id; the stranger stays apart.
+    land_at(
+        &p,
+        "ods_shop_customer",
+        SHOP_CUSTOMER,
+        "2026-11-22",
+        "part-0",
+        &[
+            shop("B99", "NULL", "13700001111", "someone@qq.com"),
+            shop("S1", "NULL", "13912398765", "NULL"),
+        ],
+    );
+    land_at(
+        &p,
+        "ods_crm_customer",
+        CRM_CUSTOMER,
+        "2026-11-22",
+        "part-1",
+        &[{
+            let mut c = crm("C9", "星河传媒有限公司", "13912398765", "NULL");
+            c[12] = "2026-11-22T05:00:00Z".to_string();
+            c
+        }],
+    );
+    run("2026-11-22");
+    let ids2 = customer_ids(&p).await;
+    for (r, id) in &ids1 {
+        assert_eq!(&ids2[r], id, "{r} kept its id");
+    }
+    assert!(!together(&ids2, "shop:B99", "crm:H1"));
+    assert!(together(&ids2, "crm:C9", "shop:S1"));
+    let explained = p.strata(&["explain-customer", &ids2["shop:B99"]]);
+    assert_eq!(explained.code, 0, "{}", explained.stderr);
+    assert!(
+        explained.stdout.contains("refused") && explained.stdout.contains("shared_by_too_many"),
+        "{}",
+        explained.stdout
+    );
 }

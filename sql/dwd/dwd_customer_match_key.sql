@@ -1,17 +1,23 @@
 -- The match keys of every customer record of the three sources (latest version of each record):
 -- normalized phone (E.164), normalized e-mail, and normalized company name with branch
--- abbreviations mapped through seed_name_aliases. A record without any key gets one row with a
--- NULL key, so every record is listed. A customer's id comes from its anchor record: the one
--- first landed (`first_ds`, the earliest landing of any version), then by `r` (CRM, ERP, shop,
--- then the smallest id), so a record that arrives later never takes an existing id over.
+-- abbreviations mapped through seed_name_aliases (`n:`), or, where the name is a person's
+-- (is_person_name: a shop display name by all rules, a CRM company name by explicit signals
+-- only, an ERP legal name never), the person's name (`h:`), which never links records but
+-- tells them apart. A record without any key gets one row with a
+-- NULL key, so every record is listed. A customer's id comes from its anchor record, the first
+-- in `anchor_order`: the earliest landing date of any version of the record, then its first
+-- creation time (CRM created_at, shop registered_at, ERP the earliest updated_at, to the
+-- second; unknown last), then `r` (CRM, ERP, shop, then the smallest id). So a record that
+-- arrives later never takes an existing id over.
 -- Latest version (DOMAIN.md rule 1): the latest updated_at (NULL is older than any value), then
 -- the latest landing ds, then every other column, so the same version wins on every rerun; the
 -- same order as in dwd_customer, which must pick the same version. Records whose id is blank
 -- (empty or only whitespace) are not customers: dwd_reject lists them as null_key.
 WITH crm AS (
   SELECT '1crm' AS prio, 'crm' AS source_system, crm_id AS source_customer_id,
-         company_name AS name, phone, email, first_ds
+         company_name AS name, phone, email, first_ds, first_seen
   FROM (SELECT *, MIN(ds) OVER (PARTITION BY crm_id) AS first_ds,
+               MIN(created_at) OVER (PARTITION BY crm_id) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
              company_name, contact_name, phone, email, industry, province, city, company_size,
              customer_type, owner_rep, contact_birthday, created_at) AS rn
@@ -19,16 +25,18 @@ WITH crm AS (
   WHERE rn = 1
 ), erp AS (
   SELECT '2erp' AS prio, 'erp' AS source_system, erp_code AS source_customer_id,
-         legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email, first_ds
+         legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email, first_ds, first_seen
   FROM (SELECT *, MIN(ds) OVER (PARTITION BY erp_code) AS first_ds,
+               MIN(updated_at) OVER (PARTITION BY erp_code) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
              legal_name, short_name, tel, industry, province) AS rn
         FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL)
   WHERE rn = 1
 ), shop AS (
   SELECT '3shop' AS prio, 'shop' AS source_system, shop_uid AS source_customer_id,
-         display_name AS name, mobile AS phone, email, first_ds
+         display_name AS name, mobile AS phone, email, first_ds, first_seen
   FROM (SELECT *, MIN(ds) OVER (PARTITION BY shop_uid) AS first_ds,
+               MIN(registered_at) OVER (PARTITION BY shop_uid) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
              display_name, mobile, email, city, registered_at) AS rn
         FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL)
@@ -38,17 +46,19 @@ WITH crm AS (
   UNION ALL SELECT prio || ':' || source_customer_id AS r, * FROM erp
   UNION ALL SELECT prio || ':' || source_customer_id AS r, * FROM shop
 ), named AS (
-  SELECT r, normalize_company(name) AS n0 FROM recs
+  SELECT r, normalize_company(name) AS n0,
+         source_system <> 'erp' AND is_person_name(name, source_system = 'shop') AS person
+  FROM recs
 ), aliased AS (
   -- Branch abbreviations (BJ分公司) become the city name (北京分公司); the longest alias wins
   -- (then the smallest alias and canonical, should the seed list one twice).
-  SELECT r, n0, a.alias, a.canonical,
+  SELECT r, n0, person, a.alias, a.canonical,
          ROW_NUMBER() OVER (PARTITION BY r ORDER BY character_length(a.alias) DESC NULLS LAST,
                                            a.alias, a.canonical) AS rn
   FROM named
   LEFT JOIN seed_name_aliases a ON ends_with(named.n0, upper(a.alias) || '分公司')
 ), names AS (
-  SELECT r,
+  SELECT r, person,
          CASE WHEN canonical IS NULL THEN n0
               ELSE left(n0, character_length(n0) - character_length(alias) - 3) || canonical || '分公司'
          END AS n
@@ -58,7 +68,10 @@ WITH crm AS (
   UNION ALL
   SELECT r, 'e:' || normalize_email(email) FROM recs WHERE normalize_email(email) IS NOT NULL
   UNION ALL
-  SELECT r, 'n:' || n FROM names WHERE n IS NOT NULL
+  SELECT r, CASE WHEN person THEN 'h:' ELSE 'n:' END || n FROM names WHERE n IS NOT NULL
 )
-SELECT recs.r, recs.source_system, recs.source_customer_id, recs.first_ds, k.k
+SELECT recs.r, recs.source_system, recs.source_customer_id,
+       CAST(recs.first_ds AS VARCHAR) || ' '
+         || COALESCE(to_char(recs.first_seen, '%Y-%m-%d %H:%M:%S'), '~') AS anchor_order,
+       k.k
 FROM recs LEFT JOIN keys k ON k.r = recs.r

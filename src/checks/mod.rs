@@ -429,6 +429,11 @@ pub fn mask_sample(column: &str, value: &str) -> String {
 /// Mask values shaped like personal data before they leave the warehouse in a sample.
 pub fn mask_pii(value: &str) -> String {
     use crate::engine::udf::{mask_email, mask_phone};
+    // Already masked by the stage (`138****8000`, `z***@example.com`): masking again would
+    // hide what is left.
+    if value.contains("***") {
+        return value.to_string();
+    }
     if value.contains('@') {
         return mask_email(value);
     }

@@ -23,6 +23,15 @@ static T2S: LazyLock<OpenCC> = LazyLock::new(|| {
     OpenCC::from_config(BuiltinConfig::T2s).expect("the built-in t2s tables load")
 });
 
+/// Traditional Chinese characters simplified (OpenCC's `t2s`); ASCII text as it is.
+pub fn simplify(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_string()
+    } else {
+        T2S.convert(text)
+    }
+}
+
 /// Full-width ASCII variants (`１２３`, `（`) to their half-width forms; ideographic space to space.
 pub fn fold_width(c: char) -> char {
     match c {

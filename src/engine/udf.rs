@@ -228,6 +228,9 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     ctx.register_udf(ScalarUDF::new_from_impl(
         super::udf_values::ParseScore::new(),
     ));
+    ctx.register_udf(ScalarUDF::new_from_impl(
+        super::udf_values::IsPersonName::new(),
+    ));
     let key_env = pipeline.pii.hash_key_env.clone();
     ctx.register_udf(StringFn::udf("pii_hash", key_env.clone(), None, move |t| {
         let Ok(key) = std::env::var(&key_env) else {

@@ -4,13 +4,14 @@
 //! | function | result |
 //! |---|---|
 //! | `nonblank(text)` | `text` unchanged, or NULL when it is NULL, empty or only whitespace (any Unicode `White_Space` character) |
+//! | `is_person_name(text, display)` | whether a name is a person's rather than a company's (`张伟`, `王先生`, `Mr Smith`); `display` is true for a display-name field (a shop nickname), false for a company-name field; NULL text is not a person's. Rules: [`crate::engine::identity::person`] |
 //! | `parse_score(text)` | the integer a survey score was typed as: the text NFKC-normalized (full-width `９` is `9`), trimmed of Unicode whitespace, must be ASCII digits with an optional leading `+`; NULL otherwise (`'4.0'`, `'N/A'`, `'-1'`, `''`). The range (0..10 NPS, 1..5 CSAT) is checked in SQL |
 //!
 //! The pure functions [`nonblank`] and [`parse_score`] are what the UDFs run, row by row.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int32Array, StringArray};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int32Array, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
@@ -88,6 +89,72 @@ impl ScalarUDFImpl for ParseScore {
                 Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
             }
             ColumnarValue::Array(_) => Ok(ColumnarValue::Array(out)),
+        }
+    }
+}
+
+/// `is_person_name(text, display)`: a string and a boolean in, a boolean out.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IsPersonName {
+    signature: Signature,
+}
+
+impl IsPersonName {
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl Default for IsPersonName {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScalarUDFImpl for IsPersonName {
+    fn name(&self) -> &str {
+        "is_person_name"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let [text, display] = args.args.as_slice() else {
+            return exec_err!(
+                "is_person_name takes two arguments: a name and whether it is a display name"
+            );
+        };
+        let n = args.number_rows;
+        let texts = cast(&text.to_array(n)?, &DataType::Utf8)?;
+        let texts = texts
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8 yields a StringArray");
+        let flags = cast(&display.to_array(n)?, &DataType::Boolean)?;
+        let flags = flags
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .expect("cast to Boolean yields a BooleanArray");
+        let out: BooleanArray = texts
+            .iter()
+            .zip(flags.iter())
+            .map(|(t, d)| {
+                Some(t.is_some_and(|t| {
+                    crate::engine::identity::person::is_person_name(t, d.unwrap_or(false))
+                }))
+            })
+            .collect();
+        let out: ArrayRef = Arc::new(out);
+        match (text, display) {
+            (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_)) => {
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+            }
+            _ => Ok(ColumnarValue::Array(out)),
         }
     }
 }

@@ -18,7 +18,10 @@ static PROCESS_PEAK: AtomicU64 = AtomicU64::new(0);
 /// CPU time the process has used so far (user + system, every thread).
 pub fn cpu_time() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    Duration::new(t.tv_sec.max(0) as u64, t.tv_nsec.clamp(0, 999_999_999) as u32)
+    Duration::new(
+        t.tv_sec.max(0) as u64,
+        t.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
 }
 
 /// The resident-memory high-water mark since the last reset, in bytes.

@@ -108,7 +108,95 @@ const JUNK_NAMES: &[&str] = &[
     "ADMIN",
     "先生/女士",
     "N.A",
+    // Generic labels typed where a name belongs.
+    "现金客户",
+    "零售客户",
+    "散户",
+    "临时客户",
+    "普通客户",
+    "新客户",
+    "老客户",
+    "门店客户",
+    "线上客户",
+    "网店客户",
+    "默认客户",
+    "个体工商户",
+    "新用户",
+    "VIP客户",
+    "VIP",
+    "个人用户",
+    "注册用户",
+    "会员用户",
+    "默认用户",
+    "注销用户",
+    "已注销",
+    "自然人",
+    "无名",
+    "无名称",
+    "未知客户",
+    "未知用户",
+    "客户名称",
+    "公司名称",
+    "用户名",
+    "姓名",
+    "名称",
+    "昵称",
+    "默认昵称",
+    "请填写",
+    "未填",
+    "测试账号",
+    "测试客户",
+    "老板",
+    "经理",
+    "老师",
+    "同学",
+    "师傅",
+    "WeChat User",
+    "Test User",
+    "Test Account",
+    "Anonymous",
+    "Unknown User",
+    "Customer",
+    "Individual",
+    "Guest",
+    "User",
+    "#N/A",
+    "Nobody",
+    "Default",
 ];
+
+/// What is left of a name that holds nothing but a legal form, a branch word or one character:
+/// `Ltd.` (`LTD`), `分公司`, `总部`, `北京办事处` (`北京分公司`), `张`, `A`. Nothing in it tells
+/// one company from another.
+fn is_bare_form(name: &str) -> bool {
+    const LATIN_FORMS: &[&str] = &[
+        "CO",
+        "LTD",
+        "COLTD",
+        "INC",
+        "CORP",
+        "LLC",
+        "PLC",
+        "PTE",
+        "PTELTD",
+        "GMBH",
+        "LIMITED",
+        "COMPANY",
+        "GROUP",
+        "CORPORATION",
+        "INCORPORATED",
+    ];
+    const BRANCH_WORDS: &[&str] = &["分公司", "总部", "总公司", "分店", "门店", "营业部"];
+    if name.chars().count() <= 1 || LATIN_FORMS.contains(&name) {
+        return true;
+    }
+    BRANCH_WORDS.iter().any(|w| {
+        name.strip_suffix(w).is_some_and(|head| {
+            // A place name and a branch word: at most three Han characters before it.
+            head.chars().count() <= 3 && head.chars().all(is_cjk)
+        })
+    })
+}
 
 /// Prefixes of the default nicknames shops give new accounts (`微信用户`, `用户_8237`, `jd_8237ab`).
 const NICKNAME_PREFIXES: &[&str] = &[
@@ -121,6 +209,7 @@ const NICKNAME_PREFIXES: &[&str] = &[
     "USER",
     "WX",
     "JD",
+    "TB",
 ];
 
 /// Why a key is refused before clustering, if it is.
@@ -175,8 +264,9 @@ impl JunkRules {
                 rules.emails.insert(n);
             }
         }
-        for n in &cfg.placeholder_names {
-            if let Some(n) = normalize_company(n) {
+        let built_in = JUNK_NAMES.iter().map(|n| n.to_string());
+        for n in built_in.chain(cfg.placeholder_names.iter().cloned()) {
+            if let Some(n) = normalize_company(&n) {
                 rules.names.insert(n);
             }
         }
@@ -192,6 +282,8 @@ impl JunkRules {
                 .then_some(Junk::PlaceholderPhone),
             "e:" => self.is_junk_email(value).then_some(Junk::PlaceholderEmail),
             "n:" => self.classify_name(value),
+            // A person's name (dwd_customer_match_key marks it `h:`), unless junk anyway.
+            "h:" => Some(self.classify_name(value).unwrap_or(Junk::PersonName)),
             _ => None,
         }
     }
@@ -233,10 +325,8 @@ impl JunkRules {
             });
         if nickname {
             Some(Junk::DefaultNickname)
-        } else if numbered_junk {
-            Some(Junk::JunkName)
         } else {
-            super::person::is_person_name(name).then_some(Junk::PersonName)
+            (numbered_junk || is_bare_form(name)).then_some(Junk::JunkName)
         }
     }
 }

@@ -8,10 +8,10 @@
 //! bearer of its customer (the bundled pipeline passes the record's first landing date).
 //!
 //! [`resolve`] is deterministic whatever the input order (it sorts first):
-//! 1. Keys that may not link are refused ([`guard`]): junk values and person names
-//!    ([`junk`], [`person`]), and keys held by more than `max_records_per_key` records whose
-//!    other attributes disagree ([`guard::disagree`]). An over-limit key whose records agree
-//!    links them and is reported as `accepted`.
+//! 1. Keys that may not link are refused: junk values and person names ([`junk`],
+//!    [`person`]; the match-key stage marks a person's name `h:`). A key held by more than
+//!    `max_records_per_key` records links only the holders that agree with its oldest holder
+//!    ([`guard`]): `accepted` for those, `refused` (`shared_by_too_many`) for the others.
 //! 2. `must_link` pairs are joined first. Then the remaining keys join their records strongest
 //!    first (e-mail, phone, name; fewer records first; then by key), a union-find over records
 //!    (petgraph's). Within a key, every record is tried against every customer the key has
@@ -23,8 +23,9 @@
 //!    record that arrives later never takes the id over when the order is the landing date.
 //!
 //! Output rows ([`Fact`]): one `member` per record, one `link` per successful union (the key and
-//! the two records it joined), one `refused` per refused key (a person's name only when two or
-//! more records hold it), one `accepted` per over-limit key that linked (its record is one holder), one `split` per union
+//! the two records it joined), one `refused` per refused key held by two or more records (for an
+//! over-limit key: the holders left out), one `accepted` per over-limit key that linked
+//! (`records`: how many; `record`: its reference holder), one `split` per union
 //! skipped for a `cannot_link`, one `conflict` per `cannot_link` that could not be honoured.
 
 pub mod guard;
@@ -189,18 +190,13 @@ pub fn resolve(mut rows: Vec<Row>, policy: &Policy) -> Vec<Fact> {
     label(&recs, uf, facts)
 }
 
-/// Step 1: refuse junk, person names and over-limit keys whose records disagree; returns the
-/// key groups that may link.
-fn screen<'g>(
-    groups: &'g [Group],
-    recs: &Records,
-    policy: &Policy,
-    facts: &mut Vec<Fact>,
-) -> Vec<&'g Group> {
-    let refuse = |g: &Group, reason: &'static str| Fact {
-        kind: "refused",
+/// Step 1: refuse junk and person names, and over-limit keys for the holders that disagree;
+/// returns the key groups that may link, with the holders each may link.
+fn screen(groups: &[Group], recs: &Records, policy: &Policy, facts: &mut Vec<Fact>) -> Vec<Group> {
+    let fact = |kind: &'static str, g: &Group, records: usize, reason: &'static str| Fact {
+        kind,
         key: Some(g.key.clone()),
-        records: Some(g.members.len() as i64),
+        records: Some(records as i64),
         reason: Some(reason),
         ..Fact::default()
     };
@@ -210,17 +206,21 @@ fn screen<'g>(
         if g.rel != Relation::Key {
             continue;
         }
-        let junk = policy.junk.classify(&g.key);
-        match junk {
-            Some(Junk::PersonName) if g.members.len() > 1 => {
-                facts.push(refuse(g, Junk::PersonName.code()))
+        let shared = g.members.len() > 1;
+        match policy.junk.classify(&g.key) {
+            // A person's name tells people apart; it never links.
+            Some(Junk::PersonName) if shared => {
+                facts.push(fact("refused", g, g.members.len(), "person_name"))
             }
             Some(Junk::PersonName) => {}
+            // Junk describes nobody; listed only where it would have linked records.
             Some(j) => {
-                facts.push(refuse(g, j.code()));
+                if shared {
+                    facts.push(fact("refused", g, g.members.len(), j.code()));
+                }
                 continue;
             }
-            None if g.members.len() > 1 => candidates.push(g),
+            None if shared => candidates.push(g),
             None => {}
         }
         for &m in &g.members {
@@ -229,27 +229,36 @@ fn screen<'g>(
                 'p' => a.phones.push(gi),
                 'e' => a.emails.push(gi),
                 'n' => a.names.push(gi),
+                'h' => a.people.push(gi),
                 _ => {}
             }
         }
     }
     let mut usable = Vec::new();
     for g in candidates {
-        if g.members.len() <= policy.max_records_per_key {
-            usable.push(g);
-            continue;
-        }
-        let values = |i: usize| groups[i].key.as_str();
-        if guard::disagree(guard::kind(&g.key), &g.members, &attrs, &values) {
-            facts.push(refuse(g, "shared_by_too_many"));
+        let members = if g.members.len() <= policy.max_records_per_key {
+            g.members.clone()
         } else {
-            facts.push(Fact {
-                kind: "accepted",
-                record: Some(recs.names[g.members[0]].clone()),
-                reason: Some("records_agree"),
-                ..refuse(g, "")
+            let values = |i: usize| groups[i].key.as_str();
+            let kind = guard::kind(&g.key);
+            let linked = guard::linkable(kind, &g.members, &attrs, &recs.rank, &values);
+            let left_out = g.members.len() - linked.len();
+            if linked.len() > 1 {
+                let mut accepted = fact("accepted", g, linked.len(), "records_agree");
+                accepted.record = Some(recs.names[linked[0]].clone());
+                facts.push(accepted);
+            }
+            if left_out > 0 {
+                facts.push(fact("refused", g, left_out, "shared_by_too_many"));
+            }
+            linked
+        };
+        if members.len() > 1 {
+            usable.push(Group {
+                rel: g.rel,
+                key: g.key.clone(),
+                members,
             });
-            usable.push(g);
         }
     }
     usable
@@ -260,7 +269,7 @@ fn link(
     recs: &Records,
     musts: &[&Group],
     cannots: &[&Group],
-    mut usable: Vec<&Group>,
+    mut usable: Vec<Group>,
     facts: &mut Vec<Fact>,
 ) -> UnionFind<usize> {
     let name = |i: usize| Some(recs.names[i].clone());

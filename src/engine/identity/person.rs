@@ -1,21 +1,28 @@
-//! Is a normalized name a person's rather than a company's? Shops and CRMs hold people's names
-//! where a company name belongs (a shop's display name, an individual customer's CRM record):
-//! `张伟`, `王芳`, `王先生`, `老王`, `MR. SMITH`. Two strangers of one name are not one customer,
-//! so such a name is never a match key (it still tells records apart, see
-//! [`super::guard::disagree`]).
+//! Is a name a person's rather than a company's? Shops and CRMs hold people's names where a
+//! company name belongs (a shop's display name, an individual customer's CRM record): `张伟`,
+//! `王芳`, `王先生`, `老王`, `张伟（个人）`, `Mr Smith`, `Zhang Wei`. Two strangers of one name
+//! are not one customer, so such a name is never a match key (it still tells records apart, see
+//! [`super::guard`]). The test reads the name as written (widths folded, traditional characters
+//! simplified, Latin upper case, spaces kept), before normalization strips legal forms: a name
+//! that carries 有限公司 is a company's.
 //!
-//! Rules, on the name as [`normalize_company`](crate::engine::udf::normalize_company) writes it
-//! (width folded, simplified, upper case, legal forms removed):
+//! Rules for any name field:
 //! 1. a surname, at most two more Han characters, and a form of address (`先生`, `女士`, `总`,
 //!    `老师`, ...): `王先生`, `李总`, `张伟经理`;
 //! 2. `老`, `小` or `阿` and a surname: `老王`, `小李`;
-//! 3. two or three Han characters starting with a common single surname, or three or four
-//!    starting with a compound one (`欧阳`, `司马`, ...), not ending in a character that names a
-//!    business (`店`, `厂`, `行`, `社`, ...);
-//! 4. an English form of address and a name: `MR SMITH`, `MS. LI`.
+//! 3. one to four Han characters qualified as a private person (`个人`, `本人`, `自然人`, `私人`,
+//!    in brackets or after a separator): `张伟（个人）`, `王芳-个人`;
+//! 4. an English form of address and one to three words: `MR SMITH`, `Ms. Li`.
 //!
-//! Rule 3 also matches the rare company whose whole normalized name is two or three characters
-//! starting with a surname (`华为`); such a company is then linked by phone and e-mail only.
+//! Further rules for a display name (a shop account's nickname field), where people's names are
+//! the norm:
+//! 5. two or three Han characters starting with a common single surname, or three or four
+//!    starting with a compound one (`欧阳`, `司马`, ...), not ending in a character or holding a
+//!    word that names a business (`店`, `厂`, `科技`, ...);
+//! 6. two or three Latin words, one of them a common surname in pinyin or Cantonese spelling
+//!    (`ZHANG WEI`, `LI NA`, `CHAN TAI MAN`), none a business word.
+//!
+//! A company field (CRM `company_name`) gets rules 1-4 only: a bare `华为` there is a company.
 //! The surname lists are the most common surnames of the 2020 census ranking (the top ~200
 //! single ones cover over 90% of the population) and the common compound ones.
 
@@ -64,6 +71,15 @@ const BUSINESS_ENDINGS: &str = "店厂行社所院馆部局坊铺站场园城室
 
 /// Words that make a name a business's (`东方科技`, `司马文化`).
 const BUSINESS_WORDS: &[&str] = &[
+    "有限",
+    "股份",
+    "企业",
+    "商行",
+    "商店",
+    "用品",
+    "体育",
+    "珠宝",
+    "合伙",
     "公司",
     "集团",
     "科技",
@@ -129,6 +145,78 @@ const BUSINESS_WORDS: &[&str] = &[
 /// English forms of address that precede a name.
 const ENGLISH_ADDRESS: &[&str] = &["MR", "MRS", "MS", "MISS", "DR", "MADAM", "SIR"];
 
+/// Latin words that make a name a business's.
+const LATIN_BUSINESS_WORDS: &[&str] = &[
+    "CO",
+    "LTD",
+    "INC",
+    "CORP",
+    "LLC",
+    "PLC",
+    "PTE",
+    "GMBH",
+    "LIMITED",
+    "COMPANY",
+    "GROUP",
+    "TECH",
+    "TECHNOLOGY",
+    "TRADING",
+    "INDUSTRIES",
+    "INDUSTRY",
+    "HOLDINGS",
+    "INTERNATIONAL",
+    "SERVICES",
+    "SOLUTIONS",
+    "SYSTEMS",
+    "ENTERPRISE",
+    "ENTERPRISES",
+    "STORE",
+    "SHOP",
+    "MART",
+    "BANK",
+    "STUDIO",
+    "DESIGN",
+    "MEDIA",
+    "LOGISTICS",
+    "FOOD",
+    "FOODS",
+    "HOTEL",
+    "CAFE",
+    "RESTAURANT",
+    "ELECTRONICS",
+    "SOFTWARE",
+    "NETWORK",
+    "DIGITAL",
+    "CONSULTING",
+    "CAPITAL",
+    "PARTNERS",
+    "ASSOCIATES",
+    "LAB",
+    "LABS",
+    "CENTER",
+    "CENTRE",
+    "CLUB",
+    "FACTORY",
+    "SUPPLY",
+];
+
+/// Common surnames in pinyin and Cantonese spelling.
+const LATIN_SURNAMES: &[&str] = &[
+    "WANG", "LI", "ZHANG", "LIU", "CHEN", "YANG", "HUANG", "ZHAO", "WU", "ZHOU", "XU", "SUN", "MA",
+    "ZHU", "HU", "GUO", "HE", "GAO", "LIN", "LUO", "ZHENG", "LIANG", "XIE", "SONG", "TANG", "HAN",
+    "FENG", "DENG", "CAO", "PENG", "ZENG", "XIAO", "TIAN", "DONG", "YUAN", "PAN", "YU", "JIANG",
+    "CAI", "DU", "YE", "CHENG", "SU", "WEI", "LV", "LYU", "LU", "DING", "REN", "SHEN", "YAO",
+    "CUI", "ZHONG", "TAN", "FAN", "JIN", "SHI", "LIAO", "JIA", "XIA", "FU", "FANG", "BAI", "ZOU",
+    "MENG", "XIONG", "QIN", "QIU", "YIN", "XUE", "YAN", "DUAN", "LEI", "HOU", "LONG", "TAO", "GU",
+    "MAO", "HAO", "GONG", "SHAO", "WAN", "QIAN", "DAI", "MO", "KONG", "XIANG", "CHANG", "WEN",
+    "KANG", "NIU", "GE", "XING", "QI", "QIAO", "OUYANG", "SIMA", "ZHUGE", "WONG", "CHAN", "LEE",
+    "CHEUNG", "LAU", "LEUNG", "HO", "NG", "TSANG", "YEUNG", "CHOW", "LAM", "CHU", "KWOK", "LAI",
+    "TSE", "CHEUNG", "MAK", "YIP", "FUNG", "TAM", "KWAN", "LO", "TONG", "CHOI",
+];
+
+/// Words that qualify a name as a private person's.
+const PRIVATE_PERSON: &[&str] = &["自然人", "个人", "本人", "私人"];
+
 fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}')
 }
@@ -137,15 +225,15 @@ fn is_surname(c: char) -> bool {
     SURNAMES.contains(c)
 }
 
-/// A surname and up to two more Han characters (`王`, `张伟`, `欧阳娜娜`).
+/// A surname and up to `max_given` more Han characters (`王`, `张伟`, `欧阳娜娜`).
 fn surname_and_given(chars: &[char], max_given: usize) -> bool {
-    if !chars.iter().all(|&c| is_han(c)) {
+    if chars.is_empty() || !chars.iter().all(|&c| is_han(c)) {
         return false;
     }
     let text: String = chars.iter().collect();
     let given = if COMPOUND_SURNAMES.iter().any(|s| text.starts_with(s)) {
         chars.len() - 2
-    } else if chars.first().is_some_and(|&c| is_surname(c)) {
+    } else if is_surname(chars[0]) {
         chars.len() - 1
     } else {
         return false;
@@ -153,38 +241,81 @@ fn surname_and_given(chars: &[char], max_given: usize) -> bool {
     given <= max_given
 }
 
-/// Whether the normalized name `name` is a person's (see the module docs).
-pub fn is_person_name(name: &str) -> bool {
-    let chars: Vec<char> = name.chars().collect();
+/// The name as the rules read it: widths folded, traditional simplified, Latin upper case,
+/// zero-width characters dropped, whitespace runs one space, trimmed.
+fn prepare(raw: &str) -> String {
+    let folded: String = raw
+        .chars()
+        .map(crate::engine::normalize::fold_width)
+        .filter(|c| !matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+        .collect();
+    let simplified = crate::engine::normalize::simplify(&folded).to_uppercase();
+    simplified.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether the name `raw`, written in a display-name field (`display`) or a company-name field,
+/// is a person's (see the module docs).
+pub fn is_person_name(raw: &str, display: bool) -> bool {
+    let text = prepare(raw);
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let latin_name = |ws: &[&str]| {
+        ws.iter()
+            .all(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+            && !ws.iter().any(|w| LATIN_BUSINESS_WORDS.contains(w))
+    };
+    // 4. An English form of address and a name.
+    if let [first, rest @ ..] = words.as_slice()
+        && ENGLISH_ADDRESS.contains(first)
+        && (1..=3).contains(&rest.len())
+        && latin_name(rest)
+    {
+        return true;
+    }
+    // Han rules read the name without spaces, brackets and separators.
+    let han: Vec<char> = text.chars().filter(|c| c.is_alphanumeric()).collect();
+    let han_text: String = han.iter().collect();
+    if BUSINESS_WORDS.iter().any(|w| han_text.contains(w)) {
+        return false;
+    }
+    // 3. A private person's qualifier.
+    if let Some(head) = PRIVATE_PERSON.iter().find_map(|q| han_text.strip_suffix(q)) {
+        let head: Vec<char> = head.chars().collect();
+        return (1..=4).contains(&head.len()) && head.iter().all(|&c| is_han(c));
+    }
+    // 1. A form of address.
     if let Some(head) = ADDRESS_SUFFIXES
         .iter()
-        .find_map(|s| name.strip_suffix(s))
+        .find_map(|s| han_text.strip_suffix(s))
         .filter(|h| !h.is_empty())
     {
         let head: Vec<char> = head.chars().collect();
         return surname_and_given(&head, 2);
     }
-    if let [p, s] = chars[..]
+    // 2. 老王, 小李.
+    if let [p, s] = han[..]
         && matches!(p, '老' | '小' | '阿')
         && is_surname(s)
     {
         return true;
     }
-    if chars.len() >= 2
-        && chars.len() <= 4
-        && !chars.last().is_some_and(|&c| BUSINESS_ENDINGS.contains(c))
-        && !BUSINESS_WORDS.iter().any(|w| name.contains(w))
-        && surname_and_given(&chars, 2)
+    if !display {
+        return false;
+    }
+    // 5. A Han personal name.
+    if (2..=4).contains(&han.len())
+        && !han.last().is_some_and(|&c| BUSINESS_ENDINGS.contains(c))
+        && surname_and_given(&han, 2)
     {
         return true;
     }
-    let words: Vec<&str> = name
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    matches!(words.as_slice(), [first, rest @ ..]
-        if ENGLISH_ADDRESS.contains(first) && !rest.is_empty() && rest.len() <= 2
-            && rest.iter().all(|w| w.chars().all(|c| c.is_ascii_alphabetic())))
+    // 6. A romanized personal name.
+    (2..=3).contains(&words.len())
+        && latin_name(&words)
+        && words.iter().all(|w| w.len() <= 8)
+        && words.iter().any(|w| LATIN_SURNAMES.contains(w))
 }
 
 #[cfg(test)]
@@ -205,11 +336,24 @@ mod tests {
             "欧阳娜娜",
             "诸葛亮",
             "李小龙",
-            "MR SMITH",
+            "Mr Smith",
             "MS.LI",
-            "DR JOHN WATSON",
+            "Dr John Watson",
+            "Miss Li",
+            "Zhang Wei",
+            "LI NA",
+            "Chan Tai Man",
+            "张伟（个人）",
+            "王芳-个人",
+            "張偉",
+            " 王 芳 ",
+            "ＬＩ ＮＡ",
         ] {
-            assert!(is_person_name(n), "{n}");
+            assert!(is_person_name(n, true), "{n}");
+        }
+        // A company field: only explicit signals.
+        for n in ["王先生", "张伟（个人）", "Mr Smith", "老王"] {
+            assert!(is_person_name(n, false), "{n}");
         }
     }
 
@@ -225,12 +369,23 @@ mod tests {
             "东方科技",
             "恒瑞",
             "TESCO",
-            "MRS FIELDS COOKIES INC",
+            "Mrs Fields Cookies Inc",
             "老字号",
             "恒瑞科技总",
             "会员制超市连锁",
+            "万达有限公司",
+            "李宁体育用品有限公司",
+            "周大福珠宝集团",
+            "张裕股份有限公司",
+            "个人独资企业",
+            "Li Ning Co Ltd",
+            "Wang Trading",
         ] {
-            assert!(!is_person_name(n), "{n}");
+            assert!(!is_person_name(n, true), "{n}");
+        }
+        // A company field keeps short company names.
+        for n in ["华为", "万科", "李宁", "张伟"] {
+            assert!(!is_person_name(n, false), "{n}");
         }
     }
 }

@@ -182,14 +182,14 @@ fn people_of_one_name_are_not_one_customer() {
     // Three shop accounts called 张伟 (phones differ), two called 王先生: five customers. The
     // person's name is listed as refused; a single 王芳 is not (nothing to link).
     let t = vec![
-        key("3shop:A", "n:张伟"),
+        key("3shop:A", "h:张伟"),
         key("3shop:A", "p:+8613911110001"),
-        key("3shop:B", "n:张伟"),
+        key("3shop:B", "h:张伟"),
         key("3shop:B", "p:+8613911110002"),
-        key("3shop:C", "n:张伟"),
-        key("3shop:D", "n:王先生"),
-        key("3shop:E", "n:王先生"),
-        key("3shop:F", "n:王芳"),
+        key("3shop:C", "h:张伟"),
+        key("3shop:D", "h:王先生"),
+        key("3shop:E", "h:王先生"),
+        key("3shop:F", "h:王芳"),
     ];
     let facts = resolve(t, &policy(8));
     assert_eq!(customers(&facts), 6);
@@ -206,7 +206,7 @@ fn people_of_one_name_are_not_one_customer() {
         .collect();
     assert_eq!(
         refused,
-        vec![("n:张伟", 3, "person_name"), ("n:王先生", 2, "person_name")]
+        vec![("h:张伟", 3, "person_name"), ("h:王先生", 2, "person_name")]
     );
 }
 
@@ -272,11 +272,19 @@ fn records_that_agree_keep_a_widely_shared_key_and_their_id() {
     let accepted: Vec<_> = ten.iter().filter(|f| f.kind == "accepted").collect();
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0].records, Some(10));
-    // Two different e-mails among the holders: they disagree, the phone is refused.
+    // S1 (newer) has a private mailbox other than the reference S0's: it is left out, the
+    // other eight stay one customer with S0's id. Mailboxes at one company domain agree.
     let mut t = accounts(9);
-    t.push(key("3shop:S0", "e:a@corp.cn"));
-    t.push(key("3shop:S1", "e:b@corp.cn"));
-    assert_eq!(customers(&resolve(t, &policy(8))), 9);
+    t.push(key("3shop:S0", "e:a@qq.com"));
+    t.push(key("3shop:S1", "e:b@qq.com"));
+    let facts = resolve(t, &policy(8));
+    assert_eq!(customers(&facts), 2);
+    assert_eq!(label_of(&facts, "3shop:S1"), "3shop:S1");
+    assert_eq!(label_of(&facts, "3shop:S8"), "3shop:S0");
+    let mut t = accounts(9);
+    t.push(key("3shop:S0", "e:a@hengrui.cn"));
+    t.push(key("3shop:S1", "e:b@hengrui.cn"));
+    assert_eq!(customers(&resolve(t, &policy(8))), 1);
 }
 
 #[test]
@@ -314,4 +322,21 @@ fn a_record_that_lands_later_does_not_take_over_the_id() {
         label_of(&resolve(unordered, &policy(8)), "3shop:S"),
         "1crm:C"
     );
+}
+
+#[test]
+fn a_generic_name_on_many_strangers_links_nobody() {
+    // Thirty accounts typed one generic name, each with its own mobile and private mailbox.
+    let mut t = Vec::new();
+    for i in 0..30 {
+        let r = format!("3shop:G{i:02}");
+        t.push(key(&r, "n:零售客户甲"));
+        t.push(key(&r, &format!("p:+86137000070{i:02}")));
+        t.push(key(&r, &format!("e:g{i}@qq.com")));
+    }
+    let facts = resolve(t, &policy(8));
+    assert_eq!(customers(&facts), 30);
+    let refused: Vec<_> = facts.iter().filter(|f| f.kind == "refused").collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].records, Some(29));
 }
