@@ -2,18 +2,16 @@
 //! memory. Shown on the run summary and kept in the run record, so a slow or memory-hungry
 //! stage is found without a profiler.
 //!
-//! CPU time is the process clock (`CLOCK_PROCESS_CPUTIME_ID`, through rustix). Peak memory is
-//! Linux's high-water mark of resident memory (`VmHWM` in `/proc/self/status`), which a write of
-//! `5` to `/proc/self/clear_refs` resets (proc(5)); each stage resets it when it starts and reads
-//! it when it ends, and the process keeps the largest value seen in [`process_peak_rss`]. Where
-//! `/proc` is not available the peak is `None`. Stages run one at a time, so a stage's figures
-//! are its own.
+//! CPU time is the process clock (`CLOCK_PROCESS_CPUTIME_ID`, through rustix). A stage's peak
+//! memory is the largest resident set size (`/proc/self/statm`) a sampling thread sees while the
+//! stage runs, every 20 ms: short spikes between samples are missed, and the process-wide high
+//! -water mark (`VmHWM`, [`process_peak_rss`]) stays untouched for outside tools such as
+//! `getrusage`. Where `/proc` is not available the peaks are `None`. Stages run one at a time, so
+//! a stage's figures are its own.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-
-/// The largest high-water mark read so far, in bytes.
-static PROCESS_PEAK: AtomicU64 = AtomicU64::new(0);
 
 /// CPU time the process has used so far (user + system, every thread).
 pub fn cpu_time() -> Duration {
@@ -24,20 +22,19 @@ pub fn cpu_time() -> Duration {
     )
 }
 
-/// The resident-memory high-water mark since the last reset, in bytes.
-fn high_water_mark() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    let bytes = kib * 1024;
-    PROCESS_PEAK.fetch_max(bytes, Ordering::Relaxed);
-    Some(bytes)
+/// The resident set size now, bytes.
+fn current_rss() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * rustix::param::page_size() as u64)
 }
 
 /// A measurement in progress; see [`Meter::start`].
 pub struct Meter {
     cpu: Duration,
-    peak_reset: bool,
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What a [`Meter`] measured.
@@ -45,39 +42,66 @@ pub struct Meter {
 pub struct Cost {
     /// CPU seconds, user + system, of every thread of the process.
     pub cpu_seconds: f64,
-    /// Peak resident memory of the process while measured, bytes; `None` where the platform
-    /// cannot tell.
+    /// Peak resident memory of the process while measured, bytes (sampled every 20 ms); `None`
+    /// where the platform cannot tell.
     pub peak_rss_bytes: Option<u64>,
 }
 
 impl Meter {
-    /// Start measuring: note the CPU clock and reset the memory high-water mark (after
-    /// keeping the mark so far for [`process_peak_rss`]).
+    /// Start measuring: note the CPU clock and start sampling resident memory.
     pub fn start() -> Meter {
-        high_water_mark();
-        let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let peak = Arc::new(AtomicU64::new(current_rss().unwrap_or(0)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = current_rss().is_some().then(|| {
+            let (peak, stop) = (peak.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(rss) = current_rss() {
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            })
+        });
         Meter {
             cpu: cpu_time(),
-            peak_reset,
+            peak,
+            stop,
+            sampler,
         }
     }
 
     /// CPU seconds and peak memory since [`Meter::start`].
-    pub fn finish(self) -> Cost {
+    pub fn finish(mut self) -> Cost {
         let cpu = cpu_time().saturating_sub(self.cpu);
-        let peak = high_water_mark().filter(|_| self.peak_reset);
+        self.stop.store(true, Ordering::Relaxed);
+        let sampled = self.sampler.take().map(|t| {
+            let _ = t.join();
+            if let Some(rss) = current_rss() {
+                self.peak.fetch_max(rss, Ordering::Relaxed);
+            }
+            self.peak.load(Ordering::Relaxed)
+        });
         Cost {
             cpu_seconds: cpu.as_secs_f64(),
-            peak_rss_bytes: peak,
+            peak_rss_bytes: sampled,
         }
     }
 }
 
-/// The process's peak resident memory so far, bytes (the largest mark any meter saw, or the
-/// current one); `None` where `/proc` is not available.
+impl Drop for Meter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The process's peak resident memory so far (`VmHWM`), bytes; `None` where `/proc` is not
+/// available.
 pub fn process_peak_rss() -> Option<u64> {
-    high_water_mark()?;
-    Some(PROCESS_PEAK.load(Ordering::Relaxed))
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 #[cfg(test)]
