@@ -2,9 +2,7 @@
 //! resolution"): phones, e-mails and company names. Two spellings of one identifier normalize
 //! to the same text; text that identifies nothing normalizes to `None`.
 //!
-//! - Phones: full-width digits folded; an extension (`转 801`, `ext. 801`, `x801`, `#801`,
-//!   `分机 801`) cut off; country prefixes `+86`, `0086`, `86` and separators dropped; E.164
-//!   `+86` + national number without the trunk `0`.
+//! - Phones ([`normalize_phone`], in `normalize_phone.rs`): E.164 `+86` + national number.
 //! - E-mails: the address inside angle brackets, without `mailto:`, surrounding whitespace,
 //!   quotes and trailing dots, lower case.
 //! - Company names: full-width folded, traditional characters simplified (OpenCC's `t2s`
@@ -17,6 +15,8 @@ use std::sync::LazyLock;
 
 use ferrous_opencc::OpenCC;
 use ferrous_opencc::config::BuiltinConfig;
+
+pub use super::normalize_phone::normalize_phone;
 
 /// Traditional to simplified Chinese, loaded once from the tables compiled into the binary.
 static T2S: LazyLock<OpenCC> = LazyLock::new(|| {
@@ -32,40 +32,13 @@ pub fn fold_width(c: char) -> char {
     }
 }
 
-/// Where a phone's extension starts, written in any of the usual ways.
-const EXTENSION_MARKS: &[&str] = &["转", "轉", "分机", "分機", "ext", "x", "#"];
-
-/// E.164 for Chinese numbers: `+86` followed by the national number without trunk `0`.
-pub fn normalize_phone(text: &str) -> Option<String> {
-    let folded: String = text
-        .chars()
-        .map(fold_width)
-        .collect::<String>()
-        .to_lowercase();
-    let cut = EXTENSION_MARKS
-        .iter()
-        .filter_map(|m| folded.find(m))
-        .min()
-        .unwrap_or(folded.len());
-    let main = folded[..cut].trim_start();
-    let all: String = main.chars().filter(char::is_ascii_digit).collect();
-    let mut digits = all.as_str();
-    let mut international = false;
-    if let Some(rest) = digits.strip_prefix("0086") {
-        (digits, international) = (rest, true);
-    } else if main.starts_with('+') || main.starts_with("00") {
-        (digits, international) = (digits.strip_prefix("86")?, true);
-    } else if digits.starts_with("86") && digits.len() > 11 {
-        (digits, international) = (&digits[2..], true);
-    }
-    let (national, trunk) = match digits.strip_prefix('0') {
-        Some(rest) => (rest, true),
-        None => (digits, false),
-    };
-    let is_mobile = !trunk && national.len() == 11 && national.starts_with('1');
-    // Landlines: area code (without the trunk 0) plus a 7- or 8-digit number.
-    let is_landline = (9..=11).contains(&national.len()) && (trunk || international) && !is_mobile;
-    (is_mobile || is_landline).then(|| format!("+86{national}"))
+/// Characters that show nothing and mean nothing in an identifier: zero-width spaces and
+/// joiners, the word joiner, the byte order mark, the soft hyphen.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
 }
 
 /// The bare address, lower case; NULL when it has no `@` with text on both sides.
@@ -220,57 +193,6 @@ pub fn normalize_company(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phones_normalize_to_e164() {
-        for raw in [
-            "+86 138 0013 8000",
-            "138-0013-8000",
-            "13800138000",
-            "８６13800138000",
-            "0086 138 0013 8000",
-            "86-138-0013-8000",
-            "(+86) 13800138000",
-        ] {
-            assert_eq!(
-                normalize_phone(raw).as_deref(),
-                Some("+8613800138000"),
-                "{raw}"
-            );
-        }
-        assert_eq!(
-            normalize_phone("(010) 6552-1234").as_deref(),
-            Some("+861065521234")
-        );
-        assert_eq!(normalize_phone("12345"), None);
-        assert_eq!(normalize_phone(""), None);
-    }
-
-    #[test]
-    fn extensions_are_cut_off() {
-        for raw in [
-            "139-1234-5678 转 801",
-            "139 1234 5678 ext. 801",
-            "13912345678x801",
-            "13912345678 #801",
-            "+86 139 1234 5678 分机801",
-            "13912345678 EXT 801",
-        ] {
-            assert_eq!(
-                normalize_phone(raw).as_deref(),
-                Some("+8613912345678"),
-                "{raw}"
-            );
-        }
-        assert_eq!(
-            normalize_phone("(010) 6552-1234 转 23").as_deref(),
-            Some("+861065521234")
-        );
-        assert_eq!(
-            normalize_phone("+86 10 6552 1234").as_deref(),
-            Some("+861065521234")
-        );
-    }
 
     #[test]
     fn emails_normalize() {
