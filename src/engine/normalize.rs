@@ -3,8 +3,7 @@
 //! to the same text; text that identifies nothing normalizes to `None`.
 //!
 //! - Phones ([`normalize_phone`], in `normalize_phone.rs`): E.164 `+86` + national number.
-//! - E-mails: the address inside angle brackets, without `mailto:`, surrounding whitespace,
-//!   quotes and trailing dots, lower case.
+//! - E-mails ([`normalize_email`], in `normalize_email.rs`): the first whole address, lower case.
 //! - Company names: full-width folded, traditional characters simplified (OpenCC's `t2s`
 //!   tables, through `ferrous-opencc`), spaces and every bracket form removed, Latin letters
 //!   upper case, Chinese legal forms (有限公司, 有限责任公司, 股份有限公司, 集团, a final 公司)
@@ -16,6 +15,7 @@ use std::sync::LazyLock;
 use ferrous_opencc::OpenCC;
 use ferrous_opencc::config::BuiltinConfig;
 
+pub use super::normalize_email::normalize_email;
 pub use super::normalize_phone::normalize_phone;
 
 /// Traditional to simplified Chinese, loaded once from the tables compiled into the binary.
@@ -39,26 +39,6 @@ pub fn is_invisible(c: char) -> bool {
         c,
         '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
     )
-}
-
-/// The bare address, lower case; NULL when it has no `@` with text on both sides.
-pub fn normalize_email(text: &str) -> Option<String> {
-    let folded: String = text
-        .chars()
-        .map(fold_width)
-        .collect::<String>()
-        .to_lowercase();
-    let mut e = folded.as_str();
-    if let Some((_, inner)) = e.rsplit_once('<') {
-        e = inner.split('>').next().unwrap_or(inner);
-    }
-    let quotes: &[char] = &['"', '\'', ' ', '\t', '\n', '\r'];
-    e = e.trim().trim_matches(quotes);
-    e = e.strip_prefix("mailto:").unwrap_or(e);
-    let e = e.trim().trim_matches(quotes).trim_end_matches('.');
-    let (local, domain) = e.split_once('@')?;
-    (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace))
-        .then(|| e.to_string())
 }
 
 /// Chinese legal forms removed wherever they occur, longest first.
@@ -193,27 +173,6 @@ pub fn normalize_company(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_normalize() {
-        for raw in [
-            "  Zhang.San@Example.COM ",
-            "mailto:zhang.san@example.com",
-            "<zhang.san@example.com>",
-            "张三 <Zhang.San@example.com>",
-            "zhang.san@example.com.",
-            "MAILTO:Zhang.San@Example.com.",
-            "\"zhang.san@example.com\"",
-        ] {
-            assert_eq!(
-                normalize_email(raw).as_deref(),
-                Some("zhang.san@example.com"),
-                "{raw}"
-            );
-        }
-        assert_eq!(normalize_email("not an email"), None);
-        assert_eq!(normalize_email("mailto:"), None);
-    }
 
     #[test]
     fn company_names_normalize_to_one_key() {
