@@ -16,6 +16,8 @@ pub mod identity;
 pub mod landing;
 pub mod local_time;
 pub mod normalize;
+mod normalize_email;
+mod normalize_phone;
 pub mod pool;
 pub mod preflight;
 pub mod reconcile;

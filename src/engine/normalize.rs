@@ -1,22 +1,28 @@
 //! Normalization of the identifiers that match customer records (DOMAIN.md, "Identity
 //! resolution"): phones, e-mails and company names. Two spellings of one identifier normalize
-//! to the same text; text that identifies nothing normalizes to `None`.
+//! to the same text; text that identifies nothing, or not beyond doubt, normalizes to `None`.
 //!
-//! - Phones: full-width digits folded; an extension (`转 801`, `ext. 801`, `x801`, `#801`,
-//!   `分机 801`) cut off; country prefixes `+86`, `0086`, `86` and separators dropped; E.164
-//!   `+86` + national number without the trunk `0`.
-//! - E-mails: the address inside angle brackets, without `mailto:`, surrounding whitespace,
-//!   quotes and trailing dots, lower case.
-//! - Company names: full-width folded, traditional characters simplified (OpenCC's `t2s`
-//!   tables, through `ferrous-opencc`), spaces and every bracket form removed, Latin letters
-//!   upper case, Chinese legal forms (有限公司, 有限责任公司, 股份有限公司, 集团, a final 公司)
-//!   and English ones at the end (Co., Ltd., Limited, Inc., Corp.) removed, branch words
-//!   (分部, 办事处) written 分公司.
+//! - Phones ([`normalize_phone`], in `normalize_phone.rs`): E.164 `+86` + national number.
+//! - E-mails ([`normalize_email`], in `normalize_email.rs`): the first whole address, lower case.
+//! - Company names (here): full-width folded, invisible characters dropped, traditional
+//!   characters simplified (OpenCC's `t2s` tables, through `ferrous-opencc`) and a few Taiwan
+//!   words written the mainland way (软体 -> 软件, see [`TAIWAN_WORDS`]); spaces, every bracket
+//!   and quote (Unicode open/close and initial/final punctuation) and the punctuation between
+//!   words (`-`, `.`, `,`, `·`) removed; Latin letters upper case; Chinese legal forms (有限公司,
+//!   有限责任公司, 股份有限公司, 集团, 总公司, partnership and sole-trader forms, a final 公司)
+//!   removed, and English ones at the end as whole words (Co., Ltd., Limited, Inc.,
+//!   Incorporated, Corp., LLC, L.L.C., PLC, GmbH, Pte.); branch words (分部, 办事处) written
+//!   分公司. An English form of address at the start keeps its dot (`Mr Smith` -> `MR.SMITH`) so
+//!   that a person's name stays recognizable as one (`identity::person`).
 
 use std::sync::LazyLock;
 
 use ferrous_opencc::OpenCC;
 use ferrous_opencc::config::BuiltinConfig;
+use regex::Regex;
+
+pub use super::normalize_email::normalize_email;
+pub use super::normalize_phone::normalize_phone;
 
 /// Traditional to simplified Chinese, loaded once from the tables compiled into the binary.
 static T2S: LazyLock<OpenCC> = LazyLock::new(|| {
@@ -41,102 +47,127 @@ pub fn fold_width(c: char) -> char {
     }
 }
 
-/// Where a phone's extension starts, written in any of the usual ways.
-const EXTENSION_MARKS: &[&str] = &["转", "轉", "分机", "分機", "ext", "x", "#"];
-
-/// E.164 for Chinese numbers: `+86` followed by the national number without trunk `0`.
-pub fn normalize_phone(text: &str) -> Option<String> {
-    let folded: String = text
-        .chars()
-        .map(fold_width)
-        .collect::<String>()
-        .to_lowercase();
-    let cut = EXTENSION_MARKS
-        .iter()
-        .filter_map(|m| folded.find(m))
-        .min()
-        .unwrap_or(folded.len());
-    let main = folded[..cut].trim_start();
-    let all: String = main.chars().filter(char::is_ascii_digit).collect();
-    let mut digits = all.as_str();
-    let mut international = false;
-    if let Some(rest) = digits.strip_prefix("0086") {
-        (digits, international) = (rest, true);
-    } else if main.starts_with('+') || main.starts_with("00") {
-        (digits, international) = (digits.strip_prefix("86")?, true);
-    } else if digits.starts_with("86") && digits.len() > 11 {
-        (digits, international) = (&digits[2..], true);
-    }
-    let (national, trunk) = match digits.strip_prefix('0') {
-        Some(rest) => (rest, true),
-        None => (digits, false),
-    };
-    let is_mobile = !trunk && national.len() == 11 && national.starts_with('1');
-    // Landlines: area code (without the trunk 0) plus a 7- or 8-digit number.
-    let is_landline = (9..=11).contains(&national.len()) && (trunk || international) && !is_mobile;
-    (is_mobile || is_landline).then(|| format!("+86{national}"))
+/// Characters that show nothing and mean nothing in an identifier: zero-width spaces and
+/// joiners, the word joiner, the byte order mark, the soft hyphen.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
 }
 
-/// The bare address, lower case; NULL when it has no `@` with text on both sides.
-pub fn normalize_email(text: &str) -> Option<String> {
-    let folded: String = text
-        .chars()
-        .map(fold_width)
-        .collect::<String>()
-        .to_lowercase();
-    let mut e = folded.as_str();
-    if let Some((_, inner)) = e.rsplit_once('<') {
-        e = inner.split('>').next().unwrap_or(inner);
+/// Taiwan words simplified character by character (after `t2s`) and the mainland word for the
+/// same thing, unless one of the listed words follows (软体家具 is upholstered furniture). OpenCC's
+/// own Taiwan-phrase table (`tw2sp`) is not used: it also rewrites words that are the same in
+/// both (文件 -> 文档, 蚌埠 -> 蚌端口) and splits 資訊 (-> 信息) from its simplified 资讯.
+const TAIWAN_WORDS: &[(&str, &str, &[&str])] = &[
+    ("软体", "软件", &["家具", "动物", "沙发", "床"]),
+    ("硬体", "硬件", &[]),
+    ("韧体", "固件", &[]),
+    ("网路", "网络", &[]),
+    ("数位", "数字", &[]),
+    ("资料库", "数据库", &[]),
+    ("伺服器", "服务器", &[]),
+    ("印表机", "打印机", &[]),
+    ("雷射", "激光", &[]),
+    ("积体电路", "集成电路", &[]),
+    ("程式", "程序", &[]),
+];
+
+fn mainland_words(text: &str) -> String {
+    let mut out = text.to_string();
+    for (taiwan, mainland, keep_before) in TAIWAN_WORDS {
+        if !out.contains(taiwan) {
+            continue;
+        }
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(taiwan) {
+            let after = &rest[i + taiwan.len()..];
+            result.push_str(&rest[..i]);
+            let keep = keep_before.iter().any(|k| after.starts_with(k));
+            result.push_str(if keep { taiwan } else { mainland });
+            rest = after;
+        }
+        result.push_str(rest);
+        out = result;
     }
-    let quotes: &[char] = &['"', '\'', ' ', '\t', '\n', '\r'];
-    e = e.trim().trim_matches(quotes);
-    e = e.strip_prefix("mailto:").unwrap_or(e);
-    let e = e.trim().trim_matches(quotes).trim_end_matches('.');
-    let (local, domain) = e.split_once('@')?;
-    (!local.is_empty() && domain.contains('.') && !e.contains(char::is_whitespace))
-        .then(|| e.to_string())
+    out
 }
+
+/// Brackets and quotes of every form (Unicode open, close, initial and final punctuation, and
+/// the ASCII quotes) and the punctuation written between words: all become spaces.
+static SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"[\p{Ps}\p{Pe}\p{Pi}\p{Pf}"'.,\-\x{2010}-\x{2015}\x{2212}\x{B7}\x{2022}\x{2027}\x{30FB}\x{FF65}]"#)
+        .expect("the separator pattern compiles")
+});
 
 /// Chinese legal forms removed wherever they occur, longest first.
 const LEGAL_FORMS: &[&str] = &[
+    "个人独资企业",
+    "特殊普通合伙",
+    "有限合伙企业",
+    "普通合伙企业",
     "股份有限公司",
     "集团有限公司",
     "有限责任公司",
+    "个人独资",
+    "合伙企业",
+    "有限合伙",
+    "普通合伙",
     "股份公司",
     "有限公司",
+    "总公司",
     "集团",
 ];
 
-/// English legal forms removed from the end (spaces already gone, upper case).
+/// English legal forms removed from the end (matched with spaces ignored, upper case).
 const LATIN_FORMS: &[&str] = &[
     "COMPANYLIMITED",
+    "INCORPORATED",
     "CORPORATION",
     "LIMITED",
     "COMPANY",
-    "CO.LTD",
-    "CO,LTD",
+    "GMBH",
+    "CORP",
     "LTD",
     "INC",
-    "CORP",
     "LLC",
+    "LLP",
+    "PLC",
+    "PTE",
     "CO",
 ];
 
+/// English forms of address that keep a dot after them at the start of a name.
+const ADDRESS_TITLES: &[&str] = &["MR", "MRS", "MS", "MISS", "DR", "MADAM", "SIR"];
+
+/// `MR SMITH` -> `MR. SMITH`: a form of address at the start, followed by a space and more,
+/// keeps a dot, so that `Mr. Smith` and `Mr Smith` normalize to `MR.SMITH`.
+fn mark_address_title(upper: &str) -> String {
+    let trimmed = upper.trim_start();
+    ADDRESS_TITLES
+        .iter()
+        .find_map(|t| {
+            let rest = trimmed.strip_prefix(t)?;
+            (rest.starts_with(' ') && !rest.trim().is_empty()).then(|| format!("{t}.{rest}"))
+        })
+        .unwrap_or_else(|| upper.to_string())
+}
+
 /// English legal forms removed from the end, as whole words only (`TES Co., Ltd.` -> `TES`,
-/// but `TESCO` stays): a form counts when a space, comma, dot, bracket or a Chinese character
-/// stands before it, and something is left.
+/// but `TESCO` stays): a form counts when a space, dot, `&` or a Chinese character stands before
+/// it, and something is left.
 fn strip_latin_forms(upper: &str) -> String {
     let mut s = upper.to_string();
     loop {
-        let trimmed = s.trim_end_matches(|c: char| {
-            c.is_whitespace() || matches!(c, ',' | '.' | '&' | '-') || is_bracket(c)
-        });
+        let trimmed = s.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '.' | '&'));
         let compact: String = trimmed.chars().filter(|c| !c.is_whitespace()).collect();
         let stripped = LATIN_FORMS.iter().find_map(|form| {
             // Match the form against the end with spaces ignored, then find where it starts in
             // the text with spaces.
             compact.strip_suffix(form)?;
-            let mut letters = form.chars().rev().filter(|c| !c.is_whitespace()).count();
+            let mut letters = form.chars().count();
             let mut cut = trimmed.len();
             for (i, c) in trimmed.char_indices().rev() {
                 if letters == 0 {
@@ -148,12 +179,10 @@ fn strip_latin_forms(upper: &str) -> String {
                 cut = i;
             }
             let head = &trimmed[..cut];
-            let boundary = head.chars().next_back().is_some_and(|c| {
-                c.is_whitespace()
-                    || matches!(c, ',' | '.' | '&' | '-')
-                    || is_bracket(c)
-                    || !c.is_ascii()
-            });
+            let boundary = head
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_whitespace() || matches!(c, '.' | '&') || !c.is_ascii());
             (boundary && !head.trim().is_empty()).then(|| head.to_string())
         });
         match stripped {
@@ -163,49 +192,21 @@ fn strip_latin_forms(upper: &str) -> String {
     }
 }
 
-fn is_bracket(c: char) -> bool {
-    matches!(
-        c,
-        '(' | ')'
-            | '['
-            | ']'
-            | '{'
-            | '}'
-            | '〔'
-            | '〕'
-            | '【'
-            | '】'
-            | '「'
-            | '」'
-            | '『'
-            | '』'
-            | '〈'
-            | '〉'
-            | '《'
-            | '》'
-            | '〖'
-            | '〗'
-            | '（'
-            | '）'
-            | '［'
-            | '］'
-    )
-}
-
 /// A company name reduced for matching (see the module docs). NULL when nothing is left.
 pub fn normalize_company(text: &str) -> Option<String> {
-    let folded: String = text.chars().map(fold_width).collect();
+    let folded: String = text
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(fold_width)
+        .collect();
     let simplified = if folded.is_ascii() {
         folded
     } else {
-        T2S.convert(&folded)
+        mainland_words(&T2S.convert(&folded))
     };
-    let simplified = strip_latin_forms(&simplified.to_ascii_uppercase());
-    let mut s: String = simplified
-        .chars()
-        .filter(|c| !c.is_whitespace() && !is_bracket(*c))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let spaced = SEPARATORS.replace_all(&simplified, " ");
+    let stripped = strip_latin_forms(&mark_address_title(&spaced.to_ascii_uppercase()));
+    let mut s: String = stripped.chars().filter(|c| !c.is_whitespace()).collect();
     // 分公司 is a branch, not a legal form: keep it out of reach of the removals below.
     const BRANCH: &str = "\u{E000}";
     s = s.replace("分公司", BRANCH);
@@ -216,7 +217,7 @@ pub fn normalize_company(text: &str) -> Option<String> {
     if let Some(head) = s.strip_suffix("公司") {
         s = head.to_string();
     }
-    s = s.trim_end_matches([',', '.', '&', '-']).to_string();
+    s = s.trim_end_matches(['.', '&']).to_string();
     s = s.replace(BRANCH, "分公司");
     for branch in ["分部", "办事处"] {
         if let Some(head) = s.strip_suffix(branch) {
@@ -229,78 +230,6 @@ pub fn normalize_company(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phones_normalize_to_e164() {
-        for raw in [
-            "+86 138 0013 8000",
-            "138-0013-8000",
-            "13800138000",
-            "８６13800138000",
-            "0086 138 0013 8000",
-            "86-138-0013-8000",
-            "(+86) 13800138000",
-        ] {
-            assert_eq!(
-                normalize_phone(raw).as_deref(),
-                Some("+8613800138000"),
-                "{raw}"
-            );
-        }
-        assert_eq!(
-            normalize_phone("(010) 6552-1234").as_deref(),
-            Some("+861065521234")
-        );
-        assert_eq!(normalize_phone("12345"), None);
-        assert_eq!(normalize_phone(""), None);
-    }
-
-    #[test]
-    fn extensions_are_cut_off() {
-        for raw in [
-            "139-1234-5678 转 801",
-            "139 1234 5678 ext. 801",
-            "13912345678x801",
-            "13912345678 #801",
-            "+86 139 1234 5678 分机801",
-            "13912345678 EXT 801",
-        ] {
-            assert_eq!(
-                normalize_phone(raw).as_deref(),
-                Some("+8613912345678"),
-                "{raw}"
-            );
-        }
-        assert_eq!(
-            normalize_phone("(010) 6552-1234 转 23").as_deref(),
-            Some("+861065521234")
-        );
-        assert_eq!(
-            normalize_phone("+86 10 6552 1234").as_deref(),
-            Some("+861065521234")
-        );
-    }
-
-    #[test]
-    fn emails_normalize() {
-        for raw in [
-            "  Zhang.San@Example.COM ",
-            "mailto:zhang.san@example.com",
-            "<zhang.san@example.com>",
-            "张三 <Zhang.San@example.com>",
-            "zhang.san@example.com.",
-            "MAILTO:Zhang.San@Example.com.",
-            "\"zhang.san@example.com\"",
-        ] {
-            assert_eq!(
-                normalize_email(raw).as_deref(),
-                Some("zhang.san@example.com"),
-                "{raw}"
-            );
-        }
-        assert_eq!(normalize_email("not an email"), None);
-        assert_eq!(normalize_email("mailto:"), None);
-    }
 
     #[test]
     fn company_names_normalize_to_one_key() {
@@ -353,5 +282,103 @@ mod tests {
         assert_eq!(n("ZINC"), "ZINC");
         assert_eq!(n("深圳华信电子贸易Co.,Ltd."), "深圳华信电子贸易");
         assert_eq!(n("Hengrui Company Limited"), "HENGRUI");
+    }
+
+    #[test]
+    fn partnership_sole_trader_and_head_office_forms_are_removed() {
+        let n = |t: &str| normalize_company(t).unwrap();
+        assert_eq!(n("北京红杉投资中心（有限合伙）"), "北京红杉投资中心");
+        assert_eq!(n("北京红杉投资中心有限合伙企业"), "北京红杉投资中心");
+        assert_eq!(n("上海立信咨询合伙企业（普通合伙）"), "上海立信咨询");
+        assert_eq!(
+            n("上海立信会计师事务所（特殊普通合伙）"),
+            "上海立信会计师事务所"
+        );
+        assert_eq!(n("深圳市华信商行个人独资企业"), "深圳市华信商行");
+        assert_eq!(n("深圳市华信商行（个人独资）"), "深圳市华信商行");
+        assert_eq!(n("中国华信总公司"), "中国华信");
+        assert_eq!(n("中国华信总公司"), n("中国华信有限公司"));
+        assert_eq!(n("中国华信集团总公司北京分公司"), "中国华信北京分公司");
+        // 总 alone is part of a name.
+        assert_eq!(n("总统大药房"), "总统大药房");
+        assert_eq!(normalize_company("（有限合伙）"), None);
+    }
+
+    #[test]
+    fn every_bracket_and_quote_form_is_removed() {
+        let simplified = normalize_company("深圳华信电子贸易有限公司");
+        for v in [
+            "﹙深圳﹚华信电子贸易有限公司",
+            "⦅深圳⦆华信电子贸易有限公司",
+            "〘深圳〙华信电子贸易有限公司",
+            "❨深圳❩华信电子贸易有限公司",
+            "⟨深圳⟩华信电子贸易有限公司",
+            "\"深圳华信电子贸易有限公司\"",
+            "“深圳华信电子贸易有限公司”",
+            "‘深圳华信电子贸易’有限公司",
+            "«深圳华信电子贸易有限公司»",
+            "深圳\u{200B}华信电子贸易\u{FEFF}有限公司",
+            "深圳华信电子贸易有限公司·",
+            "深圳·华信电子贸易有限公司",
+        ] {
+            assert_eq!(normalize_company(v), simplified, "{v}");
+        }
+        assert_eq!(normalize_company("“”"), None);
+    }
+
+    #[test]
+    fn english_legal_forms_and_word_punctuation_fold() {
+        let n = |t: &str| normalize_company(t).unwrap();
+        for v in [
+            "hengrui-tech co ltd",
+            "Hengrui Tech Co., Ltd",
+            "Hengrui.Tech Co.,Ltd.",
+            "Hengrui Tech Pte. Ltd.",
+            "Hengrui Tech Pte Ltd",
+            "Hengrui Tech GmbH",
+            "Hengrui Tech L.L.C.",
+            "Hengrui Tech LLC",
+            "Hengrui Tech PLC",
+            "Hengrui Tech Incorporated",
+            "“Hengrui Tech” Co., Ltd.",
+            "Hengrui Tech (Co., Ltd.)",
+            "Hengrui\u{200B} Tech Inc.",
+        ] {
+            assert_eq!(n(v), "HENGRUITECH", "{v}");
+        }
+        // Whole words only, and something must be left.
+        assert_eq!(n("TESCO PLC"), "TESCO");
+        assert_eq!(n("TESCO"), "TESCO");
+        assert_eq!(n("APLC"), "APLC");
+        assert_eq!(n("Compte"), "COMPTE");
+        assert_eq!(n("Incorporated"), "INCORPORATED");
+        assert_eq!(n("GmbH"), "GMBH");
+        // `&` is part of a name.
+        assert_eq!(n("Johnson & Johnson Ltd."), "JOHNSON&JOHNSON");
+    }
+
+    #[test]
+    fn forms_of_address_keep_their_dot() {
+        let n = |t: &str| normalize_company(t).unwrap();
+        for v in ["Mr. Smith", "Mr Smith", "MR.SMITH", "mr smith"] {
+            assert_eq!(n(v), "MR.SMITH", "{v}");
+        }
+        assert_eq!(n("Ms. Li"), "MS.LI");
+        // Only a whole word at the start is a form of address.
+        assert_eq!(n("Mrsmith Co., Ltd."), "MRSMITH");
+        assert_eq!(n("Dragon Tech Ltd"), "DRAGONTECH");
+    }
+
+    #[test]
+    fn taiwan_words_read_the_mainland_way() {
+        let n = |t: &str| normalize_company(t).unwrap();
+        assert_eq!(n("恆瑞軟體科技有限公司"), "恒瑞软件科技");
+        assert_eq!(n("恆瑞軟體科技有限公司"), n("恒瑞软件科技有限公司"));
+        assert_eq!(n("台灣網路資料庫股份有限公司"), "台湾网络数据库");
+        assert_eq!(n("宏碁電腦硬體有限公司"), "宏碁电脑硬件");
+        // Words that mean something else, or that are the same in both, stay.
+        assert_eq!(n("顾家软体家具有限公司"), "顾家软体家具");
+        assert_eq!(n("蚌埠文件资讯有限公司"), "蚌埠文件资讯");
+        assert_eq!(n("華信資訊有限公司"), n("华信资讯有限公司"));
     }
 }
