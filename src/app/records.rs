@@ -51,6 +51,11 @@ pub struct RunRecord {
     #[serde(default)]
     pub source_checks: Vec<serde_json::Value>,
     pub stages: Vec<serde_json::Value>,
+    /// Peak resident memory of the process over the run, bytes (`VmHWM`; absent where the
+    /// platform cannot tell). Each stage's output has its own `cpu_seconds` and sampled
+    /// `peak_rss_bytes`.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -100,6 +105,7 @@ pub fn record(
             .iter()
             .map(|s| serde_json::to_value(s).unwrap_or_default())
             .collect(),
+        peak_rss_bytes: crate::engine::usage::process_peak_rss(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The only place that prints: results to stdout, progress and diagnostics to stderr, as human
 //! text or JSON.
 
+mod perf;
 pub mod progress;
 
 use std::fmt::Write as _;
@@ -151,6 +152,9 @@ impl Printer {
             if let Some(line) = &r.summary {
                 let _ = writeln!(s, "  {}: {line}", r.stage);
             }
+        }
+        if let Some(line) = perf::cost_line(o, crate::engine::usage::process_peak_rss()) {
+            let _ = writeln!(s, "  {line}");
         }
         for a in &o.source_anomalies {
             let files = match a.files {
