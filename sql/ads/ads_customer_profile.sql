@@ -5,7 +5,10 @@
 SELECT
   $ds AS ds,
   arrow_cast(c.customer_id, 'Utf8') AS customer_id,
-  arrow_cast(c.company_name, 'Utf8') AS company_name,
+  -- A company name that holds a phone number or an e-mail address is masked like one.
+  arrow_cast(CASE WHEN normalize_phone(c.company_name) IS NOT NULL
+                    OR normalize_email(c.company_name) IS NOT NULL
+                  THEN mask_name(c.company_name) ELSE c.company_name END, 'Utf8') AS company_name,
   mask_name(c.contact_name) AS contact_name_masked,
   mask_phone(c.phone) AS phone_masked,
   mask_email(c.email) AS email_masked,

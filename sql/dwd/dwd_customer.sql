@@ -28,7 +28,10 @@ WITH latest_crm AS (
                  FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL) WHERE rn = 1
 ), attrs AS (
   SELECT m.customer_id, 1 AS prio, c.updated_at, c.crm_id AS source_customer_id, 'crm' AS source_system,
-         nullif(trim(c.company_name), '') AS company_name, nullif(trim(c.contact_name), '') AS contact_name,
+         -- A person's name in the company field is no company name (is_person_name).
+         CASE WHEN NOT is_person_name(c.company_name, false) THEN nullif(trim(c.company_name), '') END
+           AS company_name,
+         nullif(trim(c.contact_name), '') AS contact_name,
          normalize_phone(c.phone) AS phone, normalize_email(c.email) AS email,
          nullif(trim(c.industry), '') AS industry, nullif(trim(c.province), '') AS province,
          nullif(trim(c.city), '') AS city, nullif(trim(c.company_size), '') AS company_size,
@@ -48,7 +51,12 @@ WITH latest_crm AS (
     ON m.source_system = 'erp' AND m.source_customer_id = e.erp_code
   UNION ALL
   SELECT m.customer_id, 3 AS prio, s.updated_at, s.shop_uid AS source_customer_id, 'shop' AS source_system,
-         nullif(trim(s.display_name), '') AS company_name, CAST(NULL AS VARCHAR) AS contact_name,
+         -- A shop display name is a company name only when it says so; else it is a nickname
+         -- or a person's name, kept as the contact name (personal data, masked downstream).
+         CASE WHEN NOT is_person_name(s.display_name, true) THEN nullif(trim(s.display_name), '') END
+           AS company_name,
+         CASE WHEN is_person_name(s.display_name, true) THEN nullif(trim(s.display_name), '') END
+           AS contact_name,
          normalize_phone(s.mobile) AS phone, normalize_email(s.email) AS email,
          CAST(NULL AS VARCHAR) AS industry, CAST(NULL AS VARCHAR) AS province,
          nullif(trim(s.city), '') AS city, CAST(NULL AS VARCHAR) AS company_size,

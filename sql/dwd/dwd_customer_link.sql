@@ -30,11 +30,12 @@ WITH c AS (
 SELECT 'CU' || upper(substr(md5(COALESCE(f.label, f.r)), 1, 12)) AS customer_id,
        f.kind AS link_kind,
        CASE substr(f.k, 1, 2) WHEN 'p:' THEN 'phone' WHEN 'e:' THEN 'email' WHEN 'n:' THEN 'name'
-            WHEN 'h:' THEN 'person_name' WHEN 'o:' THEN 'override' END AS key_kind,
+            WHEN 'h:' THEN 'name' WHEN 'o:' THEN 'override' END AS key_kind,
        CASE substr(f.k, 1, 2) WHEN 'p:' THEN mask_phone(substr(f.k, 3))
             WHEN 'e:' THEN mask_email(substr(f.k, 3))
             WHEN 'h:' THEN mask_name(substr(f.k, 3))
-            WHEN 'n:' THEN substr(f.k, 3)
+            WHEN 'n:' THEN CASE WHEN regexp_like(substr(f.k, 3), '[0-9]{7}|@')
+                                THEN mask_name(substr(f.k, 3)) ELSE substr(f.k, 3) END
             WHEN 'o:' THEN split_part(f.k, ':', 2) END AS key_masked,
        substr(f.r, 2) AS record_a,
        substr(f.other_r, 2) AS record_b,

@@ -5,10 +5,10 @@
 -- only, an ERP legal name never), the person's name (`h:`), which never links records but
 -- tells them apart. A record without any key gets one row with a
 -- NULL key, so every record is listed. A customer's id comes from its anchor record, the first
--- in `anchor_order`: the earliest landing date of any version of the record, then its first
--- creation time (CRM created_at, shop registered_at, ERP the earliest updated_at, to the
--- second; unknown last), then `r` (CRM, ERP, shop, then the smallest id). So a record that
--- arrives later never takes an existing id over.
+-- in `anchor_order`: the earliest landing date of any version of the record, then its creation
+-- time as its first landed version gave it (CRM created_at, shop registered_at, ERP updated_at,
+-- to the second; unknown last; a later correction does not move it), then `r` (CRM, ERP, shop,
+-- then the smallest id). So a record that arrives later never takes an existing id over.
 -- Latest version (DOMAIN.md rule 1): the latest updated_at (NULL is older than any value), then
 -- the latest landing ds, then every other column, so the same version wins on every rerun; the
 -- same order as in dwd_customer, which must pick the same version. Records whose id is blank
@@ -17,7 +17,8 @@ WITH crm AS (
   SELECT '1crm' AS prio, 'crm' AS source_system, crm_id AS source_customer_id,
          company_name AS name, phone, email, first_ds, first_seen
   FROM (SELECT *, MIN(ds) OVER (PARTITION BY crm_id) AS first_ds,
-               MIN(created_at) OVER (PARTITION BY crm_id) AS first_seen,
+               FIRST_VALUE(created_at) OVER (PARTITION BY crm_id
+                 ORDER BY ds, updated_at NULLS FIRST, created_at) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
              company_name, contact_name, phone, email, industry, province, city, company_size,
              customer_type, owner_rep, contact_birthday, created_at) AS rn
@@ -27,7 +28,8 @@ WITH crm AS (
   SELECT '2erp' AS prio, 'erp' AS source_system, erp_code AS source_customer_id,
          legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email, first_ds, first_seen
   FROM (SELECT *, MIN(ds) OVER (PARTITION BY erp_code) AS first_ds,
-               MIN(updated_at) OVER (PARTITION BY erp_code) AS first_seen,
+               FIRST_VALUE(updated_at) OVER (PARTITION BY erp_code
+                 ORDER BY ds, updated_at) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
              legal_name, short_name, tel, industry, province) AS rn
         FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL)
@@ -36,7 +38,8 @@ WITH crm AS (
   SELECT '3shop' AS prio, 'shop' AS source_system, shop_uid AS source_customer_id,
          display_name AS name, mobile AS phone, email, first_ds, first_seen
   FROM (SELECT *, MIN(ds) OVER (PARTITION BY shop_uid) AS first_ds,
-               MIN(registered_at) OVER (PARTITION BY shop_uid) AS first_seen,
+               FIRST_VALUE(registered_at) OVER (PARTITION BY shop_uid
+                 ORDER BY ds, updated_at NULLS FIRST, registered_at) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
              display_name, mobile, email, city, registered_at) AS rn
         FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL)

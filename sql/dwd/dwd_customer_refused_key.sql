@@ -20,10 +20,13 @@ WITH refused AS (
   GROUP BY m.k
 )
 SELECT CASE substr(r.k, 1, 2) WHEN 'p:' THEN 'phone' WHEN 'e:' THEN 'email' WHEN 'o:' THEN 'override'
-            WHEN 'h:' THEN 'person_name' ELSE 'name' END AS key_kind,
-       CASE substr(r.k, 1, 2) WHEN 'p:' THEN mask_phone(substr(r.k, 3))
-            WHEN 'e:' THEN mask_email(substr(r.k, 3))
-            WHEN 'h:' THEN mask_name(substr(r.k, 3))
+            ELSE 'name' END AS key_kind,
+       CASE WHEN substr(r.k, 1, 2) = 'p:' THEN mask_phone(substr(r.k, 3))
+            WHEN substr(r.k, 1, 2) = 'e:' THEN mask_email(substr(r.k, 3))
+            WHEN substr(r.k, 1, 2) = 'h:' THEN mask_name(substr(r.k, 3))
+            -- A company name shaped like a phone or an e-mail is masked like one.
+            WHEN substr(r.k, 1, 2) = 'n:' AND regexp_like(substr(r.k, 3), '[0-9]{7}|@')
+              THEN mask_name(substr(r.k, 3))
             ELSE substr(r.k, 3) END AS key_masked,
        r.records,
        r.reason,

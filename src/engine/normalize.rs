@@ -105,6 +105,15 @@ static SEPARATORS: LazyLock<Regex> = LazyLock::new(|| {
 /// Chinese legal forms removed wherever they occur, longest first.
 const LEGAL_FORMS: &[&str] = &[
     "个人独资企业",
+    "自然人独资",
+    "自然人投资或控股",
+    "外商独资",
+    "外商投资",
+    "中外合资",
+    "中外合作",
+    "法人独资",
+    "国有独资",
+    "股份合作",
     "特殊普通合伙",
     "有限合伙企业",
     "普通合伙企业",
@@ -124,6 +133,7 @@ const LEGAL_FORMS: &[&str] = &[
 /// English legal forms removed from the end (matched with spaces ignored, upper case).
 const LATIN_FORMS: &[&str] = &[
     "COMPANYLIMITED",
+    "GROUP",
     "INCORPORATED",
     "CORPORATION",
     "LIMITED",
@@ -248,6 +258,22 @@ mod tests {
             Some("恒瑞IT服务上海BJ分公司")
         );
         assert_eq!(normalize_company(" 有限公司 "), None);
+    }
+
+    #[test]
+    fn registry_qualifiers_and_group_fold() {
+        let base = normalize_company("上海恒瑞科技有限公司");
+        for v in [
+            "上海恒瑞科技有限公司（自然人独资）",
+            "上海恒瑞科技有限公司(外商独资)",
+            "上海恒瑞科技股份合作公司",
+        ] {
+            assert_eq!(normalize_company(v), base, "{v}");
+        }
+        assert_eq!(
+            normalize_company("Hengrui Group Co., Ltd."),
+            normalize_company("Hengrui Co., Ltd.")
+        );
     }
 
     #[test]

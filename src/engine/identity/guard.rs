@@ -45,12 +45,19 @@ pub fn kind(key: &str) -> char {
 /// elsewhere the domain (the company's own).
 const PUBLIC_MAIL_DOMAINS: &[&str] = &[
     "qq.com",
+    "vip.qq.com",
     "163.com",
+    "vip.163.com",
     "126.com",
+    "vip.126.com",
+    "188.com",
     "yeah.net",
     "sina.com",
     "sina.cn",
+    "sina.com.cn",
+    "vip.sina.com",
     "sohu.com",
+    "vip.sohu.com",
     "139.com",
     "189.cn",
     "wo.cn",
@@ -58,19 +65,31 @@ const PUBLIC_MAIL_DOMAINS: &[&str] = &[
     "foxmail.com",
     "tom.com",
     "21cn.com",
+    "263.net",
     "gmail.com",
+    "googlemail.com",
     "outlook.com",
     "hotmail.com",
     "live.com",
+    "live.cn",
     "msn.com",
     "yahoo.com",
+    "yahoo.com.cn",
+    "yahoo.com.hk",
     "icloud.com",
     "me.com",
     "proton.me",
     "protonmail.com",
     "mail.com",
     "yandex.com",
+    "hotmail.com.hk",
+    "netvigator.com",
 ];
+
+/// Whether `domain` is a public mail provider's (addresses there belong to individuals).
+pub fn is_public_mail_domain(domain: &str) -> bool {
+    PUBLIC_MAIL_DOMAINS.contains(&domain)
+}
 
 /// What an e-mail key says about who holds it: its domain at a company domain, else the address.
 fn email_identity(key: &str) -> &str {
@@ -121,23 +140,63 @@ pub fn agree<'v>(
     !names_conflict && !people_conflict
 }
 
-/// The holders of an over-limit key of kind `key_kind` that it may link: the reference holder
-/// (the first of `holders` by `rank`) and every holder that agrees with it, in `holders` order.
-pub fn linkable<'v>(
+/// How far [`agreeing_groups`] compares: with at most this many members of a group, and at most
+/// this many groups (a key held by thousands of disagreeing records links none of them).
+const COMPARED_MEMBERS: usize = 16;
+const MAX_GROUPS: usize = 64;
+
+/// The holders of a key of kind `key_kind` split into groups that agree within themselves: in
+/// `rank` order (oldest first), each holder joins the first group all of whose (first
+/// [`COMPARED_MEMBERS`]) members it agrees with, or starts a new one. The key links the members
+/// of each group of two or more, and nobody else. With `weak`, two records disagree only when
+/// both their phones and their e-mails contradict (the rule for a company name held by a few
+/// records: a company's contacts differ in one or the other, strangers of one name in both).
+pub fn agreeing_groups<'v>(
     key_kind: char,
     holders: &[usize],
     attrs: &[Attributes],
     rank: &[usize],
     values: &dyn Fn(usize) -> &'v str,
-) -> Vec<usize> {
-    let Some(&reference) = holders.iter().min_by_key(|&&h| rank[h]) else {
-        return Vec::new();
+    weak: bool,
+) -> Vec<Vec<usize>> {
+    let mut ordered = holders.to_vec();
+    ordered.sort_by_key(|&h| rank[h]);
+    let agrees = |a: usize, b: usize| {
+        if weak {
+            !contacts_contradict(&attrs[a], &attrs[b], values)
+        } else {
+            agree(key_kind, &attrs[a], &attrs[b], values)
+        }
     };
-    holders
-        .iter()
-        .copied()
-        .filter(|&h| h == reference || agree(key_kind, &attrs[reference], &attrs[h], values))
-        .collect()
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for h in ordered {
+        let home = groups
+            .iter()
+            .position(|g| g.iter().take(COMPARED_MEMBERS).all(|&m| agrees(m, h)));
+        match home {
+            Some(i) => groups[i].push(h),
+            None if groups.len() < MAX_GROUPS => groups.push(vec![h]),
+            None => {}
+        }
+    }
+    groups
+}
+
+/// Both the phones and the e-mails of two records contradict (each carries some, none shared).
+fn contacts_contradict<'v>(
+    a: &Attributes,
+    b: &Attributes,
+    values: &dyn Fn(usize) -> &'v str,
+) -> bool {
+    let both = |x: &[usize], y: &[usize]| !x.is_empty() && !y.is_empty();
+    let phones = both(&a.phones, &b.phones) && !a.phones.iter().any(|i| b.phones.contains(i));
+    let emails = both(&a.emails, &b.emails)
+        && !a.emails.iter().any(|&i| {
+            b.emails
+                .iter()
+                .any(|&j| email_identity(values(i)) == email_identity(values(j)))
+        });
+    phones && emails
 }
 
 #[cfg(test)]
@@ -207,17 +266,21 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_holder_is_the_reference() {
+    fn holders_split_into_groups_that_agree() {
+        // 0 and 1 at one company domain, 2 elsewhere, 3 without mail: 3 joins the first group.
         let attrs = vec![at(&[4]), at(&[5]), at(&[6]), at(&[])];
         let values = |i: usize| VALUES[i];
-        // Record 2 ranks first: only those agreeing with it (itself, and 3 with no e-mail).
-        assert_eq!(
-            linkable('p', &[0, 1, 2, 3], &attrs, &[1, 2, 0, 3], &values),
-            vec![2, 3]
-        );
-        assert_eq!(
-            linkable('p', &[0, 1, 2, 3], &attrs, &[0, 1, 2, 3], &values),
-            vec![0, 1, 3]
-        );
+        let groups = agreeing_groups('p', &[0, 1, 2, 3], &attrs, &[0, 1, 2, 3], &values, false);
+        assert_eq!(groups, vec![vec![0, 1, 3], vec![2]]);
+        // The stranger is the oldest: the company's records still form their group.
+        let groups = agreeing_groups('p', &[0, 1, 2, 3], &attrs, &[1, 2, 0, 3], &values, false);
+        assert_eq!(groups, vec![vec![2, 3], vec![0, 1]]);
+        // Weak: different phones with a shared company domain agree; different phones and
+        // different private mailboxes do not.
+        let attrs = vec![at(&[9, 4]), at(&[10, 5]), at(&[9, 7]), at(&[10, 8])];
+        let groups = agreeing_groups('n', &[0, 1], &attrs, &[0, 1, 2, 3], &values, true);
+        assert_eq!(groups, vec![vec![0, 1]]);
+        let groups = agreeing_groups('n', &[2, 3], &attrs, &[0, 1, 2, 3], &values, true);
+        assert_eq!(groups, vec![vec![2], vec![3]]);
     }
 }

@@ -163,6 +163,20 @@ const JUNK_NAMES: &[&str] = &[
     "#N/A",
     "Nobody",
     "Default",
+    "企业客户",
+    "潜在客户",
+    "意向客户",
+    "批发客户",
+    "大客户",
+    "经销商",
+    "代理商",
+    "买家",
+    "卖家",
+    "内部员工",
+    "员工",
+    "普通会员",
+    "企业",
+    "株式会社",
 ];
 
 /// What is left of a name that holds nothing but a legal form, a branch word or one character:
@@ -185,15 +199,49 @@ fn is_bare_form(name: &str) -> bool {
         "GROUP",
         "CORPORATION",
         "INCORPORATED",
+        "PTY",
+        "PTYLTD",
+        "SDNBHD",
+        "BHD",
+        "LIMITEDLIABILITYCOMPANY",
+        "AG",
+        "SA",
+        "BV",
+        "KK",
+        "KG",
+        "SRL",
+        "SAS",
+        "OY",
+        "AB",
     ];
+    // A place: administrative divisions only (`北京市海淀区`, `浦东新区`).
+    let place = |head: &str| {
+        let mut rest = head;
+        while !rest.is_empty() {
+            let Some(end) = ["新区", "省", "市", "区", "县", "镇", "州"]
+                .iter()
+                .filter_map(|s| rest.find(s).map(|i| i + s.len()))
+                .min()
+            else {
+                return false;
+            };
+            let part = &rest[..end];
+            if part.chars().count() > 5 || !part.chars().all(is_cjk) {
+                return false;
+            }
+            rest = &rest[end..];
+        }
+        true
+    };
     const BRANCH_WORDS: &[&str] = &["分公司", "总部", "总公司", "分店", "门店", "营业部"];
     if name.chars().count() <= 1 || LATIN_FORMS.contains(&name) {
         return true;
     }
     BRANCH_WORDS.iter().any(|w| {
         name.strip_suffix(w).is_some_and(|head| {
-            // A place name and a branch word: at most three Han characters before it.
-            head.chars().count() <= 3 && head.chars().all(is_cjk)
+            // A place name and a branch word: at most three Han characters before it, or
+            // administrative divisions only.
+            (head.chars().count() <= 3 && head.chars().all(is_cjk)) || place(head)
         })
     })
 }
@@ -338,7 +386,12 @@ fn is_junk_phone(e164: &str) -> bool {
     let national = e164.strip_prefix("+86").unwrap_or(e164);
     let n = national.len();
     let is_mobile = n == 11 && national.starts_with('1');
+    // A landline's subscriber number typed as a run: 12345678, 87654321, 88888888. (Not for
+    // mobiles: 139 1234 5678 is the contract's own example of a real customer's number.)
+    let subscriber = &national[n.saturating_sub(8)..];
+    let run = !is_mobile && n >= 8 && (is_run(subscriber) || all_same(subscriber));
     all_same(national)
+        || run
         || (is_mobile && all_same(&national[3..]))
         || (!is_mobile && n > 7 && national[n - 7..].chars().all(|c| c == '0'))
         || PLACEHOLDER_PHONES.contains(&national)
@@ -352,9 +405,22 @@ fn is_filler_mailbox(local: &str, domain: &str) -> bool {
         .filter(|c| !matches!(c, '.' | '-' | '_'))
         .collect();
     let word = bare.trim_end_matches(|c: char| c.is_ascii_digit());
-    domain.split('.').next() == Some(local)
+    const FILLER_AT_PUBLIC: &[&str] = &[
+        "user", "demo", "asdf", "qwer", "qwerty", "info", "admin", "abc", "aaa", "sample", "123",
+        "1234", "guest", "mail", "email",
+    ];
+    let public = super::guard::is_public_mail_domain(domain);
+    (public && FILLER_AT_PUBLIC.contains(&local))
+        || domain.split('.').next() == Some(local)
         || PLACEHOLDER_LOCALS.contains(&bare.as_str())
         || (!word.is_empty() && word != bare && PLACEHOLDER_LOCALS.contains(&word))
+}
+
+/// Digits ascending or descending by one (`12345678`, `87654321`).
+fn is_run(s: &str) -> bool {
+    let d: Vec<i32> = s.bytes().map(|b| i32::from(b) - i32::from(b'0')).collect();
+    d.len() > 2
+        && (d.windows(2).all(|w| w[1] - w[0] == 1) || d.windows(2).all(|w| w[0] - w[1] == 1))
 }
 
 fn all_same(s: &str) -> bool {
@@ -393,6 +459,8 @@ mod tests {
             "p:+8613812345678",
             "p:+8612345678910",
             "p:+8613800138000",
+            "p:+861012345678",
+            "p:+862188888888",
         ] {
             assert_eq!(r.classify(k), Some(Junk::PlaceholderPhone), "{k}");
         }
@@ -418,6 +486,9 @@ mod tests {
             "e:no.reply@shop.cn",
             "e:test1@test1.com",
             "e:test123@hengrui.cn",
+            "e:user@163.com",
+            "e:demo@qq.com",
+            "e:123@qq.com",
         ] {
             assert_eq!(r.classify(k), Some(Junk::PlaceholderEmail), "{k}");
         }
@@ -451,6 +522,10 @@ mod tests {
             ("n:某某", Junk::JunkName),
             ("n:先生/女士", Junk::JunkName),
             ("n:N.A", Junk::JunkName),
+            ("n:北京市海淀区分公司", Junk::JunkName),
+            ("n:浦东新区分公司", Junk::JunkName),
+            ("n:PTYLTD", Junk::JunkName),
+            ("n:企业客户", Junk::JunkName),
         ] {
             assert_eq!(r.classify(k), Some(why), "{k}");
         }

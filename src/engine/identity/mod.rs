@@ -236,24 +236,37 @@ fn screen(groups: &[Group], recs: &Records, policy: &Policy, facts: &mut Vec<Fac
     }
     let mut usable = Vec::new();
     for g in candidates {
-        let members = if g.members.len() <= policy.max_records_per_key {
-            g.members.clone()
-        } else {
-            let values = |i: usize| groups[i].key.as_str();
-            let kind = guard::kind(&g.key);
-            let linked = guard::linkable(kind, &g.members, &attrs, &recs.rank, &values);
-            let left_out = g.members.len() - linked.len();
-            if linked.len() > 1 {
-                let mut accepted = fact("accepted", g, linked.len(), "records_agree");
-                accepted.record = Some(recs.names[linked[0]].clone());
-                facts.push(accepted);
-            }
-            if left_out > 0 {
-                facts.push(fact("refused", g, left_out, "shared_by_too_many"));
-            }
-            linked
-        };
-        if members.len() > 1 {
+        let kind = guard::kind(&g.key);
+        let over = g.members.len() > policy.max_records_per_key;
+        if !over && kind != 'n' {
+            usable.push(Group {
+                rel: g.rel,
+                key: g.key.clone(),
+                members: g.members.clone(),
+            });
+            continue;
+        }
+        let values = |i: usize| groups[i].key.as_str();
+        let parts = guard::agreeing_groups(kind, &g.members, &attrs, &recs.rank, &values, !over);
+        let linked: Vec<&Vec<usize>> = parts.iter().filter(|p| p.len() > 1).collect();
+        let n_linked: usize = linked.iter().map(|p| p.len()).sum();
+        let left_out = g.members.len() - n_linked;
+        if over && n_linked > 0 {
+            let mut accepted = fact("accepted", g, n_linked, "records_agree");
+            accepted.record = Some(recs.names[linked[0][0]].clone());
+            facts.push(accepted);
+        }
+        if left_out > 0 {
+            let reason = if over {
+                "shared_by_too_many"
+            } else {
+                "contacts_disagree"
+            };
+            facts.push(fact("refused", g, left_out, reason));
+        }
+        for part in linked {
+            let mut members = part.clone();
+            members.sort_unstable();
             usable.push(Group {
                 rel: g.rel,
                 key: g.key.clone(),

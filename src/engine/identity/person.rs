@@ -42,6 +42,10 @@ const COMPOUND_SURNAMES: &[&str] = &[
 
 /// Forms of address that follow a surname or a full name.
 const ADDRESS_SUFFIXES: &[&str] = &[
+    "同志",
+    "董",
+    "工",
+    "生",
     "先生",
     "女士",
     "小姐",
@@ -140,6 +144,50 @@ const BUSINESS_WORDS: &[&str] = &[
     "学校",
     "培训",
     "工作室",
+    "运输",
+    "货运",
+    "供应",
+    "打印",
+    "器械",
+    "租赁",
+    "资产",
+    "代理",
+    "园林",
+    "医疗",
+    "电商",
+    "商务",
+    "精密",
+    "智能",
+    "数据",
+    "自动",
+    "塑料",
+    "五金",
+    "建材",
+    "纺织",
+    "化学",
+    "光电",
+    "通信",
+    "通讯",
+    "印务",
+    "物业",
+    "家居",
+    "商业",
+    "光伏",
+    "管理",
+    "人力",
+    "会计",
+    "研究",
+    "协会",
+    "合作社",
+    "经营部",
+    "批发",
+    "零售",
+    "药店",
+    "医院",
+    "幼儿园",
+    "门市",
+    "工厂",
+    "事务所",
 ];
 
 /// English forms of address that precede a name.
@@ -215,7 +263,16 @@ const LATIN_SURNAMES: &[&str] = &[
 ];
 
 /// Words that qualify a name as a private person's.
-const PRIVATE_PERSON: &[&str] = &["自然人", "个人", "本人", "私人"];
+const PRIVATE_PERSON: &[&str] = &[
+    "个人客户",
+    "自然人",
+    "个体户",
+    "个体",
+    "散客",
+    "个人",
+    "本人",
+    "私人",
+];
 
 fn is_han(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}')
@@ -280,19 +337,22 @@ pub fn is_person_name(raw: &str, display: bool) -> bool {
     if BUSINESS_WORDS.iter().any(|w| han_text.contains(w)) {
         return false;
     }
-    // 3. A private person's qualifier.
-    if let Some(head) = PRIVATE_PERSON.iter().find_map(|q| han_text.strip_suffix(q)) {
+    // 3. A private person's qualifier, before or after the name.
+    if let Some(head) = PRIVATE_PERSON.iter().find_map(|q| {
+        han_text
+            .strip_suffix(q)
+            .or_else(|| han_text.strip_prefix(q))
+    }) {
         let head: Vec<char> = head.chars().collect();
         return (1..=4).contains(&head.len()) && head.iter().all(|&c| is_han(c));
     }
     // 1. A form of address.
     if let Some(head) = ADDRESS_SUFFIXES
         .iter()
-        .find_map(|s| han_text.strip_suffix(s))
-        .filter(|h| !h.is_empty())
+        .filter_map(|s| han_text.strip_suffix(s))
+        .find(|h| !h.is_empty() && surname_and_given(&h.chars().collect::<Vec<_>>(), 2))
     {
-        let head: Vec<char> = head.chars().collect();
-        return surname_and_given(&head, 2);
+        return !head.is_empty();
     }
     // 2. 老王, 小李.
     if let [p, s] = han[..]
@@ -301,9 +361,6 @@ pub fn is_person_name(raw: &str, display: bool) -> bool {
     {
         return true;
     }
-    if !display {
-        return false;
-    }
     // 5. A Han personal name.
     if (2..=4).contains(&han.len())
         && !han.last().is_some_and(|&c| BUSINESS_ENDINGS.contains(c))
@@ -311,11 +368,23 @@ pub fn is_person_name(raw: &str, display: bool) -> bool {
     {
         return true;
     }
-    // 6. A romanized personal name.
-    (2..=3).contains(&words.len())
+    // A romanized personal name: two or three Latin words, one a common surname.
+    if (2..=3).contains(&words.len())
         && latin_name(&words)
         && words.iter().all(|w| w.len() <= 8)
         && words.iter().any(|w| LATIN_SURNAMES.contains(w))
+    {
+        return true;
+    }
+    if !display {
+        return false;
+    }
+    // 6. A display name names a company only when it says so (a business word or ending, a
+    // legal form); anything else is a nickname or a person's name (`快乐的小鱼`, `Amy`,
+    // `Kevin Smith`).
+    let org_like = han.last().is_some_and(|&c| BUSINESS_ENDINGS.contains(c))
+        || words.iter().any(|w| LATIN_BUSINESS_WORDS.contains(w));
+    !org_like
 }
 
 #[cfg(test)]
@@ -348,12 +417,29 @@ mod tests {
             "張偉",
             " 王 芳 ",
             "ＬＩ ＮＡ",
+            "陈生",
+            "王工",
+            "刘董",
+            "张伟同志",
+            "个体户刘洋",
+            "王芳（个人客户）",
+            "李强(散客)",
         ] {
             assert!(is_person_name(n, true), "{n}");
-        }
-        // A company field: only explicit signals.
-        for n in ["王先生", "张伟（个人）", "Mr Smith", "老王"] {
             assert!(is_person_name(n, false), "{n}");
+        }
+        // A display name that does not say it is a company is a nickname.
+        for n in [
+            "快乐的小鱼",
+            "小可爱",
+            "Amy",
+            "Kevin Smith",
+            "恒瑞",
+            "TESCO",
+            "用户_64740",
+        ] {
+            assert!(is_person_name(n, true), "{n}");
+            assert!(!is_person_name(n, false), "{n}");
         }
     }
 
@@ -362,13 +448,12 @@ mod tests {
         for n in [
             "恒瑞科技",
             "上海恒瑞科技",
+            "恒瑞科技-张伟",
             "李记店",
             "张家厂",
             "王府",
             "同一商行",
             "东方科技",
-            "恒瑞",
-            "TESCO",
             "Mrs Fields Cookies Inc",
             "老字号",
             "恒瑞科技总",
@@ -380,11 +465,9 @@ mod tests {
             "个人独资企业",
             "Li Ning Co Ltd",
             "Wang Trading",
+            "华信电气",
         ] {
             assert!(!is_person_name(n, true), "{n}");
-        }
-        // A company field keeps short company names.
-        for n in ["华为", "万科", "李宁", "张伟"] {
             assert!(!is_person_name(n, false), "{n}");
         }
     }
