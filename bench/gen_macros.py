@@ -145,7 +145,13 @@ def keep_blocks(text):
     t2s = re.search(r"(?ms)^-- Traditional to simplified.*?^CREATE OR REPLACE MACRO _t2s\(s\).*?;\n", text)
     if not score or not t2s:
         raise SystemExit("parse_score or t2s block not found in " + OUT)
-    return score.group(0), t2s.group(0)
+    # _t2s_chars: the translate() over the generator's characters only for a text that holds one
+    # of them (most texts reaching it hold only phrase characters such as 一 or 中).
+    block = re.sub(r"\) ELSE translate\(s, '([^']*)', '([^']*)'\) END;\n",
+                   lambda m: (f") WHEN regexp_matches(s, '[{m.group(1)}]') "
+                              f"THEN translate(s, '{m.group(1)}', '{m.group(2)}') ELSE s END;\n"),
+                   t2s.group(0))
+    return score.group(0), block
 
 
 TEMPLATE = r"""-- DuckDB equivalents of the SQL functions strata adds for stage SQL (src/engine/udf.rs,
@@ -180,26 +186,27 @@ CREATE OR REPLACE MACRO _np_cut(c) AS regexp_replace(regexp_replace(c,
   '(?s)^(.*?[0-9](?:.*?[^a-z])??)(?:extension|ext|x)(?:[^a-z].*)?$', '\1');
 CREATE OR REPLACE MACRO _np_label1(c) AS regexp_replace(c,
   '(^|[^a-z])(?:no|nr|№)[ .:#]*[0-9]{1,2}([^0-9{DASH}]|$)', '\1;\2', 'g');
-CREATE OR REPLACE MACRO _np_labels(c) AS CASE WHEN regexp_matches(c, 'no|nr|№')
-  THEN _np_label1(_np_label1(c)) ELSE c END;
+CREATE OR REPLACE MACRO _np_labels(c) AS list_transform([c], lambda c_: CASE
+  WHEN regexp_matches(c_, 'no|nr|№') THEN _np_label1(_np_label1(c_)) ELSE c_ END)[1];
 CREATE OR REPLACE MACRO _np_valid(x) AS CASE WHEN regexp_matches(x,
   '^[ID]0?1[3-9][0-9]{9}$|^(?:I0?|D0)(?:10[0-9]{8}|2[0-9]{9}|[3-9][0-9]{9,10})$')
   THEN '+86' || regexp_replace(substr(x, 2), '^0', '') END;
-CREATE OR REPLACE MACRO _np_number(plus, d) AS _np_valid(CASE
-  WHEN starts_with(d, '0086') THEN 'I' || substr(d, 5)
-  WHEN plus THEN CASE WHEN starts_with(d, '86') THEN 'I' || substr(d, 3) END
-  WHEN starts_with(d, '00') THEN NULL
-  WHEN starts_with(d, '86') AND length(d) > 11 THEN 'I' || substr(d, 3)
-  ELSE 'D' || d END);
-CREATE OR REPLACE MACRO _np_run2(run, plus, g, head) AS CASE
-  WHEN head <> '' AND _np_number(plus, head) IS NOT NULL
-    THEN CASE WHEN regexp_matches(g.sep, '[{DASH}]') AND length(g.last) <= 6
-              THEN _np_number(plus, head) END
-  ELSE _np_number(plus, regexp_replace(run, '[^0-9]', '', 'g')) END;
+CREATE OR REPLACE MACRO _np_number(plus, d) AS list_transform([d], lambda d_: _np_valid(CASE
+  WHEN starts_with(d_, '0086') THEN 'I' || substr(d_, 5)
+  WHEN plus THEN CASE WHEN starts_with(d_, '86') THEN 'I' || substr(d_, 3) END
+  WHEN starts_with(d_, '00') THEN NULL
+  WHEN starts_with(d_, '86') AND length(d_) > 11 THEN 'I' || substr(d_, 3)
+  ELSE 'D' || d_ END))[1];
+CREATE OR REPLACE MACRO _np_run2(run, plus, g, head) AS list_transform([_np_number(plus, head)],
+  lambda n_: CASE
+    WHEN n_ IS NOT NULL THEN CASE WHEN regexp_matches(g.sep, '[{DASH}]') AND length(g.last) <= 6
+                                  THEN n_ END
+    ELSE _np_number(plus, regexp_replace(run, '[^0-9]', '', 'g')) END)[1];
 CREATE OR REPLACE MACRO _np_run1(run, g) AS
   _np_run2(run, regexp_matches(run, '^[ (\[]*\+'), g, regexp_replace(g.head, '[^0-9]', '', 'g'));
-CREATE OR REPLACE MACRO _np_run(run) AS
-  _np_run1(run, regexp_extract(run, '^(.*?)([^0-9]*)([0-9]+)[^0-9]*$', ['head', 'sep', 'last']));
+CREATE OR REPLACE MACRO _np_run(run) AS list_transform(
+  [regexp_extract(run, '^(.*?)([^0-9]*)([0-9]+)[^0-9]*$', ['head', 'sep', 'last'])],
+  lambda g_: _np_run1(run, g_))[1];
 CREATE OR REPLACE MACRO _np_runs(main) AS list_filter(list_transform(
   regexp_extract_all(main, '[0-9 .()\[\]+{DASH}]*[0-9][0-9 .()\[\]+{DASH}]*'),
   lambda r: _np_run(r)), lambda x: x IS NOT NULL)[1];
@@ -244,9 +251,10 @@ CREATE OR REPLACE MACRO _ne_pick(c, ms, pieces) AS CASE
     left(c, length(array_to_string(pieces[1:i], '')) + length(array_to_string(ms[1:i - 1], ''))),
     substr(c, length(array_to_string(pieces[1:i], '')) + length(array_to_string(ms[1:i], '')) + 1))),
     lambda x: x IS NOT NULL)[1] END;
-CREATE OR REPLACE MACRO _ne_find(c) AS CASE WHEN contains(c, '@')
-  THEN _ne_pick(c, regexp_extract_all(c, _ne_re()), regexp_split_to_array(c, _ne_re())) END;
-CREATE OR REPLACE MACRO normalize_email(t) AS _ne_find(_ne_clean(t));
+CREATE OR REPLACE MACRO _ne_find(c) AS CASE WHEN contains(c, '@') THEN list_transform(
+  [{'ms': regexp_extract_all(c, _ne_re()), 'ps': regexp_split_to_array(c, _ne_re())}],
+  lambda x_: _ne_pick(c, x_.ms, x_.ps))[1] END;
+CREATE OR REPLACE MACRO normalize_email(t) AS list_transform([_ne_clean(t)], lambda e_: _ne_find(e_))[1];
 
 -- =============================================================================================
 {T2S}
@@ -259,8 +267,7 @@ CREATE OR REPLACE MACRO normalize_email(t) AS _ne_find(_ne_clean(t));
 -- 公司 dropped, trailing . & trimmed; 分部/办事处 at the end written 分公司; NULL when empty.
 CREATE OR REPLACE MACRO _ascii_upper(s) AS
   translate(s, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ');
-CREATE OR REPLACE MACRO _nc_mainland(s) AS CASE WHEN regexp_matches(s, '{TW_RE}')
-  THEN replace({TW_CHAIN}, chr(57345), '软体') ELSE s END;
+CREATE OR REPLACE MACRO _nc_mainland(s) AS replace({TW_CHAIN}, chr(57345), '软体');
 CREATE OR REPLACE MACRO _nc_simplify(f) AS CASE
   WHEN regexp_matches(f, '[^\x00-\x7f]') THEN _nc_mainland(_t2s(f)) ELSE f END;
 CREATE OR REPLACE MACRO _nc_sep(s) AS regexp_replace(s,
@@ -287,7 +294,7 @@ CREATE OR REPLACE MACRO normalize_company(t) AS _nc_tail(regexp_replace(_nc_lati
 -- =============================================================================================
 -- is_person_name(text, display) (identity/person.rs; NULL text is false). _pn_prep: widths
 -- folded, zero-width characters dropped, t2s, upper case, whitespace runs one space, trimmed.
--- words: split at every non-alphanumeric character; h: the alphanumeric characters.
+-- h: the alphanumeric characters (the Han rules read the name so).
 CREATE OR REPLACE MACRO _pn_prep(raw) AS trim(regexp_replace(upper(_t2s(
   regexp_replace(_fold(raw), '[{INVISIBLE_PERSON}]', '', 'g'))), '[{WS}]+', ' ', 'g'), ' ');
 CREATE OR REPLACE MACRO _is_surname(c) AS length(c) = 1 AND contains({SURNAMES}, c);
@@ -297,12 +304,14 @@ CREATE OR REPLACE MACRO _surname_and_given(h) AS
     WHEN regexp_matches(h, '^(?:{COMPOUND})') THEN length(h) <= 4
     WHEN _is_surname(left(h, 1)) THEN length(h) <= 3
     ELSE false END;
-CREATE OR REPLACE MACRO _latin_name(ws) AS len(list_filter(ws,
-  lambda w: NOT regexp_matches(w, '^[A-Za-z]+$') OR list_contains({LBW}, w))) = 0;
-CREATE OR REPLACE MACRO _pn_rules(words, h, display) AS CASE
+-- words: the words joined by one space (split at every non-alphanumeric character).
+-- _latin_words: every word ASCII letters and none a Latin business word.
+CREATE OR REPLACE MACRO _latin_words(w) AS regexp_matches(w, '^[A-Za-z]+(?: [A-Za-z]+)*$')
+  AND NOT regexp_matches(w, '(?:^| )(?:{LBW_ALT})(?: |$)');
+CREATE OR REPLACE MACRO _pn_rules(w, h, display) AS CASE
   -- 4. an English form of address and one to three Latin words
-  WHEN list_contains({ENGLISH_ADDRESS}, words[1]) AND len(words) BETWEEN 2 AND 4
-       AND _latin_name(words[2:]) THEN true
+  WHEN regexp_matches(w, '^(?:{ENGLISH_ADDRESS_ALT}) [A-Za-z]+(?: [A-Za-z]+){0,2}$')
+       AND _latin_words(w) THEN true
   WHEN regexp_matches(h, '{BUSINESS_WORDS}') THEN false
   -- 3. a private person's qualifier
   WHEN regexp_matches(h, '(?:自然人|个人|本人|私人)$') THEN
@@ -316,15 +325,14 @@ CREATE OR REPLACE MACRO _pn_rules(words, h, display) AS CASE
   -- 5. a Han personal name
   WHEN length(h) BETWEEN 2 AND 4 AND NOT contains({BUSINESS_ENDINGS}, right(h, 1))
        AND _surname_and_given(h) THEN true
-  -- 6. a romanized personal name
-  ELSE len(words) BETWEEN 2 AND 3 AND _latin_name(words)
-       AND len(list_filter(words, lambda w: length(w) > 8)) = 0
-       AND len(list_filter(words, lambda w: list_contains({LATIN_SURNAMES}, w))) > 0 END;
-CREATE OR REPLACE MACRO _pn(t, display) AS _pn_rules(
-  list_filter(regexp_split_to_array(t, '[^{ALNUM}]+'), lambda w: w <> ''),
-  regexp_replace(t, '[^{ALNUM}]', '', 'g'), display);
-CREATE OR REPLACE MACRO is_person_name(raw, display) AS
-  COALESCE(raw IS NOT NULL AND _pn(_pn_prep(raw), COALESCE(display, false)), false);
+  -- 6. a romanized personal name: two or three words of at most 8 letters, one a surname
+  ELSE regexp_matches(w, '^[A-Za-z]{1,8}(?: [A-Za-z]{1,8}){1,2}$') AND _latin_words(w)
+       AND regexp_matches(w, '(?:^| )(?:{LATIN_SURNAMES_ALT})(?: |$)') END;
+CREATE OR REPLACE MACRO _pn(t, display) AS list_transform(
+  [{'w': trim(regexp_replace(t, '[^{ALNUM}]+', ' ', 'g'), ' '), 'h': regexp_replace(t, '[^{ALNUM}]', '', 'g')}],
+  lambda x_: _pn_rules(x_.w, x_.h, display))[1];
+CREATE OR REPLACE MACRO is_person_name(raw, display) AS COALESCE(raw IS NOT NULL AND list_transform(
+  [_pn_prep(raw)], lambda t_: _pn(t_, COALESCE(display, false)))[1], false);
 
 -- =============================================================================================
 -- Identity resolution helpers (identity/junk.rs, guard.rs), used by the dwd_customer_cluster
@@ -470,9 +478,9 @@ def main():
         "TW_RE": "|".join(tw for tw, _ in TAIWAN_WORDS), "TW_CHAIN": tw_chain(),
         "LEGAL_CHAIN": legal_chain(), "LABELS": labels_chain(),
         "SURNAMES": q(SURNAMES), "COMPOUND": "|".join(COMPOUND_SURNAMES),
-        "LBW": sql_list(LATIN_BUSINESS_WORDS), "ENGLISH_ADDRESS": sql_list(ENGLISH_ADDRESS),
+        "LBW_ALT": "|".join(LATIN_BUSINESS_WORDS), "ENGLISH_ADDRESS_ALT": "|".join(ENGLISH_ADDRESS), "LATIN_SURNAMES_ALT": "|".join(LATIN_SURNAMES), 
         "BUSINESS_WORDS": "|".join(BUSINESS_WORDS), "ADDRESS_SUFFIXES": "|".join(ADDRESS_SUFFIXES),
-        "BUSINESS_ENDINGS": q(BUSINESS_ENDINGS), "LATIN_SURNAMES": sql_list(LATIN_SURNAMES),
+        "BUSINESS_ENDINGS": q(BUSINESS_ENDINGS), 
         "JUNK_NAMES": sql_list(JUNK_NAMES), "NICKNAME_PREFIXES": sql_list(NICKNAME_PREFIXES),
         "BARE_LATIN": sql_list(BARE_LATIN), "BARE_BRANCH": "|".join(BARE_BRANCH),
         "PUBLIC_MAIL_DOMAINS": sql_list(PUBLIC_MAIL_DOMAINS),
