@@ -55,28 +55,26 @@ def generate(strata, scale, cache, regenerate):
         shutil.rmtree(base)
     if not os.path.exists(marker):
         os.makedirs(base, exist_ok=True)
-        ods = os.path.join(base, "ods")
+        ods = os.path.join(base, "data", "ods")
         shutil.rmtree(ods, ignore_errors=True)
         print(f"generating {SCALES[scale]:,} customers into {base} (once)", flush=True)
         t = time.perf_counter()
         subprocess.run([strata, "generate", "crm", "--customers", str(SCALES[scale]),
                         "--days", str(DAYS), "--seed", str(SEED), "--end-date", DS,
-                        "--out", ods, "--truth", os.path.join(base, "truth"), "-q"], check=True)
+                        "--out", ods, "--truth", os.path.join(base, "data", "truth"), "-q"],
+                       check=True)
         with open(marker, "w") as f:
             f.write(f"generated in {time.perf_counter() - t:.0f} s\n")
     return base
 
 
 def fresh_project(base):
-    """A project directory over the cached ODS files with this checkout's pipeline and SQL."""
-    proj = os.path.join(base, "project")
-    shutil.rmtree(proj, ignore_errors=True)
-    os.makedirs(os.path.join(proj, "data"))
-    for d in ("pipelines", "sql"):
-        shutil.copytree(os.path.join(ROOT, d), os.path.join(proj, d))
-    shutil.copytree(os.path.join(ROOT, "data", "seeds"), os.path.join(proj, "data", "seeds"))
-    os.symlink(os.path.join(base, "ods"), os.path.join(proj, "data", "ods"))
-    return proj
+    """The project over the cached ODS files (generated inside it: strata refuses sources outside
+    its root), with this checkout's pipeline, SQL and seeds copied in anew."""
+    for d in ("pipelines", "sql", os.path.join("data", "seeds")):
+        shutil.rmtree(os.path.join(base, d), ignore_errors=True)
+        shutil.copytree(os.path.join(ROOT, d), os.path.join(base, d))
+    return base
 
 
 def strata_run(strata, proj, args, i):

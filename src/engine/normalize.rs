@@ -147,6 +147,13 @@ const LATIN_FORMS: &[&str] = &[
     "PLC",
     "PTE",
     "CO",
+    "PTY",
+    "SDNBHD",
+    "BHD",
+    "KK",
+    "KG",
+    "SA",
+    "AG",
 ];
 
 /// English forms of address that keep a dot after them at the start of a name.
@@ -227,7 +234,9 @@ pub fn normalize_company(text: &str) -> Option<String> {
     if let Some(head) = s.strip_suffix("公司") {
         s = head.to_string();
     }
-    s = s.trim_end_matches(['.', '&']).to_string();
+    s = s
+        .trim_end_matches(['.', '&', '。', '，', '、', '；', '：', '！', '？', '…'])
+        .to_string();
     s = s.replace(BRANCH, "分公司");
     for branch in ["分部", "办事处"] {
         if let Some(head) = s.strip_suffix(branch) {

@@ -84,6 +84,18 @@ const PUBLIC_MAIL_DOMAINS: &[&str] = &[
     "yandex.com",
     "hotmail.com.hk",
     "netvigator.com",
+    "wo.com.cn",
+    "sogou.com",
+    "china.com",
+    "88.com",
+    "2980.com",
+    "eyou.com",
+    "yandex.ru",
+    "yahoo.co.jp",
+    "hotmail.co.uk",
+    "outlook.jp",
+    "naver.com",
+    "daum.net",
 ];
 
 /// Whether `domain` is a public mail provider's (addresses there belong to individuals).

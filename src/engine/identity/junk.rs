@@ -55,6 +55,8 @@ const PLACEHOLDER_DOMAINS: &[&str] = &[
     "xxx.com",
     "localhost",
     "mailinator.com",
+    "email.com",
+    "mail.com.cn",
 ];
 
 /// Top-level domains reserved for documentation and tests (RFC 2606).
@@ -177,6 +179,27 @@ const JUNK_NAMES: &[&str] = &[
     "普通会员",
     "企业",
     "株式会社",
+    "待补充",
+    "待完善",
+    "未提供",
+    "见备注",
+    "详见备注",
+    "不知道",
+    "不清楚",
+    "抖音用户",
+    "拼多多用户",
+    "快手用户",
+    "小红书用户",
+    "便利店",
+    "水果店",
+    "小卖部",
+    "超市",
+    "旗舰店",
+    "官方旗舰店",
+    "专卖店",
+    "网店",
+    "淘宝店",
+    "门市部",
 ];
 
 /// What is left of a name that holds nothing but a legal form, a branch word or one character:
@@ -218,23 +241,46 @@ fn is_bare_form(name: &str) -> bool {
     let place = |head: &str| {
         let mut rest = head;
         while !rest.is_empty() {
-            let Some(end) = ["新区", "省", "市", "区", "县", "镇", "州"]
-                .iter()
-                .filter_map(|s| rest.find(s).map(|i| i + s.len()))
-                .min()
-            else {
+            let Some(end) = [
+                "自治区",
+                "新区",
+                "区域",
+                "省",
+                "市",
+                "区",
+                "县",
+                "镇",
+                "州",
+                "地区",
+            ]
+            .iter()
+            .filter_map(|s| rest.find(s).map(|i| i + s.len()))
+            .min() else {
                 return false;
             };
             let part = &rest[..end];
-            if part.chars().count() > 5 || !part.chars().all(is_cjk) {
+            // A division's name is short: 海淀区, 黑龙江省; an autonomous region's longer.
+            let longest = if part.ends_with("自治区") { 8 } else { 4 };
+            if part.chars().count() > longest || !part.chars().all(is_cjk) {
                 return false;
             }
             rest = &rest[end..];
         }
         true
     };
-    const BRANCH_WORDS: &[&str] = &["分公司", "总部", "总公司", "分店", "门店", "营业部"];
-    if name.chars().count() <= 1 || LATIN_FORMS.contains(&name) {
+    const BRANCH_WORDS: &[&str] = &[
+        "分公司",
+        "总部",
+        "总公司",
+        "分店",
+        "门店",
+        "营业部",
+        "代表处",
+        "分行",
+        "支行",
+        "分部",
+    ];
+    if name.chars().count() <= 1 || LATIN_FORMS.contains(&name) || place(name) {
         return true;
     }
     BRANCH_WORDS.iter().any(|w| {
@@ -258,6 +304,10 @@ const NICKNAME_PREFIXES: &[&str] = &[
     "WX",
     "JD",
     "TB",
+    "抖音用户",
+    "拼多多用户",
+    "快手用户",
+    "WXID",
 ];
 
 /// Why a key is refused before clustering, if it is.
@@ -407,10 +457,10 @@ fn is_filler_mailbox(local: &str, domain: &str) -> bool {
     let word = bare.trim_end_matches(|c: char| c.is_ascii_digit());
     const FILLER_AT_PUBLIC: &[&str] = &[
         "user", "demo", "asdf", "qwer", "qwerty", "info", "admin", "abc", "aaa", "sample", "123",
-        "1234", "guest", "mail", "email",
+        "1234", "guest", "mail", "email", "no", "qwe", "test", "none",
     ];
     let public = super::guard::is_public_mail_domain(domain);
-    (public && FILLER_AT_PUBLIC.contains(&local))
+    (public && (FILLER_AT_PUBLIC.contains(&local) || local.chars().count() <= 2))
         || domain.split('.').next() == Some(local)
         || PLACEHOLDER_LOCALS.contains(&bare.as_str())
         || (!word.is_empty() && word != bare && PLACEHOLDER_LOCALS.contains(&word))
@@ -524,6 +574,8 @@ mod tests {
             ("n:N.A", Junk::JunkName),
             ("n:北京市海淀区分公司", Junk::JunkName),
             ("n:浦东新区分公司", Junk::JunkName),
+            ("n:内蒙古自治区分公司", Junk::JunkName),
+            ("n:朝阳区", Junk::JunkName),
             ("n:PTYLTD", Junk::JunkName),
             ("n:企业客户", Junk::JunkName),
         ] {
@@ -535,6 +587,8 @@ mod tests {
             "n:会员制超市连锁",
             "n:USERLAND",
             "n:恒瑞A",
+            "n:仟鑫供应链杭州",
+            "n:升霖实业东莞杭州分公司",
             "n:3M",
         ] {
             assert_eq!(r.classify(k), None, "{k}");

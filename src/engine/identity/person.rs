@@ -42,6 +42,9 @@ const COMPOUND_SURNAMES: &[&str] = &[
 
 /// Forms of address that follow a surname or a full name.
 const ADDRESS_SUFFIXES: &[&str] = &[
+    "总经理",
+    "董事长",
+    "SIR",
     "同志",
     "董",
     "工",
@@ -191,7 +194,9 @@ const BUSINESS_WORDS: &[&str] = &[
 ];
 
 /// English forms of address that precede a name.
-const ENGLISH_ADDRESS: &[&str] = &["MR", "MRS", "MS", "MISS", "DR", "MADAM", "SIR"];
+const ENGLISH_ADDRESS: &[&str] = &[
+    "MR", "MRS", "MS", "MISS", "DR", "MADAM", "SIR", "MS.", "MR.",
+];
 
 /// Latin words that make a name a business's.
 const LATIN_BUSINESS_WORDS: &[&str] = &[
@@ -267,11 +272,17 @@ const PRIVATE_PERSON: &[&str] = &[
     "个人客户",
     "自然人",
     "个体户",
+    "联系人",
     "个体",
     "散客",
+    "散户",
     "个人",
     "本人",
     "私人",
+    "会员",
+    "买家",
+    "客户",
+    "VIP",
 ];
 
 fn is_han(c: char) -> bool {
@@ -361,6 +372,9 @@ pub fn is_person_name(raw: &str, display: bool) -> bool {
     {
         return true;
     }
+    if !display {
+        return false;
+    }
     // 5. A Han personal name.
     if (2..=4).contains(&han.len())
         && !han.last().is_some_and(|&c| BUSINESS_ENDINGS.contains(c))
@@ -376,9 +390,6 @@ pub fn is_person_name(raw: &str, display: bool) -> bool {
     {
         return true;
     }
-    if !display {
-        return false;
-    }
     // 6. A display name names a company only when it says so (a business word or ending, a
     // legal form); anything else is a nickname or a person's name (`快乐的小鱼`, `Amy`,
     // `Kevin Smith`).
@@ -393,30 +404,20 @@ mod tests {
 
     #[test]
     fn people() {
+        // Explicit signals: a person in any field.
         for n in [
-            "张伟",
-            "王芳",
             "王先生",
             "李女士",
             "王总",
             "张伟经理",
             "老王",
             "小李",
-            "欧阳娜娜",
-            "诸葛亮",
-            "李小龙",
             "Mr Smith",
             "MS.LI",
             "Dr John Watson",
             "Miss Li",
-            "Zhang Wei",
-            "LI NA",
-            "Chan Tai Man",
             "张伟（个人）",
             "王芳-个人",
-            "張偉",
-            " 王 芳 ",
-            "ＬＩ ＮＡ",
             "陈生",
             "王工",
             "刘董",
@@ -424,9 +425,38 @@ mod tests {
             "个体户刘洋",
             "王芳（个人客户）",
             "李强(散客)",
+            "张伟(散户)",
+            "王sir",
+            "李四（联系人）",
+            "王建国总经理",
+            "刘董事长",
+            "张伟（VIP）",
+            "张伟-会员",
+            "买家张三",
+            "客户王五",
+            "联系人：李四",
         ] {
             assert!(is_person_name(n, true), "{n}");
             assert!(is_person_name(n, false), "{n}");
+        }
+        // By shape alone only in a display name: a company field keeps `华为`.
+        for n in [
+            "张伟",
+            "王芳",
+            "欧阳娜娜",
+            "诸葛亮",
+            "李小龙",
+            "Zhang Wei",
+            "LI NA",
+            "Chan Tai Man",
+            "張偉",
+            " 王 芳 ",
+            "ＬＩ ＮＡ",
+            "华为",
+            "Lee Kum Kee",
+        ] {
+            assert!(is_person_name(n, true), "{n}");
+            assert!(!is_person_name(n, false), "{n}");
         }
         // A display name that does not say it is a company is a nickname.
         for n in [

@@ -275,8 +275,8 @@ fn records_that_agree_keep_a_widely_shared_key_and_their_id() {
     // S1 (newer) has a private mailbox other than the reference S0's: it is left out, the
     // other eight stay one customer with S0's id. Mailboxes at one company domain agree.
     let mut t = accounts(9);
-    t.push(key("3shop:S0", "e:a@qq.com"));
-    t.push(key("3shop:S1", "e:b@qq.com"));
+    t.push(key("3shop:S0", "e:alice@qq.com"));
+    t.push(key("3shop:S1", "e:bob@qq.com"));
     let facts = resolve(t, &policy(8));
     assert_eq!(customers(&facts), 2);
     assert_eq!(label_of(&facts, "3shop:S1"), "3shop:S1");
@@ -332,7 +332,7 @@ fn a_generic_name_on_many_strangers_links_nobody() {
         let r = format!("3shop:G{i:02}");
         t.push(key(&r, "n:零售客户甲"));
         t.push(key(&r, &format!("p:+86137000070{i:02}")));
-        t.push(key(&r, &format!("e:g{i}@qq.com")));
+        t.push(key(&r, &format!("e:buyer{i}@qq.com")));
     }
     let facts = resolve(t, &policy(8));
     assert_eq!(customers(&facts), 30);
