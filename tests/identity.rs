@@ -140,41 +140,28 @@ fn fixture() -> util::Project {
     p
 }
 
-#[tokio::test]
-async fn issue_12_examples_resolve_as_worked_out_by_hand() {
-    let p = fixture();
+/// Run the identity stages (source map, steward tables) for `ds`; the run must succeed.
+fn run_identity(p: &util::Project, ds: &str) -> util::Output {
     let out = p.strata(&[
         "run",
         "pipelines/crm.yaml",
         "--ds",
-        "2026-11-21",
+        ds,
         "--select",
         "+dwd_customer_source_map",
         "+dwd_customer_link",
         "+dwd_customer_refused_key",
     ]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    out
+}
+
+#[tokio::test]
+async fn issue_12_examples_resolve_as_worked_out_by_hand() {
+    let p = fixture();
+    run_identity(&p, "2026-11-21");
     let wh = p.path().join("warehouse/dwd");
-    let rows = lines(
-        &query_dir(
-            &wh.join("dwd_customer_source_map"),
-            "SELECT source_system || ':' || source_customer_id, customer_id FROM t",
-        )
-        .await,
-    );
-    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in rows {
-        let (record, customer) = row.split_once(" | ").unwrap();
-        groups
-            .entry(customer.to_string())
-            .or_default()
-            .insert(record.to_string());
-    }
-    let mut clusters: Vec<Vec<String>> = groups
-        .into_values()
-        .map(|g| g.into_iter().collect())
-        .collect();
-    clusters.sort();
+    let clusters = clusters_of(&customer_ids(&p).await);
 
     let mut expected: Vec<Vec<String>> = vec![
         vec!["crm:C1".into(), "shop:S1".into()],
@@ -401,19 +388,7 @@ async fn people_resellers_shared_phones_overrides_and_late_records() {
          must_link,crm,NOPE,shop,S,a record that never landed\n\
          cannot_link,shop,Z1,shop,Z1,the same record twice\n",
     );
-    let select = [
-        "--select",
-        "+dwd_customer_source_map",
-        "+dwd_customer_link",
-        "+dwd_customer_refused_key",
-    ];
-    let run = |ds: &str| {
-        let mut args = vec!["run", "pipelines/crm.yaml", "--ds", ds];
-        args.extend(select);
-        let out = p.strata(&args);
-        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-        out
-    };
+    let run = |ds: &str| run_identity(&p, ds);
     let day1 = run("2026-11-21");
     let ids1 = customer_ids(&p).await;
     let mut expected: Vec<Vec<String>> = ["Z1", "Z2", "Z3", "Z4", "S"]
@@ -575,17 +550,7 @@ async fn names_people_bare_forms_late_holders_and_steward_typos() {
          merge,crm,L1,erp,L2,not a rule\n",
     );
     let run = |ds: &str| {
-        let out = p.strata(&[
-            "run",
-            "pipelines/crm.yaml",
-            "--ds",
-            ds,
-            "--select",
-            "+dwd_customer_source_map",
-            "+dwd_customer_link",
-            "+dwd_customer_refused_key",
-        ]);
-        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        run_identity(&p, ds);
     };
     run(ds1);
     let ids1 = customer_ids(&p).await;
