@@ -4,14 +4,31 @@
 -- same row wins on every rerun whatever the file order, the number of files or the parallelism.
 -- Rows without an order_id (NULL, empty or only whitespace: see nonblank()) are all kept;
 -- dwd_order_triage rejects them as null_key.
-SELECT order_id, source_system, source_customer_id, order_time, amount, currency,
-       product_category, status, updated_at, ds
-FROM (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
-           CASE status WHEN 'cancelled' THEN 0 WHEN 'refunded' THEN 1 WHEN 'paid' THEN 2 ELSE 3 END,
-           status, source_system, source_customer_id, order_time, amount, currency,
-           product_category) AS rn
+-- Two phases: most orders land once (96% of order_ids on generated data), and those pass
+-- through; only the order_ids landed more than once are ordered by the window, instead of
+-- sorting every row by eleven keys (3.8x faster on 2 M rows; bench/NOTES.md).
+WITH landed AS (
+  SELECT order_id, source_system, source_customer_id, order_time, amount, currency,
+         product_category, status, updated_at, ds
   FROM ods_order
   WHERE ds <= $ds
+), repeated AS (
+  SELECT order_id FROM landed GROUP BY order_id HAVING COUNT(*) > 1
+), once AS (
+  SELECT l.* FROM landed l LEFT JOIN repeated r ON r.order_id = l.order_id
+  WHERE r.order_id IS NULL
+), latest AS (
+  SELECT order_id, source_system, source_customer_id, order_time, amount, currency,
+         product_category, status, updated_at, ds
+  FROM (
+    SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.order_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
+             CASE status WHEN 'cancelled' THEN 0 WHEN 'refunded' THEN 1 WHEN 'paid' THEN 2 ELSE 3 END,
+             status, source_system, source_customer_id, order_time, amount, currency,
+             product_category) AS rn
+    FROM landed l JOIN repeated r ON r.order_id = l.order_id
+  )
+  WHERE rn = 1 OR nonblank(order_id) IS NULL
 )
-WHERE rn = 1 OR nonblank(order_id) IS NULL
+SELECT * FROM once
+UNION ALL
+SELECT * FROM latest
