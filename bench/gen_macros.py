@@ -483,29 +483,42 @@ CREATE OR REPLACE MACRO identity_agree(kind, a, b) AS CASE
 CREATE OR REPLACE MACRO identity_contradict(a, b) AS
   _both(a.phones, b.phones) AND NOT list_has_any(a.phones, b.phones)
   AND _both(a.emails, b.emails) AND NOT list_has_any(a.emails, b.emails);
--- guard.rs agreeing_groups step: `groups` (each {'m': members in rank order, 'c': the attributes
--- of its first 16 members}) with holder `h` ({'r', 'a'}) added to the first group whose compared
--- members all agree with it (`weak`: whose contacts none contradict), else as a new group while
--- there are fewer than 64
-CREATE OR REPLACE MACRO _id_join(groups, h, kind, weak) AS list_transform(
-  [list_position(list_transform(groups, lambda g: list_bool_and(list_transform(g.c, lambda m:
-     CASE WHEN weak THEN NOT identity_contradict(m, h.a) ELSE identity_agree(kind, m, h.a) END))),
-   true)],
+-- guard.rs agreeing_groups, in two passes so that the work per holder stays bounded, as in Rust.
+-- A group is {'c': the attributes of its first 16 members, 'k': their anchor ranks}; the first
+-- rank is the group's founder's. _id_agrees: agree (or, weak, no contradicting contacts).
+CREATE OR REPLACE MACRO _id_agrees(m, a, kind, weak) AS
+  CASE WHEN weak THEN NOT identity_contradict(m, a) ELSE identity_agree(kind, m, a) END;
+-- The first group (by founding) founded before rank `rk` whose members of rank below `rk` all
+-- agree with attributes `a` (NULL if none): the group a holder of rank rk joined, when it did
+-- not found one and was not among a group's first 16.
+CREATE OR REPLACE MACRO _id_first(gs, a, rk, kind, weak) AS list_position(list_transform(gs, lambda g:
+  g.k[1] < rk AND list_bool_and(list_transform(g.c, lambda m, i: g.k[i] >= rk OR _id_agrees(m, a, kind, weak)))),
+  true);
+-- Pass 1, one holder h ({'rk', 'a'}) in rank order: the groups' first 16 members. The holder
+-- joins the first group all of whose members so far (its first 16) agree with it, or founds a
+-- new group while there are fewer than 64; a group that has 16 members already is unchanged.
+CREATE OR REPLACE MACRO _id_step(gs, h, kind, weak) AS list_transform(
+  [_id_first(gs, h.a, h.rk, kind, weak)],
   lambda p: CASE
-    WHEN p > 0 THEN list_transform(groups, lambda g, i: CASE WHEN i = p
-      THEN {'m': list_append(g.m, h.r), 'c': CASE WHEN len(g.c) < 16 THEN list_append(g.c, h.a) ELSE g.c END}
-      ELSE g END)
-    WHEN len(groups) < 64 THEN list_append(groups, {'m': [h.r], 'c': [h.a]})
-    ELSE groups END)[1];
--- guard.rs agreeing_groups over holders in rank order: the groups' members. list_reduce wants its
--- state of the type of the list's elements, so each holder is {'gs': an empty list of groups,
--- 'r': record, 'a': attributes} (_id_holder) and the state {'gs': the groups, 'r', 'a': unused}.
-CREATE OR REPLACE MACRO _id_holder(r, a) AS
-  {'gs': list_filter([{'m': [r], 'c': [a]}], lambda x: false), 'r': r, 'a': a};
-CREATE OR REPLACE MACRO identity_groups(holders, kind, weak) AS list_transform(
-  list_reduce(holders[2:], lambda acc, h: {'gs': _id_join(acc.gs, h, kind, weak), 'r': h.r, 'a': h.a},
-              {'gs': [{'m': [holders[1].r], 'c': [holders[1].a]}], 'r': holders[1].r,
-               'a': holders[1].a}).gs, lambda g: g.m);
+    WHEN p > 0 THEN CASE WHEN len(gs[p].c) < 16 THEN list_transform(gs, lambda g, i: CASE WHEN i = p
+      THEN {'c': list_append(g.c, h.a), 'k': list_append(g.k, h.rk)} ELSE g END) ELSE gs END
+    WHEN len(gs) < 64 THEN list_append(gs, {'c': [h.a], 'k': [h.rk]})
+    ELSE gs END)[1];
+-- list_reduce wants its state of the type of the list's elements: each holder is {'gs': an
+-- empty list of groups, 'rk': anchor rank, 'a': attributes} (_id_holder), the state {'gs': the
+-- groups, 'rk', 'a': unused}.
+CREATE OR REPLACE MACRO _id_holder(rk, a) AS
+  {'gs': list_filter([{'c': [a], 'k': [rk]}], lambda x: false), 'rk': rk, 'a': a};
+CREATE OR REPLACE MACRO _id_groups(holders, kind, weak) AS
+  list_reduce(holders[2:], lambda acc, h: {'gs': _id_step(acc.gs, h, kind, weak), 'rk': h.rk, 'a': h.a},
+              {'gs': [{'c': [holders[1].a], 'k': [holders[1].rk]}], 'rk': holders[1].rk,
+               'a': holders[1].a}).gs;
+-- Pass 2, every holder at once: its group's number (in founding order), 0 when it was left
+-- out (64 groups and none agreed): the group that lists it among its first 16, else _id_first.
+CREATE OR REPLACE MACRO identity_group_ids(holders, kind, weak) AS list_transform([_id_groups(holders, kind, weak)],
+  lambda gs: list_transform(holders, lambda h: COALESCE(
+    list_position(list_transform(gs, lambda g: list_contains(g.k, h.rk)), true),
+    _id_first(gs, h.a, h.rk, kind, weak), 0)))[1];
 """
 
 
