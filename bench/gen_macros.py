@@ -29,10 +29,11 @@ NONASCII_NONWS = (r"\x{80}-\x{84}\x{86}-\x{9f}\x{a1}-\x{167f}\x{1681}-\x{1fff}\x
                   r"\x{202a}-\x{202e}\x{2030}-\x{205e}\x{2060}-\x{2fff}\x{3001}-\x{10ffff}")
 
 # normalize.rs LATIN_FORMS, in order.
-LATIN_FORMS = ["COMPANYLIMITED", "INCORPORATED", "CORPORATION", "LIMITED", "COMPANY", "GMBH",
+LATIN_FORMS = ["COMPANYLIMITED", "GROUP", "INCORPORATED", "CORPORATION", "LIMITED", "COMPANY", "GMBH",
                "CORP", "LTD", "INC", "LLC", "LLP", "PLC", "PTE", "CO"]
 # normalize.rs LEGAL_FORMS, in order.
-LEGAL_FORMS = ["个人独资企业", "特殊普通合伙", "有限合伙企业", "普通合伙企业", "股份有限公司",
+LEGAL_FORMS = ["个人独资企业", "自然人独资", "自然人投资或控股", "外商独资", "外商投资",
+               "中外合资", "中外合作", "法人独资", "国有独资", "股份合作", "特殊普通合伙", "有限合伙企业", "普通合伙企业", "股份有限公司",
                "集团有限公司", "有限责任公司", "个人独资", "合伙企业", "有限合伙", "普通合伙",
                "股份公司", "有限公司", "总公司", "集团"]
 # normalize.rs TAIWAN_WORDS (the keep list is only 软体's).
@@ -57,14 +58,19 @@ JUNK_NAMES = [
     '未知用户', '客户名称', '公司名称', '用户名', '姓名', '名称', '昵称', '默认昵称', '请填写', '未填',
     '测试账号', '测试客户', '老板', '经理', '老师', '同学', '师傅', 'WeChat User', 'Test User',
     'Test Account', 'Anonymous', 'Unknown User', 'Customer', 'Individual', 'Guest', 'User', '#N/A',
-    'Nobody', 'Default',
+    'Nobody', 'Default', '企业客户', '潜在客户', '意向客户', '批发客户', '大客户', '经销商', '代理商',
+    '买家', '卖家', '内部员工', '员工', '普通会员', '企业', '株式会社',
     # normalize_company of the above, where it differs
     'ANONYMOUS', 'CUSTOMER', 'DEFAULT', 'GUEST', 'INDIVIDUAL', 'NOBODY', 'TESTACCOUNT',
     'TESTUSER', 'UNKNOWNUSER', 'USER', 'WECHATUSER']
 NICKNAME_PREFIXES = ["微信用户", "手机用户", "淘宝用户", "京东用户", "用户", "会员", "USER", "WX",
                      "JD", "TB"]
 BARE_LATIN = ["CO", "LTD", "COLTD", "INC", "CORP", "LLC", "PLC", "PTE", "PTELTD", "GMBH",
-              "LIMITED", "COMPANY", "GROUP", "CORPORATION", "INCORPORATED"]
+              "LIMITED", "COMPANY", "GROUP", "CORPORATION", "INCORPORATED", "PTY", "PTYLTD",
+              "SDNBHD", "BHD", "LIMITEDLIABILITYCOMPANY", "AG", "SA", "BV", "KK", "KG", "SRL",
+              "SAS", "OY", "AB"]
+# junk.rs is_bare_form's place: administrative divisions (新区 ends in 区, so 区 covers it)
+PLACE_DIVISIONS = "省市区县镇州"
 BARE_BRANCH = ["分公司", "总部", "总公司", "分店", "门店", "营业部"]
 
 # person.rs
@@ -77,7 +83,7 @@ SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 COMPOUND_SURNAMES = ["欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
                      "宇文", "司徒", "夏侯", "令狐", "独孤", "端木", "南宫", "西门", "轩辕", "呼延",
                      "澹台", "公冶", "申屠", "太史"]
-ADDRESS_SUFFIXES = ["先生", "女士", "小姐", "太太", "夫人", "老师", "同学", "师傅", "老板娘", "老板",
+ADDRESS_SUFFIXES = ["同志", "董", "工", "生", "先生", "女士", "小姐", "太太", "夫人", "老师", "同学", "师傅", "老板娘", "老板",
                     "阿姨", "叔叔", "大哥", "大姐", "哥", "姐", "总", "经理", "主任", "医生", "律师",
                     "教授"]
 BUSINESS_ENDINGS = "店厂行社所院馆部局坊铺站场园城室队会处司庄楼堂阁轩斋居府号记"
@@ -87,7 +93,13 @@ BUSINESS_WORDS = ["有限", "股份", "企业", "商行", "商店", "用品", "�
                   "咨询", "餐饮", "酒店", "银行", "保险", "证券", "地产", "置业", "建设", "建筑", "装饰",
                   "工程", "能源", "化工", "食品", "农业", "环保", "汽车", "控股", "国际", "教育", "健康",
                   "生物", "设计", "广告", "印刷", "包装", "家具", "服装", "超市", "商场", "药房", "诊所",
-                  "学校", "培训", "工作室"]
+                  "学校", "培训", "工作室", "运输", "货运", "供应", "打印", "器械", "租赁", "资产",
+                  "代理", "园林", "医疗", "电商", "商务", "精密", "智能", "数据", "自动", "塑料", "五金",
+                  "建材", "纺织", "化学", "光电", "通信", "通讯", "印务", "物业", "家居", "商业", "光伏",
+                  "管理", "人力", "会计", "研究", "协会", "合作社", "经营部", "批发", "零售", "药店",
+                  "医院", "幼儿园", "门市", "工厂", "事务所"]
+# person.rs PRIVATE_PERSON, in order (the first that ends or starts the name is taken)
+PRIVATE_PERSON = ["个人客户", "自然人", "个体户", "个体", "散客", "个人", "本人", "私人"]
 ENGLISH_ADDRESS = ["MR", "MRS", "MS", "MISS", "DR", "MADAM", "SIR"]
 LATIN_BUSINESS_WORDS = ["CO", "LTD", "INC", "CORP", "LLC", "PLC", "PTE", "GMBH", "LIMITED",
                         "COMPANY", "GROUP", "TECH", "TECHNOLOGY", "TRADING", "INDUSTRIES",
@@ -110,11 +122,17 @@ LATIN_SURNAMES = ["WANG", "LI", "ZHANG", "LIU", "CHEN", "YANG", "HUANG", "ZHAO",
                   "TSANG", "YEUNG", "CHOW", "LAM", "CHU", "KWOK", "LAI", "TSE", "MAK", "YIP",
                   "FUNG", "TAM", "KWAN", "LO", "TONG", "CHOI"]
 # guard.rs PUBLIC_MAIL_DOMAINS
-PUBLIC_MAIL_DOMAINS = ["qq.com", "163.com", "126.com", "yeah.net", "sina.com", "sina.cn",
-                       "sohu.com", "139.com", "189.cn", "wo.cn", "aliyun.com", "foxmail.com",
-                       "tom.com", "21cn.com", "gmail.com", "outlook.com", "hotmail.com", "live.com",
-                       "msn.com", "yahoo.com", "icloud.com", "me.com", "proton.me",
-                       "protonmail.com", "mail.com", "yandex.com"]
+PUBLIC_MAIL_DOMAINS = ["qq.com", "vip.qq.com", "163.com", "vip.163.com", "126.com", "vip.126.com",
+                       "188.com", "yeah.net", "sina.com", "sina.cn", "sina.com.cn", "vip.sina.com",
+                       "sohu.com", "vip.sohu.com", "139.com", "189.cn", "wo.cn", "aliyun.com",
+                       "foxmail.com", "tom.com", "21cn.com", "263.net", "gmail.com",
+                       "googlemail.com", "outlook.com", "hotmail.com", "live.com", "live.cn",
+                       "msn.com", "yahoo.com", "yahoo.com.cn", "yahoo.com.hk", "icloud.com",
+                       "me.com", "proton.me", "protonmail.com", "mail.com", "yandex.com",
+                       "hotmail.com.hk", "netvigator.com"]
+# junk.rs is_filler_mailbox FILLER_AT_PUBLIC: mailbox names that are filler at a public provider
+FILLER_AT_PUBLIC = ["user", "demo", "asdf", "qwer", "qwerty", "info", "admin", "abc", "aaa", "sample",
+                    "123", "1234", "guest", "mail", "email"]
 
 
 def q(s):
@@ -295,39 +313,45 @@ CREATE OR REPLACE MACRO normalize_company(t) AS _nc_tail(regexp_replace(_nc_lati
 -- is_person_name(text, display) (identity/person.rs; NULL text is false). _pn_prep: widths
 -- folded, zero-width characters dropped, t2s, upper case, whitespace runs one space, trimmed.
 -- h: the alphanumeric characters (the Han rules read the name so).
+-- person.rs surname_and_given(chars, 2) is written as a regexp (SURNAME_GIVEN in gen_macros.py):
+-- all Han, a compound surname and at most two more, or a single surname and at most two more (a
+-- compound surname allows one character more than its first character alone would, so the two
+-- alternatives together are the Rust rule).
 CREATE OR REPLACE MACRO _pn_prep(raw) AS trim(regexp_replace(upper(_t2s(
   regexp_replace(_fold(raw), '[{INVISIBLE_PERSON}]', '', 'g'))), '[{WS}]+', ' ', 'g'), ' ');
 CREATE OR REPLACE MACRO _is_surname(c) AS length(c) = 1 AND contains({SURNAMES}, c);
--- person.rs surname_and_given(chars, 2): all Han, a compound or single surname, at most two more
-CREATE OR REPLACE MACRO _surname_and_given(h) AS
-  h <> '' AND regexp_matches(h, '^[{HAN}]+$') AND CASE
-    WHEN regexp_matches(h, '^(?:{COMPOUND})') THEN length(h) <= 4
-    WHEN _is_surname(left(h, 1)) THEN length(h) <= 3
-    ELSE false END;
 -- words: the words joined by one space (split at every non-alphanumeric character).
 -- _latin_words: every word ASCII letters and none a Latin business word.
 CREATE OR REPLACE MACRO _latin_words(w) AS regexp_matches(w, '^[A-Za-z]+(?: [A-Za-z]+)*$')
   AND NOT regexp_matches(w, '(?:^| )(?:{LBW_ALT})(?: |$)');
+-- person.rs rule 3: the first qualifier of PRIVATE_PERSON (in order) that ends or starts the
+-- name; what is left must be one to four Han characters
+CREATE OR REPLACE MACRO _pn_private(h) AS list_transform(
+  list_filter({PRIVATE_PERSON}, lambda q: ends_with(h, q) OR starts_with(h, q))[1:1],
+  lambda q: regexp_matches(CASE WHEN ends_with(h, q) THEN left(h, length(h) - length(q))
+                                ELSE substr(h, length(q) + 1) END, '^[{HAN}]{1,4}$'))[1];
 CREATE OR REPLACE MACRO _pn_rules(w, h, display) AS CASE
   -- 4. an English form of address and one to three Latin words
   WHEN regexp_matches(w, '^(?:{ENGLISH_ADDRESS_ALT}) [A-Za-z]+(?: [A-Za-z]+){0,2}$')
        AND _latin_words(w) THEN true
   WHEN regexp_matches(h, '{BUSINESS_WORDS}') THEN false
-  -- 3. a private person's qualifier
-  WHEN regexp_matches(h, '(?:自然人|个人|本人|私人)$') THEN
-    regexp_matches(h, '^[{HAN}]{1,4}(?:自然人|个人|本人|私人)$')
-  -- 1. a form of address (the first of the list that ends the name, with something before it)
-  WHEN regexp_matches(h, '^.+?(?:{ADDRESS_SUFFIXES})$') THEN
-    _surname_and_given(regexp_extract(h, '^(.+?)(?:{ADDRESS_SUFFIXES})$', 1))
+  -- 3. a private person's qualifier, before or after the name
+  WHEN regexp_matches(h, '^(?:{PRIVATE_PERSON_ALT})|(?:{PRIVATE_PERSON_ALT})$') THEN _pn_private(h)
+  -- 1. a surname, at most two more Han characters and a form of address (any of the list)
+  WHEN regexp_matches(h, '^{SURNAME_GIVEN}(?:{ADDRESS_SUFFIXES})$') THEN true
   -- 2. 老王, 小李
   WHEN length(h) = 2 AND contains('老小阿', left(h, 1)) AND _is_surname(right(h, 1)) THEN true
-  WHEN NOT display THEN false
-  -- 5. a Han personal name
+  -- 5. a Han personal name (two to four characters, not ending like a business)
   WHEN length(h) BETWEEN 2 AND 4 AND NOT contains({BUSINESS_ENDINGS}, right(h, 1))
-       AND _surname_and_given(h) THEN true
-  -- 6. a romanized personal name: two or three words of at most 8 letters, one a surname
-  ELSE regexp_matches(w, '^[A-Za-z]{1,8}(?: [A-Za-z]{1,8}){1,2}$') AND _latin_words(w)
-       AND regexp_matches(w, '(?:^| )(?:{LATIN_SURNAMES_ALT})(?: |$)') END;
+       AND regexp_matches(h, '^{SURNAME_GIVEN}$') THEN true
+  -- a romanized personal name: two or three words of at most 8 letters, one a surname
+  WHEN regexp_matches(w, '^[A-Za-z]{1,8}(?: [A-Za-z]{1,8}){1,2}$') AND _latin_words(w)
+       AND regexp_matches(w, '(?:^| )(?:{LATIN_SURNAMES_ALT})(?: |$)') THEN true
+  WHEN NOT display THEN false
+  -- 6. a display name is a company's only when it says so: the last alphanumeric character a
+  -- business ending, or a Latin business word
+  ELSE NOT ((h <> '' AND contains({BUSINESS_ENDINGS}, right(h, 1)))
+            OR regexp_matches(w, '(?:^| )(?:{LBW_ALT})(?: |$)')) END;
 CREATE OR REPLACE MACRO _pn(t, display) AS list_transform(
   [{'w': trim(regexp_replace(t, '[^{ALNUM}]+', ' ', 'g'), ' '), 'h': regexp_replace(t, '[^{ALNUM}]', '', 'g')}],
   lambda x_: _pn_rules(x_.w, x_.h, display))[1];
@@ -350,11 +374,16 @@ CREATE OR REPLACE MACRO _cfg_placeholder_names() AS []::VARCHAR[];    -- normali
 -- every character the same (junk.rs all_same); false for ''
 CREATE OR REPLACE MACRO _all_same(s) AS length(s) > 0 AND replace(s, left(s, 1), '') = '';
 
+-- junk.rs is_junk_run over a landline's last eight digits: ascending or descending by one
+-- (a piece of 0123456789 or 9876543210), or one digit repeated
+CREATE OR REPLACE MACRO _junk_subscriber(s) AS
+  contains('0123456789', s) OR contains('9876543210', s) OR _all_same(s);
 -- junk.rs is_junk_phone over the national number of an E.164 `+86...` key.
 CREATE OR REPLACE MACRO _junk_national(n) AS
   _all_same(n)
   OR (length(n) = 11 AND starts_with(n, '1') AND _all_same(substr(n, 4)))
-  OR (NOT (length(n) = 11 AND starts_with(n, '1')) AND length(n) > 7 AND right(n, 7) = '0000000')
+  OR (NOT (length(n) = 11 AND starts_with(n, '1')) AND length(n) >= 8
+      AND (right(n, 7) = '0000000' OR _junk_subscriber(right(n, 8))))
   OR list_contains(['12345678901', '12345678910', '01234567890', '1234567890', '13812345678',
                     '13800138000'], n);
 CREATE OR REPLACE MACRO _junk_phone(e164) AS
@@ -368,9 +397,12 @@ CREATE OR REPLACE MACRO _placeholder_locals() AS
 CREATE OR REPLACE MACRO _placeholder_domains() AS
   ['example.com', 'example.org', 'example.net', 'test.com', 'test.cn', 'none.com', 'null.com',
    'xxx.com', 'localhost', 'mailinator.com'];
--- junk.rs is_filler_mailbox: bare = local without . - _, word = bare without trailing digits
+-- junk.rs is_filler_mailbox: a filler name at a public provider (guard.rs PUBLIC_MAIL_DOMAINS);
+-- bare = local without . - _, word = bare without trailing digits
+CREATE OR REPLACE MACRO _public_mail_domains() AS {PUBLIC_MAIL_DOMAINS};
 CREATE OR REPLACE MACRO _filler_mailbox(local, domain, bare) AS
-  split_part(domain, '.', 1) = local
+  (list_contains({FILLER_AT_PUBLIC}, local) AND list_contains(_public_mail_domains(), domain))
+  OR split_part(domain, '.', 1) = local
   OR list_contains(_placeholder_locals(), bare)
   OR (regexp_replace(bare, '[0-9]+$', '') <> ''
       AND regexp_replace(bare, '[0-9]+$', '') <> bare
@@ -406,10 +438,13 @@ CREATE OR REPLACE MACRO _is_numbered_junk(name) AS
    AND _is_junk_name(regexp_replace(name, '[0-9_-]+$', '')))
   OR (regexp_matches(name, '[{HAN}][A-Z]$') AND _is_junk_name(left(name, length(name) - 1)));
 -- junk.rs is_bare_form: one character, a Latin form alone, or a branch word after at most three
--- Han characters
+-- Han characters or after administrative divisions only (place(): Han parts of at most five
+-- characters, each up to the first 省 市 区 县 镇 州 of the rest; 新区 ends in 区)
 CREATE OR REPLACE MACRO _is_bare_form(name) AS
   length(name) <= 1 OR list_contains({BARE_LATIN}, name)
-  OR regexp_matches(name, '^[{HAN}]{0,3}(?:{BARE_BRANCH})$');
+  OR regexp_matches(name, '^[{HAN}]{0,3}(?:{BARE_BRANCH})$')
+  OR (regexp_matches(name, '^(?:[^{PLACE}]{0,4}[{PLACE}])+(?:{BARE_BRANCH})$')
+      AND regexp_matches(name, '^[{HAN}]+$'));
 -- junk.rs classify_name: the reason a name key is refused, or NULL. Alphabetic is approximated
 -- by letters, letter numbers and circled letters (NOTES.md).
 CREATE OR REPLACE MACRO _junk_name_reason(name) AS CASE
@@ -427,22 +462,63 @@ CREATE OR REPLACE MACRO identity_junk(k) AS CASE substr(k, 1, 2)
 
 -- guard.rs email_identity: an e-mail key's domain, or the whole address at a public provider
 CREATE OR REPLACE MACRO email_identity(k) AS CASE
-  WHEN list_contains({PUBLIC_MAIL_DOMAINS}, regexp_extract(k, '@([^@]*)$', 1)) OR strpos(k, '@') = 0
+  WHEN list_contains(_public_mail_domains(), regexp_extract(k, '@([^@]*)$', 1)) OR strpos(k, '@') = 0
     THEN substr(k, 3) ELSE regexp_extract(k, '@([^@]*)$', 1) END;
 -- guard.rs agree(kind, a, b) over two records' attributes (structs of lists: phones, emails as
 -- identities, names without prefix, people)
 CREATE OR REPLACE MACRO _both(x, y) AS len(x) > 0 AND len(y) > 0;
 CREATE OR REPLACE MACRO _emails_agree(a, b) AS
-  _both(a.emails, b.emails) AND len(list_intersect(a.emails, b.emails)) > 0;
+  _both(a.emails, b.emails) AND list_has_any(a.emails, b.emails);
 CREATE OR REPLACE MACRO identity_agree(kind, a, b) AS CASE
   WHEN kind <> 'e' AND _both(a.emails, b.emails) AND NOT _emails_agree(a, b) THEN false
   WHEN (kind = 'e' OR (kind = 'n' AND NOT _emails_agree(a, b)))
-       AND _both(a.phones, b.phones) AND len(list_intersect(a.phones, b.phones)) = 0 THEN false
+       AND _both(a.phones, b.phones) AND NOT list_has_any(a.phones, b.phones) THEN false
   WHEN kind = 'n' THEN true
   WHEN _both(a.names, b.names) AND len(list_filter(a.names, lambda x: len(list_filter(b.names,
          lambda y: contains(x, y) OR contains(y, x))) > 0)) = 0 THEN false
-  WHEN _both(a.people, b.people) AND len(list_intersect(a.people, b.people)) = 0 THEN false
+  WHEN _both(a.people, b.people) AND NOT list_has_any(a.people, b.people) THEN false
   ELSE true END;
+-- guard.rs contacts_contradict: both the phones and the e-mail identities of two records
+-- contradict (each carries some, none shared)
+CREATE OR REPLACE MACRO identity_contradict(a, b) AS
+  _both(a.phones, b.phones) AND NOT list_has_any(a.phones, b.phones)
+  AND _both(a.emails, b.emails) AND NOT list_has_any(a.emails, b.emails);
+-- guard.rs agreeing_groups, in two passes so that the work per holder stays bounded, as in Rust.
+-- A group is {'c': the attributes of its first 16 members, 'k': their anchor ranks}; the first
+-- rank is the group's founder's. _id_agrees: agree (or, weak, no contradicting contacts).
+CREATE OR REPLACE MACRO _id_agrees(m, a, kind, weak) AS
+  CASE WHEN weak THEN NOT identity_contradict(m, a) ELSE identity_agree(kind, m, a) END;
+-- The first group (by founding) founded before rank `rk` whose members of rank below `rk` all
+-- agree with attributes `a` (NULL if none): the group a holder of rank rk joined, when it did
+-- not found one and was not among a group's first 16.
+CREATE OR REPLACE MACRO _id_first(gs, a, rk, kind, weak) AS list_position(list_transform(gs, lambda g:
+  g.k[1] < rk AND list_bool_and(list_transform(g.c, lambda m, i: g.k[i] >= rk OR _id_agrees(m, a, kind, weak)))),
+  true);
+-- Pass 1, one holder h ({'rk', 'a'}) in rank order: the groups' first 16 members. The holder
+-- joins the first group all of whose members so far (its first 16) agree with it, or founds a
+-- new group while there are fewer than 64; a group that has 16 members already is unchanged.
+CREATE OR REPLACE MACRO _id_step(gs, h, kind, weak) AS list_transform(
+  [_id_first(gs, h.a, h.rk, kind, weak)],
+  lambda p: CASE
+    WHEN p > 0 THEN CASE WHEN len(gs[p].c) < 16 THEN list_transform(gs, lambda g, i: CASE WHEN i = p
+      THEN {'c': list_append(g.c, h.a), 'k': list_append(g.k, h.rk)} ELSE g END) ELSE gs END
+    WHEN len(gs) < 64 THEN list_append(gs, {'c': [h.a], 'k': [h.rk]})
+    ELSE gs END)[1];
+-- list_reduce wants its state of the type of the list's elements: each holder is {'gs': an
+-- empty list of groups, 'rk': anchor rank, 'a': attributes} (_id_holder), the state {'gs': the
+-- groups, 'rk', 'a': unused}.
+CREATE OR REPLACE MACRO _id_holder(rk, a) AS
+  {'gs': list_filter([{'c': [a], 'k': [rk]}], lambda x: false), 'rk': rk, 'a': a};
+CREATE OR REPLACE MACRO _id_groups(holders, kind, weak) AS
+  list_reduce(holders[2:], lambda acc, h: {'gs': _id_step(acc.gs, h, kind, weak), 'rk': h.rk, 'a': h.a},
+              {'gs': [{'c': [holders[1].a], 'k': [holders[1].rk]}], 'rk': holders[1].rk,
+               'a': holders[1].a}).gs;
+-- Pass 2, every holder at once: its group's number (in founding order), 0 when it was left
+-- out (64 groups and none agreed): the group that lists it among its first 16, else _id_first.
+CREATE OR REPLACE MACRO identity_group_ids(holders, kind, weak) AS list_transform([_id_groups(holders, kind, weak)],
+  lambda gs: list_transform(holders, lambda h: COALESCE(
+    list_position(list_transform(gs, lambda g: list_contains(g.k, h.rk)), true),
+    _id_first(gs, h.a, h.rk, kind, weak), 0)))[1];
 """
 
 
@@ -480,7 +556,10 @@ def main():
         "SURNAMES": q(SURNAMES), "COMPOUND": "|".join(COMPOUND_SURNAMES),
         "LBW_ALT": "|".join(LATIN_BUSINESS_WORDS), "ENGLISH_ADDRESS_ALT": "|".join(ENGLISH_ADDRESS), "LATIN_SURNAMES_ALT": "|".join(LATIN_SURNAMES), 
         "BUSINESS_WORDS": "|".join(BUSINESS_WORDS), "ADDRESS_SUFFIXES": "|".join(ADDRESS_SUFFIXES),
-        "BUSINESS_ENDINGS": q(BUSINESS_ENDINGS), 
+        "BUSINESS_ENDINGS": q(BUSINESS_ENDINGS),
+        "SURNAME_GIVEN": f"(?:(?:{'|'.join(COMPOUND_SURNAMES)})[{HAN}]{{0,2}}|[{SURNAMES}][{HAN}]{{0,2}})",
+        "PRIVATE_PERSON": sql_list(PRIVATE_PERSON), "PRIVATE_PERSON_ALT": "|".join(PRIVATE_PERSON),
+        "PLACE": PLACE_DIVISIONS, "FILLER_AT_PUBLIC": sql_list(FILLER_AT_PUBLIC),
         "JUNK_NAMES": sql_list(JUNK_NAMES), "NICKNAME_PREFIXES": sql_list(NICKNAME_PREFIXES),
         "BARE_LATIN": sql_list(BARE_LATIN), "BARE_BRANCH": "|".join(BARE_BRANCH),
         "PUBLIC_MAIL_DOMAINS": sql_list(PUBLIC_MAIL_DOMAINS),
