@@ -1,12 +1,15 @@
 //! The shared-key guard (DOMAIN.md, "Identity resolution": "any key shared by more records than
 //! a configurable limit whose other attributes disagree" is not used for linking).
 //!
-//! A key held by more than `max_records_per_key` records links only the holders that agree with
-//! its reference holder, the one that ranks first as an anchor (the oldest record when the
-//! anchor order is the landing date). So a record that arrives later and disagrees is left out,
-//! instead of breaking up a customer whose records agree, and thirty strangers who typed the
-//! same generic name link nobody. The key is `accepted` for the holders it links and `refused`
-//! (`shared_by_too_many`) for the others.
+//! A key held by more than `max_records_per_key` records links only holders that agree
+//! ([`agreeing_groups`]): in order of age (anchor rank) each holder joins the first group all of
+//! whose members it agrees with, or starts one; each group of two or more is linked, the others
+//! are left out. So thirty strangers who typed the same generic name link nobody, a reseller's
+//! phone on ten companies links none of them, and nine accounts that agree stay one customer.
+//! The key is `accepted` for the holders it links and `refused` (`shared_by_too_many`) for the
+//! others. A company name held by fewer records is split the same way under a weaker rule: two
+//! holders disagree only when both their phones and their e-mails contradict
+//! (`contacts_disagree`).
 //!
 //! When two records disagree ([`agree`]):
 //! - e-mails (for a phone or name key): both carry e-mails and share no e-mail identity; the
