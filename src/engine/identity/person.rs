@@ -338,7 +338,8 @@ pub fn is_person_name(raw: &str, display: bool) -> bool {
     if let [first, rest @ ..] = words.as_slice()
         && ENGLISH_ADDRESS.contains(first)
         && (1..=3).contains(&rest.len())
-        && latin_name(rest)
+        && (latin_name(rest)
+            || matches!(rest, [han] if surname_and_given(&han.chars().collect::<Vec<_>>(), 2)))
     {
         return true;
     }
@@ -435,6 +436,8 @@ mod tests {
             "买家张三",
             "客户王五",
             "联系人：李四",
+            "Mr.王",
+            "Ms 李娜",
         ] {
             assert!(is_person_name(n, true), "{n}");
             assert!(is_person_name(n, false), "{n}");
