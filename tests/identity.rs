@@ -140,6 +140,13 @@ fn fixture() -> util::Project {
     p
 }
 
+/// `kind | masked key | records | reason` of every refused key, sorted.
+async fn refused_keys(p: &util::Project) -> Vec<String> {
+    let sql = "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind, key_masked";
+    let dir = p.path().join("warehouse/dwd/dwd_customer_refused_key");
+    lines(&query_dir(&dir, sql).await)
+}
+
 /// Run the identity stages (source map, steward tables) for `ds`; the run must succeed.
 fn run_identity(p: &util::Project, ds: &str) -> util::Output {
     let out = p.strata(&[
@@ -180,13 +187,7 @@ async fn issue_12_examples_resolve_as_worked_out_by_hand() {
     assert_eq!(clusters.len(), 36);
     assert_eq!(clusters, expected);
 
-    let refused = lines(
-        &query_dir(
-            &wh.join("dwd_customer_refused_key"),
-            "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind, key_masked",
-        )
-        .await,
-    );
+    let refused = refused_keys(&p).await;
     assert_eq!(
         refused,
         vec![
@@ -271,16 +272,7 @@ async fn the_pipeline_extends_the_junk_lists_and_guards_shared_keys() {
     shops.push(shop("N0", "暂无名称", "13600000001", "NULL"));
     shops.push(shop("N1", "暂无名称", "13600000002", "NULL"));
     land(&p, "ods_shop_customer", SHOP_CUSTOMER, &shops);
-    let out = p.strata(&[
-        "run",
-        "pipelines/crm.yaml",
-        "--ds",
-        "2026-11-21",
-        "--select",
-        "+dwd_customer_source_map",
-        "+dwd_customer_refused_key",
-    ]);
-    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    run_identity(&p, "2026-11-21");
     let wh = p.path().join("warehouse/dwd");
     let per_prefix = lines(
         &query_dir(
@@ -400,14 +392,7 @@ async fn people_resellers_shared_phones_overrides_and_late_records() {
     expected.sort();
     assert_eq!(clusters_of(&ids1), expected);
 
-    let wh = p.path().join("warehouse/dwd");
-    let refused = lines(
-        &query_dir(
-            &wh.join("dwd_customer_refused_key"),
-            "SELECT key_kind, key_masked, records, reason FROM t ORDER BY key_kind, key_masked",
-        )
-        .await,
-    );
+    let refused = refused_keys(&p).await;
     assert_eq!(
         refused,
         vec![
