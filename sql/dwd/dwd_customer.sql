@@ -22,7 +22,8 @@ WITH latest_crm AS (
                           legal_name, short_name, tel, industry, province) AS rn
                  FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL) WHERE rn = 1
 ), latest_shop AS (
-  SELECT * FROM (SELECT *, MIN(registered_at) OVER (PARTITION BY shop_uid) AS seen_at,
+  SELECT *, is_person_name(display_name, true) AS display_is_person
+  FROM (SELECT *, MIN(registered_at) OVER (PARTITION BY shop_uid) AS seen_at,
                         ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
                           display_name, mobile, email, city, registered_at) AS rn
                  FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL) WHERE rn = 1
@@ -53,9 +54,9 @@ WITH latest_crm AS (
   SELECT m.customer_id, 3 AS prio, s.updated_at, s.shop_uid AS source_customer_id, 'shop' AS source_system,
          -- A shop display name is a company name only when it says so; else it is a nickname
          -- or a person's name, kept as the contact name (personal data, masked downstream).
-         CASE WHEN NOT is_person_name(s.display_name, true) THEN nullif(trim(s.display_name), '') END
+         CASE WHEN NOT s.display_is_person THEN nullif(trim(s.display_name), '') END
            AS company_name,
-         CASE WHEN is_person_name(s.display_name, true) THEN nullif(trim(s.display_name), '') END
+         CASE WHEN s.display_is_person THEN nullif(trim(s.display_name), '') END
            AS contact_name,
          normalize_phone(s.mobile) AS phone, normalize_email(s.email) AS email,
          CAST(NULL AS VARCHAR) AS industry, CAST(NULL AS VARCHAR) AS province,
