@@ -9,6 +9,10 @@ use strata::cli::{Cli, Command, Dataset, LogFormat, OutputFormat};
 use strata::report::{Format, Printer, progress::Progress};
 use strata::settings::Overrides;
 
+/// mimalloc as the global allocator (see Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

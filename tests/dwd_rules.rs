@@ -216,3 +216,37 @@ async fn tied_versions_resolve_the_same_whatever_the_file_order() {
         );
     }
 }
+
+#[test]
+fn a_deduplication_that_loses_rows_unbalances_the_reconciliation() {
+    // The order deduplication is made to drop OA, an order landed once. Triage then holds 15
+    // rows (8 accepted + 7 rejected); counted from what triage kept, the 5 missing rows would
+    // pass for duplicates and 8 + 5 + 7 would balance the 20 landed. Counted from the landed
+    // rows (16 with a non-blank order_id, 12 distinct ids: 4 duplicates), 8 + 4 + 7 = 19.
+    let p = rules_project(false);
+    let sql = p.path().join("sql/dwd/dwd_order_latest.sql");
+    let text = std::fs::read_to_string(&sql).unwrap();
+    let lossy = text.replace(
+        "SELECT * FROM once\n",
+        "SELECT * FROM once WHERE order_id <> 'OA'\n",
+    );
+    assert_ne!(lossy, text);
+    std::fs::write(&sql, lossy).unwrap();
+    let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", DS, "--format", "json"]);
+    assert_eq!(out.code, 1, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let run: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let stage = run["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "dwd_reconciliation")
+        .unwrap();
+    let failed: Vec<_> = stage["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| (c["check"].as_str().unwrap(), c["failing"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(failed, [("landed_rows_reconcile", 1)], "{stage:#}");
+}

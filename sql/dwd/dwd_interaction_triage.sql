@@ -5,13 +5,29 @@
 -- whitespace, see nonblank()) counts as missing: such rows are all kept and rejected as null_key.
 -- Reasons in the order of DOMAIN.md; the first that applies is kept. dwd_interaction takes the accepted
 -- rows, dwd_reject the others.
+-- Two phases: keys landed once pass through; only those landed more than once are ordered by
+-- the window, and the repeated keys are the hash side of each join (see dwd_order_latest).
 WITH landed AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY interaction_id ORDER BY ds DESC,
-           crm_id, channel, direction, purpose, occurred_at, rep_id, opened, content) AS rn
+  SELECT interaction_id, crm_id, channel, direction, purpose, occurred_at, rep_id, opened, content, ds
   FROM ods_interaction
   WHERE ds <= $ds
+), repeated AS (
+  SELECT interaction_id, COUNT(*) AS landings FROM landed GROUP BY interaction_id HAVING COUNT(*) > 1
+), latest AS (
+  SELECT interaction_id, crm_id, channel, direction, purpose, occurred_at, rep_id, opened, content, ds
+  FROM (
+    SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.interaction_id ORDER BY ds DESC,
+             crm_id, channel, direction, purpose, occurred_at, rep_id, opened, content) AS rn
+    FROM repeated r JOIN landed l ON r.interaction_id = l.interaction_id
+  )
+  WHERE rn = 1 OR nonblank(interaction_id) IS NULL
+), kept AS (
+  SELECT l.* FROM repeated r RIGHT JOIN landed l ON r.interaction_id = l.interaction_id
+  WHERE r.landings IS NULL
+  UNION ALL
+  SELECT * FROM latest
 ), dedup AS (
-  SELECT * FROM landed WHERE rn = 1 OR nonblank(interaction_id) IS NULL
+  SELECT * FROM kept
 )
 SELECT nonblank(d.interaction_id) AS source_key,
        d.interaction_id,

@@ -5,13 +5,29 @@
 -- whitespace, see nonblank()) counts as missing: such rows are all kept and rejected as null_key.
 -- Reasons in the order of DOMAIN.md; the first that applies is kept. dwd_lead takes the accepted
 -- rows, dwd_reject the others.
+-- Two phases: keys landed once pass through; only those landed more than once are ordered by
+-- the window, and the repeated keys are the hash side of each join (see dwd_order_latest).
 WITH landed AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY lead_id ORDER BY ds DESC,
-           crm_id, rep_id, first_contact_at) AS rn
+  SELECT lead_id, crm_id, rep_id, first_contact_at, ds
   FROM ods_lead
   WHERE ds <= $ds
+), repeated AS (
+  SELECT lead_id, COUNT(*) AS landings FROM landed GROUP BY lead_id HAVING COUNT(*) > 1
+), latest AS (
+  SELECT lead_id, crm_id, rep_id, first_contact_at, ds
+  FROM (
+    SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.lead_id ORDER BY ds DESC,
+             crm_id, rep_id, first_contact_at) AS rn
+    FROM repeated r JOIN landed l ON r.lead_id = l.lead_id
+  )
+  WHERE rn = 1 OR nonblank(lead_id) IS NULL
+), kept AS (
+  SELECT l.* FROM repeated r RIGHT JOIN landed l ON r.lead_id = l.lead_id
+  WHERE r.landings IS NULL
+  UNION ALL
+  SELECT * FROM latest
 ), dedup AS (
-  SELECT * FROM landed WHERE rn = 1 OR nonblank(lead_id) IS NULL
+  SELECT * FROM kept
 )
 SELECT nonblank(d.lead_id) AS source_key,
        d.lead_id,

@@ -6,23 +6,24 @@
 -- null_key. Reasons in the order of DOMAIN.md; the first that applies is kept.
 -- dwd_product_usage takes the accepted rows, dwd_reject the others.
 -- Two phases: most (crm_id, usage_date) land once and pass through; only the repeated ones are
--- ordered by the window (see dwd_order_latest).
+-- ordered by the window, and the repeated keys are the hash side of each join (see
+-- dwd_order_latest).
 WITH landed AS (
   SELECT crm_id, usage_date, active_users, events, ds
   FROM ods_product_usage
   WHERE ds <= $ds
 ), repeated AS (
-  SELECT crm_id, usage_date FROM landed GROUP BY crm_id, usage_date HAVING COUNT(*) > 1
+  SELECT crm_id, usage_date, COUNT(*) AS landings FROM landed GROUP BY crm_id, usage_date HAVING COUNT(*) > 1
 ), once AS (
-  SELECT l.* FROM landed l
-  LEFT JOIN repeated r ON r.crm_id = l.crm_id AND r.usage_date = l.usage_date
-  WHERE r.crm_id IS NULL
+  SELECT l.* FROM repeated r
+  RIGHT JOIN landed l ON r.crm_id = l.crm_id AND r.usage_date = l.usage_date
+  WHERE r.landings IS NULL
 ), latest AS (
   SELECT crm_id, usage_date, active_users, events, ds
   FROM (
     SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.crm_id, l.usage_date ORDER BY ds DESC,
              active_users, events) AS rn
-    FROM landed l JOIN repeated r ON r.crm_id = l.crm_id AND r.usage_date = l.usage_date
+    FROM repeated r JOIN landed l ON r.crm_id = l.crm_id AND r.usage_date = l.usage_date
   )
   WHERE rn = 1 OR nonblank(crm_id) IS NULL
 ), dedup AS (

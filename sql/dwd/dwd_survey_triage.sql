@@ -9,14 +9,30 @@
 -- count; trimmed of Unicode whitespace; an integer literal with an optional '+'), NULL when it
 -- is not one; the range is 0..10 for NPS, 1..5 for CSAT. '９', ' 9\u00a0', '+9' are 9;
 -- '4.0', '11', '-1', 'N/A' and blanks are invalid.
+-- Two phases: keys landed once pass through; only those landed more than once are ordered by
+-- the window, and the repeated keys are the hash side of each join (see dwd_order_latest).
 WITH landed AS (
-  SELECT *, ROW_NUMBER() OVER (PARTITION BY response_id ORDER BY ds DESC,
-           crm_id, survey_type, score, submitted_at, comment) AS rn
+  SELECT response_id, crm_id, survey_type, score, submitted_at, comment, ds
   FROM ods_survey
   WHERE ds <= $ds
+), repeated AS (
+  SELECT response_id, COUNT(*) AS landings FROM landed GROUP BY response_id HAVING COUNT(*) > 1
+), latest AS (
+  SELECT response_id, crm_id, survey_type, score, submitted_at, comment, ds
+  FROM (
+    SELECT l.*, ROW_NUMBER() OVER (PARTITION BY l.response_id ORDER BY ds DESC,
+             crm_id, survey_type, score, submitted_at, comment) AS rn
+    FROM repeated r JOIN landed l ON r.response_id = l.response_id
+  )
+  WHERE rn = 1 OR nonblank(response_id) IS NULL
+), kept AS (
+  SELECT l.* FROM repeated r RIGHT JOIN landed l ON r.response_id = l.response_id
+  WHERE r.landings IS NULL
+  UNION ALL
+  SELECT * FROM latest
 ), dedup AS (
   SELECT *, parse_score(score) AS parsed_score
-  FROM landed WHERE rn = 1 OR nonblank(response_id) IS NULL
+  FROM kept
 )
 SELECT nonblank(d.response_id) AS source_key,
        d.response_id,

@@ -145,11 +145,14 @@ impl MemoryPool for HeadroomPool {
                 // Nothing to spill yet: free memory up to the budget will do for a start.
                 free.min(budget)
             } else {
-                // An equal share of the budget among the spillers holding memory. One that is
-                // below its share may use free memory even while others are above theirs: they
-                // are refused on their next request and spill then.
+                // Whatever part of the budget no spiller holds, or else up to an equal share
+                // of it among the spillers holding memory. One that is below its share may use
+                // free memory even while others are above theirs: they are refused on their
+                // next request and spill then. (Shares alone left a large aggregation spilling
+                // at a fraction of the budget while the other holders kept a few batches.)
                 let share = budget / s.held.len();
-                share.saturating_sub(own).min(free)
+                let unheld = budget.saturating_sub(s.spillable);
+                share.saturating_sub(own).max(unheld).min(free)
             }
         } else {
             free
@@ -235,6 +238,27 @@ mod tests {
         drop(part);
         busy.try_grow(20 * MB).unwrap();
         assert_eq!(idle.len(), 20);
+    }
+
+    #[test]
+    fn a_spiller_may_use_the_part_of_the_half_nobody_holds() {
+        let p = pool(100 * MB);
+        let small: Vec<_> = (0..4)
+            .map(|i| {
+                let r = spiller(&p, &format!("small{i}"));
+                r.try_grow(MB).unwrap();
+                r
+            })
+            .collect();
+        let big = spiller(&p, "big");
+        big.try_grow(10 * MB).unwrap();
+        // Equal shares would stop it at 10 MB; the 36 MB of the half that nobody holds are
+        // there for the taking.
+        big.try_grow(36 * MB).unwrap();
+        assert!(big.try_grow(1).is_err());
+        // A small holder still gets up to its share of 10 MB from the free other half.
+        small[0].try_grow(9 * MB).unwrap();
+        assert!(small[0].try_grow(1).is_err());
     }
 
     #[test]
