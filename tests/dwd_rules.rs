@@ -233,7 +233,11 @@ fn a_deduplication_that_loses_rows_unbalances_the_reconciliation() {
     assert_ne!(lossy, text);
     std::fs::write(&sql, lossy).unwrap();
     let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", DS, "--format", "json"]);
-    assert_eq!(out.code, 1, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
     let run: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let stage = run["stages"]
         .as_array()
