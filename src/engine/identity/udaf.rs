@@ -183,9 +183,14 @@ impl Accumulator for IdentityAccumulator {
         Ok(())
     }
 
+    /// The rows collected, handed on to the final aggregation. DataFusion asks a partial
+    /// aggregate without GROUP BY for its state once, at the end of its input, so the rows are
+    /// moved out and freed as the columns are built rather than held alongside them.
     fn state(&mut self) -> DfResult<Vec<ScalarValue>> {
+        let rows = std::mem::take(&mut self.rows);
+        self.bytes = 0;
         let column = |f: &dyn Fn(&Row) -> Option<&str>| -> ScalarValue {
-            let array: StringArray = self.rows.iter().map(f).collect();
+            let array: StringArray = rows.iter().map(f).collect();
             SingleRowListArrayBuilder::new(Arc::new(array)).build_list_scalar()
         };
         Ok(vec![
