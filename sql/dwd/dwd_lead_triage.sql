@@ -39,5 +39,7 @@ SELECT nonblank(d.lead_id) AS source_key,
             WHEN m.customer_id IS NULL THEN 'orphan_customer'
             WHEN business_date(d.first_contact_at) > d.ds THEN 'future_event'
        END AS reject_reason
-FROM dedup d
-LEFT JOIN dwd_customer_source_map m ON m.source_system = 'crm' AND m.source_customer_id = d.crm_id
+-- The customer map first: DataFusion builds its hash table from a join's first input (see
+-- dwd_order_latest), and the deduplicated rows have no statistics to swap the sides by.
+FROM dwd_customer_source_map m
+RIGHT JOIN dedup d ON m.source_system = 'crm' AND m.source_customer_id = d.crm_id
