@@ -97,7 +97,7 @@ fn default_memory_limit() -> u64 {
     (machine_memory() / 2).max(256 << 20)
 }
 
-/// At or below this memory limit joins run as sort-merge joins, which can spill.
+/// Below this memory limit joins run as sort-merge joins, which can spill.
 pub const SMALL_MEMORY: u64 = 1 << 30;
 
 /// Stage SQL may only query: no DDL, no DML (INSERT/COPY), no SET statements.
@@ -139,13 +139,13 @@ pub fn session(
         .map_err(engine_err)?
         .with_target_partitions(settings.target_partitions.max(1))
         .with_information_schema(false);
-    if settings.memory_limit <= SMALL_MEMORY {
+    if settings.memory_limit < SMALL_MEMORY {
         // Smaller batches keep each spill-merge stream small.
         let batch = config.batch_size().min(2048);
         config = config.with_batch_size(batch);
     }
     let options = config.options_mut();
-    if settings.memory_limit <= SMALL_MEMORY {
+    if settings.memory_limit < SMALL_MEMORY {
         // Hash joins cannot spill; under a small memory limit sort-merge joins (which can)
         // keep large joins within the limit.
         options.optimizer.prefer_hash_join = false;
