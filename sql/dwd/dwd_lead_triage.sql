@@ -21,13 +21,11 @@ WITH landed AS (
     FROM repeated r JOIN landed l ON r.lead_id = l.lead_id
   )
   WHERE rn = 1 OR nonblank(lead_id) IS NULL
-), kept AS (
+), dedup AS (
   SELECT l.* FROM repeated r RIGHT JOIN landed l ON r.lead_id = l.lead_id
   WHERE r.landings IS NULL
   UNION ALL
   SELECT * FROM latest
-), dedup AS (
-  SELECT * FROM kept
 )
 SELECT nonblank(d.lead_id) AS source_key,
        d.lead_id,
