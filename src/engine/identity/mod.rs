@@ -29,6 +29,7 @@
 //! skipped for a `cannot_link`, one `conflict` per `cannot_link` that could not be honoured.
 
 pub mod guard;
+pub mod input;
 pub mod junk;
 pub mod person;
 pub mod udaf;
@@ -38,6 +39,7 @@ use std::collections::HashMap;
 use petgraph::unionfind::UnionFind;
 
 use guard::Attributes;
+use input::{Input, Pair, text};
 use junk::{Junk, JunkRules};
 
 /// How a record relates to a key.
@@ -56,6 +58,17 @@ impl Relation {
             "cannot_link" => Some(Relation::CannotLink),
             _ => None,
         }
+    }
+
+    /// A one-byte code (the aggregate's partial state): 0 must_link, 1 key, 2 cannot_link.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Relation> {
+        [Relation::MustLink, Relation::Key, Relation::CannotLink]
+            .get(code as usize)
+            .copied()
     }
 
     pub fn text(self) -> &'static str {
@@ -116,157 +129,315 @@ pub struct Policy {
     pub max_records_per_key: usize,
 }
 
-struct Group {
+/// A key group of the sorted pairs: the records holding one key under one relation are the
+/// pairs `start..end`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
     rel: Relation,
-    key: String,
-    members: Vec<usize>,
+    /// The key's position in text order.
+    key: u32,
+    start: u32,
+    end: u32,
 }
 
-/// The records of the input, numbered in sorted order, with their anchor ranks.
-struct Records<'a> {
-    /// Record names in sorted order; a record's id is its position here.
-    names: Vec<&'a str>,
-    /// The id of each name (a hash lookup: a binary search over millions of names that share
-    /// long prefixes took a seventh of the resolution's time).
-    index: HashMap<&'a str, usize>,
-    /// `rank[i]`: position of record `i` in (order, record) order.
-    rank: Vec<usize>,
+impl Run {
+    fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
 }
 
-impl<'a> Records<'a> {
-    fn new(rows: &'a [Row]) -> Records<'a> {
-        let mut orders: HashMap<&str, Option<&str>> = HashMap::new();
-        for row in rows {
-            let o = orders.entry(&row.record).or_insert(None);
-            if let Some(given) = row.order.as_deref() {
-                *o = Some(o.map_or(given, |old| old.min(given)));
+/// A key group that may link: the key and the records it links.
+struct Group {
+    key: u32,
+    members: Vec<u32>,
+}
+
+/// The input with records numbered in name order and keys in text order.
+struct Numbered {
+    input: Input,
+    /// Record id (position in name order) -> interned record.
+    record_sym: Vec<u32>,
+    /// `rank[id]`: position of the record in (anchor order, name) order, no order last.
+    rank: Vec<u32>,
+    /// Key position (text order) -> interned key.
+    key_sym: Vec<u32>,
+    /// The pairs over record ids and key positions, sorted and without repeats.
+    pairs: Vec<Pair>,
+}
+
+impl Numbered {
+    fn new(mut input: Input) -> Numbered {
+        let order_of_text = |strings: &input::Strings| {
+            let mut by_text: Vec<u32> = (0..strings.len() as u32).collect();
+            by_text.sort_unstable_by(|&a, &b| text(strings, a).cmp(text(strings, b)));
+            let mut position = vec![0u32; by_text.len()];
+            for (p, &s) in by_text.iter().enumerate() {
+                position[s as usize] = p as u32;
+            }
+            (by_text, position)
+        };
+        let (record_sym, record_id) = order_of_text(&input.records);
+        let (key_sym, key_position) = order_of_text(&input.keys);
+        let mut by_rank: Vec<u32> = (0..record_sym.len() as u32).collect();
+        by_rank.sort_unstable_by(|&a, &b| {
+            let (x, y) = (
+                input.order(record_sym[a as usize]),
+                input.order(record_sym[b as usize]),
+            );
+            (x.is_none(), x, a).cmp(&(y.is_none(), y, b))
+        });
+        let mut rank = vec![0u32; by_rank.len()];
+        for (p, &i) in by_rank.iter().enumerate() {
+            rank[i as usize] = p as u32;
+        }
+        drop(by_rank);
+        input.forget_orders();
+        let mut pairs = std::mem::take(&mut input.pairs);
+        for p in &mut pairs {
+            p.record = record_id[p.record as usize];
+            p.key = key_position[p.key as usize];
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        Numbered {
+            input,
+            record_sym,
+            rank,
+            key_sym,
+            pairs,
+        }
+    }
+
+    fn records(&self) -> usize {
+        self.record_sym.len()
+    }
+
+    fn name(&self, id: u32) -> &str {
+        text(&self.input.records, self.record_sym[id as usize])
+    }
+
+    fn key(&self, position: u32) -> &str {
+        text(&self.input.keys, self.key_sym[position as usize])
+    }
+
+    fn members(&self, run: &Run) -> impl Iterator<Item = u32> + '_ {
+        self.pairs[run.start as usize..run.end as usize]
+            .iter()
+            .map(|p| p.record)
+    }
+
+    /// The key groups, in (relation, key) order.
+    fn runs(&self) -> Vec<Run> {
+        let mut runs: Vec<Run> = Vec::new();
+        for (i, p) in self.pairs.iter().enumerate() {
+            match runs.last_mut() {
+                Some(r) if r.rel == p.relation && r.key == p.key => r.end = i as u32 + 1,
+                _ => runs.push(Run {
+                    rel: p.relation,
+                    key: p.key,
+                    start: i as u32,
+                    end: i as u32 + 1,
+                }),
             }
         }
-        let mut names: Vec<&'a str> = orders.keys().copied().collect();
-        names.sort_unstable();
-        let mut by_rank: Vec<usize> = (0..names.len()).collect();
-        by_rank.sort_by_key(|&i| {
-            let order = orders[names[i]];
-            (order.is_none(), order, i)
-        });
-        let mut rank = vec![0; names.len()];
-        for (position, &i) in by_rank.iter().enumerate() {
-            rank[i] = position;
-        }
-        let index = names.iter().enumerate().map(|(i, &n)| (n, i)).collect();
-        Records { names, index, rank }
-    }
-
-    fn id(&self, r: &str) -> usize {
-        self.index[r]
+        runs
     }
 }
 
-/// Resolve `rows` into customers; see the module docs.
-pub fn resolve(mut rows: Vec<Row>, policy: &Policy) -> Vec<Fact> {
-    // Sorted on every field, so which copy of a repeated row survives does not depend on the
-    // input order: the one with the smallest anchor order, a missing one last.
-    rows.sort_unstable_by(|a, b| {
-        (a.relation, &a.key, &a.record, a.order.is_none(), &a.order).cmp(&(
-            b.relation,
-            &b.key,
-            &b.record,
-            b.order.is_none(),
-            &b.order,
-        ))
-    });
-    rows.dedup_by(|a, b| a.relation == b.relation && a.key == b.key && a.record == b.record);
-    let recs = Records::new(&rows);
-    let mut groups: Vec<Group> = Vec::new();
-    for row in &rows {
-        let id = recs.id(&row.record);
-        match groups.last_mut() {
-            Some(g) if g.rel == row.relation && g.key == row.key => g.members.push(id),
-            _ => groups.push(Group {
-                rel: row.relation,
-                key: row.key.clone(),
-                members: vec![id],
-            }),
+/// A fact over record ids and key positions; see [`Fact`].
+#[derive(Debug, Clone, Default)]
+struct Found {
+    kind: &'static str,
+    record: Option<u32>,
+    key: Option<u32>,
+    other: Option<u32>,
+    records: Option<i64>,
+    reason: Option<&'static str>,
+}
+
+/// What [`resolve_input`] found: one `member` row per record, then the other facts.
+pub struct Resolution {
+    numbered: Numbered,
+    /// The anchor record of each record's customer.
+    labels: Vec<u32>,
+    facts: Vec<Found>,
+}
+
+/// One output row of a [`Resolution`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct FactRef<'a> {
+    pub kind: &'static str,
+    pub record: Option<&'a str>,
+    pub label: Option<&'a str>,
+    pub key: Option<&'a str>,
+    pub other: Option<&'a str>,
+    pub records: Option<i64>,
+    pub reason: Option<&'static str>,
+}
+
+impl FactRef<'_> {
+    pub fn to_fact(self) -> Fact {
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        Fact {
+            kind: self.kind,
+            record: owned(self.record),
+            label: owned(self.label),
+            key: owned(self.key),
+            other: owned(self.other),
+            records: self.records,
+            reason: self.reason,
         }
     }
+}
+
+impl Resolution {
+    /// Output rows.
+    pub fn len(&self) -> usize {
+        self.labels.len() + self.facts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Output row `i` (`i < len()`).
+    pub fn row(&self, i: usize) -> FactRef<'_> {
+        let nb = &self.numbered;
+        let name = |id: Option<u32>| id.map(|r| nb.name(r));
+        let label = |id: Option<u32>| id.map(|r| nb.name(self.labels[r as usize]));
+        if let Some(&l) = self.labels.get(i) {
+            return FactRef {
+                kind: "member",
+                record: Some(nb.name(i as u32)),
+                label: Some(nb.name(l)),
+                key: None,
+                other: None,
+                records: None,
+                reason: None,
+            };
+        }
+        let f = &self.facts[i - self.labels.len()];
+        FactRef {
+            kind: f.kind,
+            record: name(f.record),
+            label: label(f.record),
+            key: f.key.map(|k| nb.key(k)),
+            other: name(f.other),
+            records: f.records,
+            reason: f.reason,
+        }
+    }
+}
+
+/// Resolve `rows` into customers; see the module docs. (The string form of [`resolve_input`].)
+pub fn resolve(rows: Vec<Row>, policy: &Policy) -> Vec<Fact> {
+    let mut input = Input::default();
+    for row in &rows {
+        input.push(&row.record, &row.key, row.relation, row.order.as_deref());
+    }
+    drop(rows);
+    let resolution = resolve_input(input, policy);
+    (0..resolution.len())
+        .map(|i| resolution.row(i).to_fact())
+        .collect()
+}
+
+/// Resolve the interned `input` into customers; see the module docs. Repeated (record, key,
+/// relation) rows count once; a record's anchor order is the smallest given for it.
+pub fn resolve_input(input: Input, policy: &Policy) -> Resolution {
+    let numbered = Numbered::new(input);
+    let runs = numbered.runs();
     let mut facts = Vec::new();
-    let usable = screen(&groups, &recs, policy, &mut facts);
-    let musts: Vec<&Group> = groups
-        .iter()
-        .filter(|g| g.rel == Relation::MustLink)
-        .collect();
-    let cannots: Vec<&Group> = groups
-        .iter()
-        .filter(|g| g.rel == Relation::CannotLink)
-        .collect();
-    let uf = link(&recs, &musts, &cannots, usable, &mut facts);
-    label(&recs, uf, facts)
+    let usable = screen(&numbered, &runs, policy, &mut facts);
+    let explicit = |rel: Relation| -> Vec<Group> {
+        runs.iter()
+            .filter(|r| r.rel == rel)
+            .map(|r| Group {
+                key: r.key,
+                members: numbered.members(r).collect(),
+            })
+            .collect()
+    };
+    let musts = explicit(Relation::MustLink);
+    let cannots = explicit(Relation::CannotLink);
+    drop(runs);
+    let uf = link(&numbered, &musts, &cannots, usable, &mut facts);
+    let labels = label(&numbered.rank, uf);
+    Resolution {
+        numbered,
+        labels,
+        facts,
+    }
 }
 
 /// Step 1: refuse junk and person names, and over-limit keys for the holders that disagree;
 /// returns the key groups that may link, with the holders each may link.
-fn screen(groups: &[Group], recs: &Records, policy: &Policy, facts: &mut Vec<Fact>) -> Vec<Group> {
-    let fact = |kind: &'static str, g: &Group, records: usize, reason: &'static str| Fact {
+fn screen(nb: &Numbered, runs: &[Run], policy: &Policy, facts: &mut Vec<Found>) -> Vec<Group> {
+    let fact = |kind: &'static str, g: &Run, records: usize, reason: &'static str| Found {
         kind,
-        key: Some(g.key.clone()),
+        key: Some(g.key),
         records: Some(records as i64),
         reason: Some(reason),
-        ..Fact::default()
+        ..Found::default()
     };
-    let mut attrs = vec![Attributes::default(); recs.names.len()];
+    // Which key groups describe their holders (all but junk), and which may link.
+    let mut held = vec![false; runs.len()];
     let mut candidates = Vec::new();
-    for (gi, g) in groups.iter().enumerate() {
+    for (gi, g) in runs.iter().enumerate() {
         if g.rel != Relation::Key {
             continue;
         }
-        let shared = g.members.len() > 1;
-        match policy.junk.classify(&g.key) {
+        let shared = g.len() > 1;
+        match policy.junk.classify(nb.key(g.key)) {
             // A person's name tells people apart; it never links.
             Some(Junk::PersonName) if shared => {
-                facts.push(fact("refused", g, g.members.len(), "person_name"))
+                facts.push(fact("refused", g, g.len(), "person_name"))
             }
             Some(Junk::PersonName) => {}
             // Junk describes nobody; listed only where it would have linked records.
             Some(j) => {
                 if shared {
-                    facts.push(fact("refused", g, g.members.len(), j.code()));
+                    facts.push(fact("refused", g, g.len(), j.code()));
                 }
                 continue;
             }
-            None if shared => candidates.push(g),
+            None if shared => candidates.push(gi),
             None => {}
         }
-        for &m in &g.members {
-            let a = &mut attrs[m];
-            match guard::kind(&g.key) {
-                'p' => a.phones.push(gi),
-                'e' => a.emails.push(gi),
-                'n' => a.names.push(gi),
-                'h' => a.people.push(gi),
-                _ => {}
-            }
-        }
+        held[gi] = true;
     }
+    let holdings = Holdings::new(nb, runs, &held);
+    drop(held);
+    let values = |gi: usize| nb.key(runs[gi].key);
     let mut usable = Vec::new();
-    for g in candidates {
-        let kind = guard::kind(&g.key);
-        let over = g.members.len() > policy.max_records_per_key;
+    for gi in candidates {
+        let g = &runs[gi];
+        let kind = guard::kind(nb.key(g.key));
+        let members: Vec<u32> = nb.members(g).collect();
+        let over = members.len() > policy.max_records_per_key;
         if !over && kind != 'n' {
             usable.push(Group {
-                rel: g.rel,
-                key: g.key.clone(),
-                members: g.members.clone(),
+                key: g.key,
+                members,
             });
             continue;
         }
-        let values = |i: usize| groups[i].key.as_str();
-        let parts = guard::agreeing_groups(kind, &g.members, &attrs, &recs.rank, &values, !over);
+        let attrs: Vec<Attributes> = members
+            .iter()
+            .map(|&m| holdings.attributes(m, &values))
+            .collect();
+        let rank: Vec<usize> = members
+            .iter()
+            .map(|&m| nb.rank[m as usize] as usize)
+            .collect();
+        let local: Vec<usize> = (0..members.len()).collect();
+        let parts = guard::agreeing_groups(kind, &local, &attrs, &rank, &values, !over);
         let linked: Vec<&Vec<usize>> = parts.iter().filter(|p| p.len() > 1).collect();
         let n_linked: usize = linked.iter().map(|p| p.len()).sum();
-        let left_out = g.members.len() - n_linked;
+        let left_out = members.len() - n_linked;
         if over && n_linked > 0 {
             let mut accepted = fact("accepted", g, n_linked, "records_agree");
-            accepted.record = Some(recs.names[linked[0][0]].to_string());
+            accepted.record = Some(members[linked[0][0]]);
             facts.push(accepted);
         }
         if left_out > 0 {
@@ -278,47 +449,92 @@ fn screen(groups: &[Group], recs: &Records, policy: &Policy, facts: &mut Vec<Fac
             facts.push(fact("refused", g, left_out, reason));
         }
         for part in linked {
-            let mut members = part.clone();
-            members.sort_unstable();
+            let mut ids: Vec<u32> = part.iter().map(|&l| members[l]).collect();
+            ids.sort_unstable();
             usable.push(Group {
-                rel: g.rel,
-                key: g.key.clone(),
-                members,
+                key: g.key,
+                members: ids,
             });
         }
     }
     usable
 }
 
+/// The key groups each record holds (those that describe it), for the guard.
+struct Holdings {
+    /// Record `r`'s groups are `groups[start[r]..start[r + 1]]`, in group order.
+    start: Vec<u32>,
+    groups: Vec<u32>,
+}
+
+impl Holdings {
+    fn new(nb: &Numbered, runs: &[Run], held: &[bool]) -> Holdings {
+        let mut start = vec![0u32; nb.records() + 1];
+        let held_runs = || runs.iter().enumerate().filter(|(gi, _)| held[*gi]);
+        for (_, g) in held_runs() {
+            for m in nb.members(g) {
+                start[m as usize + 1] += 1;
+            }
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        let mut next = start.clone();
+        let mut groups = vec![0u32; start[start.len() - 1] as usize];
+        for (gi, g) in held_runs() {
+            for m in nb.members(g) {
+                groups[next[m as usize] as usize] = gi as u32;
+                next[m as usize] += 1;
+            }
+        }
+        Holdings { start, groups }
+    }
+
+    fn attributes<'v>(&self, record: u32, values: &dyn Fn(usize) -> &'v str) -> Attributes {
+        let r = record as usize;
+        let mut a = Attributes::default();
+        for &gi in &self.groups[self.start[r] as usize..self.start[r + 1] as usize] {
+            let gi = gi as usize;
+            match guard::kind(values(gi)) {
+                'p' => a.phones.push(gi),
+                'e' => a.emails.push(gi),
+                'n' => a.names.push(gi),
+                'h' => a.people.push(gi),
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
 /// Step 2: overrides, then keys strongest first, honouring `cannot_link`.
 fn link(
-    recs: &Records,
-    musts: &[&Group],
-    cannots: &[&Group],
+    nb: &Numbered,
+    musts: &[Group],
+    cannots: &[Group],
     mut usable: Vec<Group>,
-    facts: &mut Vec<Fact>,
-) -> UnionFind<usize> {
-    let name = |i: usize| Some(recs.names[i].to_string());
-    let mut uf = UnionFind::<usize>::new(recs.names.len());
+    facts: &mut Vec<Found>,
+) -> UnionFind<u32> {
+    let mut uf = UnionFind::<u32>::new(nb.records());
     for g in musts {
         for &m in &g.members[1..] {
             if uf.union(g.members[0], m) {
-                facts.push(link_fact(&g.key, name(m), name(g.members[0])));
+                facts.push(link_fact(g.key, m, g.members[0]));
             }
         }
     }
     // For each component root, the records it must stay apart from.
-    let mut apart: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut apart: HashMap<u32, Vec<u32>> = HashMap::new();
     for g in cannots {
         for (i, &a) in g.members.iter().enumerate() {
             for &b in &g.members[i + 1..] {
                 if uf.equiv(a, b) {
-                    facts.push(Fact {
+                    facts.push(Found {
                         kind: "conflict",
-                        record: name(b),
-                        other: name(a),
+                        record: Some(b),
+                        other: Some(a),
                         reason: Some("cannot_link_joined_by_must_link"),
-                        ..Fact::default()
+                        ..Found::default()
                     });
                 } else {
                     apart.entry(uf.find_mut(a)).or_default().push(b);
@@ -328,15 +544,15 @@ fn link(
         }
     }
     usable.sort_by(|a, b| {
-        (kind_rank(&a.key), a.members.len(), &a.key).cmp(&(
-            kind_rank(&b.key),
+        (kind_rank(nb.key(a.key)), a.members.len(), a.key).cmp(&(
+            kind_rank(nb.key(b.key)),
             b.members.len(),
-            &b.key,
+            b.key,
         ))
     });
     for g in usable {
         // One holder of the key per customer the key has reached so far.
-        let mut reached: Vec<usize> = Vec::new();
+        let mut reached: Vec<u32> = Vec::new();
         for &m in &g.members {
             let mut joined = false;
             for &other in &reached {
@@ -349,13 +565,13 @@ fn link(
                     .get(&ra)
                     .is_some_and(|ps| ps.iter().any(|&p| uf.find(p) == rb));
                 if blocked {
-                    facts.push(Fact {
+                    facts.push(Found {
                         kind: "split",
-                        record: name(m),
-                        key: Some(g.key.clone()),
-                        other: name(other),
+                        record: Some(m),
+                        key: Some(g.key),
+                        other: Some(other),
                         reason: Some("cannot_link"),
-                        ..Fact::default()
+                        ..Found::default()
                     });
                     continue;
                 }
@@ -366,7 +582,7 @@ fn link(
                 if !merged.is_empty() {
                     apart.insert(root, merged);
                 }
-                facts.push(link_fact(&g.key, name(m), name(other)));
+                facts.push(link_fact(g.key, m, other));
                 joined = true;
             }
             if !joined {
@@ -386,41 +602,27 @@ fn link(
     uf
 }
 
-fn link_fact(key: &str, record: Option<String>, other: Option<String>) -> Fact {
-    Fact {
+fn link_fact(key: u32, record: u32, other: u32) -> Found {
+    Found {
         kind: "link",
-        record,
-        key: Some(key.to_string()),
-        other,
-        ..Fact::default()
+        record: Some(record),
+        key: Some(key),
+        other: Some(other),
+        ..Found::default()
     }
 }
 
-/// Step 3: label every record with its component's anchor; fill the label of every fact.
-fn label(recs: &Records, mut uf: UnionFind<usize>, mut facts: Vec<Fact>) -> Vec<Fact> {
-    let n = recs.names.len();
-    let mut anchor: HashMap<usize, usize> = HashMap::new();
+/// Step 3: the anchor of every record's component (the record of smallest rank in it).
+fn label(rank: &[u32], mut uf: UnionFind<u32>) -> Vec<u32> {
+    let n = rank.len() as u32;
+    let mut anchor = vec![u32::MAX; rank.len()];
     for i in 0..n {
-        let root = uf.find_mut(i);
-        let best = anchor.entry(root).or_insert(i);
-        if recs.rank[i] < recs.rank[*best] {
+        let best = &mut anchor[uf.find_mut(i) as usize];
+        if *best == u32::MAX || rank[i as usize] < rank[*best as usize] {
             *best = i;
         }
     }
-    let labels: Vec<usize> = (0..n).map(|i| anchor[&uf.find_mut(i)]).collect();
-    let name = |i: usize| Some(recs.names[i].to_string());
-    for f in facts.iter_mut().filter(|f| f.label.is_none()) {
-        if let Some(r) = &f.record {
-            f.label = name(labels[recs.id(r)]);
-        }
-    }
-    let members = labels.iter().enumerate().map(|(i, &l)| Fact {
-        kind: "member",
-        record: name(i),
-        label: name(l),
-        ..Fact::default()
-    });
-    members.chain(facts).collect()
+    (0..n).map(|i| anchor[uf.find_mut(i) as usize]).collect()
 }
 
 /// Strength order of key kinds: e-mail, phone, name (an override is stronger than all).
