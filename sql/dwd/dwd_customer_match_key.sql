@@ -49,32 +49,39 @@ WITH crm AS (
   UNION ALL SELECT prio || ':' || source_customer_id AS r, * FROM erp
   UNION ALL SELECT prio || ':' || source_customer_id AS r, * FROM shop
 ), named AS (
-  SELECT r, normalize_company(name) AS n0,
+  -- One row per record with its normalized contacts: `recs` is read here only (an engine that
+  -- does not share a CTE's plan would run its three windows once per reference).
+  SELECT r, source_system, source_customer_id,
+         CAST(first_ds AS VARCHAR) || ' '
+           || COALESCE(to_char(first_seen, '%Y-%m-%d %H:%M:%S'), '~') AS anchor_order,
+         normalize_phone(phone) AS phone_key, normalize_email(email) AS email_key,
+         normalize_company(name) AS n0,
          source_system <> 'erp' AND is_person_name(name, source_system = 'shop') AS person
   FROM recs
 ), aliased AS (
   -- Branch abbreviations (BJ分公司) become the city name (北京分公司); the longest alias wins
-  -- (then the smallest alias and canonical, should the seed list one twice).
-  SELECT r, n0, person, a.alias, a.canonical,
+  -- (then the smallest alias and canonical, should the seed list one twice). The seed is the
+  -- join's first input, so the nested-loop join holds the seed's few rows, not every record.
+  SELECT named.*, a.alias, a.canonical,
          ROW_NUMBER() OVER (PARTITION BY r ORDER BY character_length(a.alias) DESC NULLS LAST,
                                            a.alias, a.canonical) AS rn
-  FROM named
-  LEFT JOIN seed_name_aliases a ON ends_with(named.n0, upper(a.alias) || '分公司')
+  FROM seed_name_aliases a
+  RIGHT JOIN named ON ends_with(named.n0, upper(a.alias) || '分公司')
 ), names AS (
-  SELECT r, person,
+  SELECT r, source_system, source_customer_id, anchor_order, phone_key, email_key, person,
          CASE WHEN canonical IS NULL THEN n0
               ELSE left(n0, character_length(n0) - character_length(alias) - 3) || canonical || '分公司'
          END AS n
   FROM aliased WHERE rn = 1
-), keys AS (
-  SELECT r, 'p:' || normalize_phone(phone) AS k FROM recs WHERE normalize_phone(phone) IS NOT NULL
-  UNION ALL
-  SELECT r, 'e:' || normalize_email(email) FROM recs WHERE normalize_email(email) IS NOT NULL
-  UNION ALL
-  SELECT r, CASE WHEN person THEN 'h:' ELSE 'n:' END || n FROM names WHERE n IS NOT NULL
+), keyed AS (
+  -- Up to three keys per record, one per slot: phone, e-mail, name (the three slots are the
+  -- join's first input, as above).
+  SELECT names.*, slot,
+         CASE slot WHEN 1 THEN 'p:' || phone_key
+                   WHEN 2 THEN 'e:' || email_key
+                   ELSE CASE WHEN person THEN 'h:' ELSE 'n:' END || n END AS k
+  FROM (VALUES (1), (2), (3)) AS slots(slot) CROSS JOIN names
 )
-SELECT recs.r, recs.source_system, recs.source_customer_id,
-       CAST(recs.first_ds AS VARCHAR) || ' '
-         || COALESCE(to_char(recs.first_seen, '%Y-%m-%d %H:%M:%S'), '~') AS anchor_order,
-       k.k
-FROM recs LEFT JOIN keys k ON k.r = recs.r
+SELECT r, source_system, source_customer_id, anchor_order, k
+FROM keyed
+WHERE k IS NOT NULL OR (slot = 1 AND phone_key IS NULL AND email_key IS NULL AND n IS NULL)
