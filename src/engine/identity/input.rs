@@ -5,7 +5,9 @@
 //! At a million customers the match-key stage hands the aggregate 4.5 M rows (1.7 M records,
 //! 3.3 M keys, a 30-character anchor order per record). As one owned `String` per field a row
 //! took about 127 bytes and the aggregate, which cannot spill, 570 MB; interned it takes about
-//! 12 bytes a row plus each distinct string once (bench/NOTES.md, "Identity at a memory limit").
+//! 12 bytes a row plus each distinct string once (bench/NOTES.md, "Memory limits, scale L").
+//! [`Numbered`] is the same input with records numbered in name order, keys in text order, and
+//! the rows sorted into key groups ([`Run`]s), as the resolution works on it.
 
 use string_interner::backend::StringBackend;
 use string_interner::symbol::SymbolU32;
@@ -122,5 +124,114 @@ impl Input {
     /// Distinct records.
     pub fn record_count(&self) -> usize {
         self.records.len()
+    }
+}
+
+/// A key group of the sorted pairs: the records holding one key under one relation are the
+/// pairs `start..end`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Run {
+    pub(super) rel: Relation,
+    /// The key's position in text order.
+    pub(super) key: u32,
+    pub(super) start: u32,
+    pub(super) end: u32,
+}
+
+impl Run {
+    pub(super) fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+}
+
+/// The input with records numbered in name order and keys in text order.
+pub(super) struct Numbered {
+    pub(super) input: Input,
+    /// Record id (position in name order) -> interned record.
+    pub(super) record_sym: Vec<u32>,
+    /// `rank[id]`: position of the record in (anchor order, name) order, no order last.
+    pub(super) rank: Vec<u32>,
+    /// Key position (text order) -> interned key.
+    pub(super) key_sym: Vec<u32>,
+    /// The pairs over record ids and key positions, sorted and without repeats.
+    pub(super) pairs: Vec<Pair>,
+}
+
+impl Numbered {
+    pub(super) fn new(mut input: Input) -> Numbered {
+        let order_of_text = |strings: &Strings| {
+            let mut by_text: Vec<u32> = (0..strings.len() as u32).collect();
+            by_text.sort_unstable_by(|&a, &b| text(strings, a).cmp(text(strings, b)));
+            let mut position = vec![0u32; by_text.len()];
+            for (p, &s) in by_text.iter().enumerate() {
+                position[s as usize] = p as u32;
+            }
+            (by_text, position)
+        };
+        let (record_sym, record_id) = order_of_text(&input.records);
+        let (key_sym, key_position) = order_of_text(&input.keys);
+        let mut by_rank: Vec<u32> = (0..record_sym.len() as u32).collect();
+        by_rank.sort_unstable_by(|&a, &b| {
+            let (x, y) = (
+                input.order(record_sym[a as usize]),
+                input.order(record_sym[b as usize]),
+            );
+            (x.is_none(), x, a).cmp(&(y.is_none(), y, b))
+        });
+        let mut rank = vec![0u32; by_rank.len()];
+        for (p, &i) in by_rank.iter().enumerate() {
+            rank[i as usize] = p as u32;
+        }
+        drop(by_rank);
+        input.forget_orders();
+        let mut pairs = std::mem::take(&mut input.pairs);
+        for p in &mut pairs {
+            p.record = record_id[p.record as usize];
+            p.key = key_position[p.key as usize];
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        Numbered {
+            input,
+            record_sym,
+            rank,
+            key_sym,
+            pairs,
+        }
+    }
+
+    pub(super) fn records(&self) -> usize {
+        self.record_sym.len()
+    }
+
+    pub(super) fn name(&self, id: u32) -> &str {
+        text(&self.input.records, self.record_sym[id as usize])
+    }
+
+    pub(super) fn key(&self, position: u32) -> &str {
+        text(&self.input.keys, self.key_sym[position as usize])
+    }
+
+    pub(super) fn members(&self, run: &Run) -> impl Iterator<Item = u32> + '_ {
+        self.pairs[run.start as usize..run.end as usize]
+            .iter()
+            .map(|p| p.record)
+    }
+
+    /// The key groups, in (relation, key) order.
+    pub(super) fn runs(&self) -> Vec<Run> {
+        let mut runs: Vec<Run> = Vec::new();
+        for (i, p) in self.pairs.iter().enumerate() {
+            match runs.last_mut() {
+                Some(r) if r.rel == p.relation && r.key == p.key => r.end = i as u32 + 1,
+                _ => runs.push(Run {
+                    rel: p.relation,
+                    key: p.key,
+                    start: i as u32,
+                    end: i as u32 + 1,
+                }),
+            }
+        }
+        runs
     }
 }

@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use petgraph::unionfind::UnionFind;
 
 use guard::Attributes;
-use input::{Input, Pair, text};
+use input::{Input, Numbered, Run};
 use junk::{Junk, JunkRules};
 
 /// How a record relates to a key.
@@ -129,119 +129,10 @@ pub struct Policy {
     pub max_records_per_key: usize,
 }
 
-/// A key group of the sorted pairs: the records holding one key under one relation are the
-/// pairs `start..end`.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    rel: Relation,
-    /// The key's position in text order.
-    key: u32,
-    start: u32,
-    end: u32,
-}
-
-impl Run {
-    fn len(&self) -> usize {
-        (self.end - self.start) as usize
-    }
-}
-
 /// A key group that may link: the key and the records it links.
 struct Group {
     key: u32,
     members: Vec<u32>,
-}
-
-/// The input with records numbered in name order and keys in text order.
-struct Numbered {
-    input: Input,
-    /// Record id (position in name order) -> interned record.
-    record_sym: Vec<u32>,
-    /// `rank[id]`: position of the record in (anchor order, name) order, no order last.
-    rank: Vec<u32>,
-    /// Key position (text order) -> interned key.
-    key_sym: Vec<u32>,
-    /// The pairs over record ids and key positions, sorted and without repeats.
-    pairs: Vec<Pair>,
-}
-
-impl Numbered {
-    fn new(mut input: Input) -> Numbered {
-        let order_of_text = |strings: &input::Strings| {
-            let mut by_text: Vec<u32> = (0..strings.len() as u32).collect();
-            by_text.sort_unstable_by(|&a, &b| text(strings, a).cmp(text(strings, b)));
-            let mut position = vec![0u32; by_text.len()];
-            for (p, &s) in by_text.iter().enumerate() {
-                position[s as usize] = p as u32;
-            }
-            (by_text, position)
-        };
-        let (record_sym, record_id) = order_of_text(&input.records);
-        let (key_sym, key_position) = order_of_text(&input.keys);
-        let mut by_rank: Vec<u32> = (0..record_sym.len() as u32).collect();
-        by_rank.sort_unstable_by(|&a, &b| {
-            let (x, y) = (
-                input.order(record_sym[a as usize]),
-                input.order(record_sym[b as usize]),
-            );
-            (x.is_none(), x, a).cmp(&(y.is_none(), y, b))
-        });
-        let mut rank = vec![0u32; by_rank.len()];
-        for (p, &i) in by_rank.iter().enumerate() {
-            rank[i as usize] = p as u32;
-        }
-        drop(by_rank);
-        input.forget_orders();
-        let mut pairs = std::mem::take(&mut input.pairs);
-        for p in &mut pairs {
-            p.record = record_id[p.record as usize];
-            p.key = key_position[p.key as usize];
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        Numbered {
-            input,
-            record_sym,
-            rank,
-            key_sym,
-            pairs,
-        }
-    }
-
-    fn records(&self) -> usize {
-        self.record_sym.len()
-    }
-
-    fn name(&self, id: u32) -> &str {
-        text(&self.input.records, self.record_sym[id as usize])
-    }
-
-    fn key(&self, position: u32) -> &str {
-        text(&self.input.keys, self.key_sym[position as usize])
-    }
-
-    fn members(&self, run: &Run) -> impl Iterator<Item = u32> + '_ {
-        self.pairs[run.start as usize..run.end as usize]
-            .iter()
-            .map(|p| p.record)
-    }
-
-    /// The key groups, in (relation, key) order.
-    fn runs(&self) -> Vec<Run> {
-        let mut runs: Vec<Run> = Vec::new();
-        for (i, p) in self.pairs.iter().enumerate() {
-            match runs.last_mut() {
-                Some(r) if r.rel == p.relation && r.key == p.key => r.end = i as u32 + 1,
-                _ => runs.push(Run {
-                    rel: p.relation,
-                    key: p.key,
-                    start: i as u32,
-                    end: i as u32 + 1,
-                }),
-            }
-        }
-        runs
-    }
 }
 
 /// A fact over record ids and key positions; see [`Fact`].
