@@ -120,11 +120,6 @@ impl Input {
             + self.order_of.capacity() * size_of::<Option<u32>>()
             + self.pairs.capacity() * size_of::<Pair>()
     }
-
-    /// Distinct records.
-    pub fn record_count(&self) -> usize {
-        self.records.len()
-    }
 }
 
 /// A key group of the sorted pairs: the records holding one key under one relation are the
