@@ -13,8 +13,10 @@
 //! The spilling half is shared among the spilling operators that hold memory, not among all that
 //! are registered: a plan with ten sorts and as many aggregates registers dozens, most of them
 //! idle or finished at any moment, and dividing by all of them left shares smaller than one
-//! batch. An operator that holds nothing cannot spill to make room, so its first allocation may
-//! use any free memory of the pool.
+//! batch. A reservation is judged by what it holds, not by what its operator holds: an
+//! aggregation that has spilled merges its runs under a second reservation that cannot spill.
+//! A reservation that holds nothing cannot spill to make room, so its first allocation may use
+//! any free memory of the pool up to the spilling half.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,8 +30,8 @@ use datafusion::execution::memory_pool::{
 
 #[derive(Debug, Default)]
 struct State {
-    /// Bytes held by each consumer that can spill and holds any, by consumer id (a consumer's
-    /// reservations may be split; they all count for it).
+    /// Bytes held by each consumer that can spill and holds any, by consumer id (all of a
+    /// consumer's reservations count for it): the holders the spilling half is shared among.
     held: HashMap<usize, usize>,
     /// Bytes held by consumers that can spill.
     spillable: usize,
@@ -92,18 +94,23 @@ impl HeadroomPool {
 
     fn refuse(
         &self,
+        s: &State,
         r: &MemoryReservation,
         additional: usize,
         available: usize,
     ) -> DataFusionError {
         DataFusionError::ResourcesExhausted(format!(
             "Failed to allocate additional {} for {} with {} already allocated for this \
-             reservation - {} remain available for it in the memory pool ({})",
+             reservation - {} remain available for it in the memory pool ({}; {} held by {} \
+             operators that can spill, {} by others)",
             human_readable_size(additional),
             r.consumer().name(),
             human_readable_size(r.size()),
             human_readable_size(available),
-            self
+            self,
+            human_readable_size(s.spillable),
+            s.held.len(),
+            human_readable_size(s.unspillable),
         ))
     }
 }
@@ -139,7 +146,11 @@ impl MemoryPool for HeadroomPool {
         let mut s = self.state();
         let free = self.limit.saturating_sub(s.spillable + s.unspillable);
         let available = if r.consumer().can_spill() {
-            let own = s.held.get(&r.consumer().id()).copied().unwrap_or(0);
+            // What this reservation holds, not its operator: an aggregation that has spilled
+            // merges its sorted runs under a second reservation, which cannot spill, and asks
+            // for it while the first still holds the spilled groups. Judged by its operator's
+            // total it was refused, and the stage failed (dwd_customer at M with 1 GB).
+            let own = r.size();
             let budget = self.spill_budget(&s);
             if own == 0 {
                 // Nothing to spill yet: free memory up to the budget will do for a start.
@@ -158,7 +169,7 @@ impl MemoryPool for HeadroomPool {
             free
         };
         if additional > available {
-            return Err(self.refuse(r, additional, available));
+            return Err(self.refuse(&s, r, additional, available));
         }
         s.add(r, additional);
         Ok(())
@@ -232,12 +243,24 @@ mod tests {
         busy.try_grow(10 * MB).unwrap();
         busy.try_grow(40 * MB).unwrap();
         assert!(busy.try_grow(1).is_err());
-        // A split reservation still counts for its consumer.
-        let part = busy.split(20 * MB);
-        assert!(part.try_grow(1).is_err());
-        drop(part);
-        busy.try_grow(20 * MB).unwrap();
         assert_eq!(idle.len(), 20);
+    }
+
+    #[test]
+    fn a_second_reservation_is_judged_by_what_it_holds() {
+        // An aggregation that spilled merges its runs under a new reservation of the same
+        // operator while the first still holds the spilled groups; the merge cannot spill.
+        let p = pool(100 * MB);
+        let groups = spiller(&p, "aggregate");
+        groups.try_grow(50 * MB).unwrap();
+        let merge = groups.new_empty();
+        merge.try_grow(MB).unwrap();
+        merge.try_grow(8 * MB).unwrap();
+        // The first reservation is refused (it would spill); the pool limit still holds.
+        assert!(groups.try_grow(1).is_err());
+        merge.try_grow(41 * MB).unwrap();
+        assert!(merge.try_grow(1).is_err());
+        assert_eq!(p.reserved(), 100 * MB);
     }
 
     #[test]
