@@ -219,7 +219,14 @@ async fn sigkill_during_a_backfill_keeps_the_release_and_the_backfill_resumes() 
     let date_ms = t.elapsed().as_millis().max(50) as u64;
     let mut seed: u64 = 0xbacf111;
     let mut killed = 0;
-    for _ in 0..5 {
+    // Up to five kills mid-backfill. A kill that came after the backfill had finished (the
+    // one date measured above may have run slower than these, on a busy machine) halves the
+    // span the next one is drawn from.
+    let mut span_ms = 2 * date_ms;
+    for _ in 0..12 {
+        if killed == 5 {
+            break;
+        }
         let mut child = Command::new(bin)
             .args(range)
             .current_dir(p.path())
@@ -231,10 +238,12 @@ async fn sigkill_during_a_backfill_keeps_the_release_and_the_backfill_resumes() 
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_millis((seed >> 33) % (2 * date_ms)));
+        std::thread::sleep(Duration::from_millis((seed >> 33) % span_ms));
         let _ = child.kill();
         if child.wait().unwrap().code().is_none() {
             killed += 1;
+        } else {
+            span_ms = (span_ms / 2).max(10);
         }
         // Whatever date it was on, readers see one complete release.
         check_release(&wh).await;
