@@ -56,6 +56,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// Print why a customer's records are one customer: its records and every merge (masked).
     ExplainCustomer(ExplainArgs),
+    /// Column-level lineage: where a column comes from (--upstream) or what uses it (--downstream).
+    Lineage(LineageArgs),
     /// List recent runs.
     Runs(RunsArgs),
     /// Show the check results of a run (default: the latest).
@@ -185,6 +187,24 @@ pub struct ShowArgs {
     /// Warehouse root URL or path.
     #[arg(long)]
     pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LineageArgs {
+    /// TABLE or TABLE.COLUMN (a source, seed or stage).
+    pub target: String,
+    /// Follow the column back to the source columns it is computed from (the default).
+    #[arg(long, conflicts_with = "downstream")]
+    pub upstream: bool,
+    /// Follow the column forward to every column computed from it.
+    #[arg(long)]
+    pub downstream: bool,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
+    /// Business date whose source files give undeclared source schemas (default: yesterday).
+    #[arg(long, value_parser = parse_ds)]
+    pub ds: Option<NaiveDate>,
 }
 
 #[derive(Debug, Args)]

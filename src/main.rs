@@ -181,6 +181,20 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             };
             printer.query(&app::inspect::sql(s.pipeline.as_deref(), &o, &s.query).await?);
         }
+        Command::Lineage(l) => {
+            let o = Overrides {
+                ds: l.ds.map(|d| d.to_string()),
+                ..Overrides::default()
+            };
+            let direction = if l.downstream {
+                app::lineage::Direction::Downstream
+            } else {
+                app::lineage::Direction::Upstream
+            };
+            let outcome =
+                app::lineage::lineage(l.pipeline.as_deref(), &o, &l.target, direction).await?;
+            printer.lineage(&outcome);
+        }
         Command::ExplainCustomer(e) => {
             let o = Overrides {
                 warehouse: e.warehouse,

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod explain;
 pub mod fingerprint;
 pub mod inspect;
+pub mod lineage;
 pub mod quality;
 pub mod records;
 pub mod run;

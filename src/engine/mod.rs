@@ -14,6 +14,7 @@ pub mod damage;
 pub mod guard;
 pub mod identity;
 pub mod landing;
+pub mod lineage;
 pub mod local_time;
 pub mod normalize;
 mod normalize_email;

@@ -123,7 +123,8 @@ pub async fn validate(
     }
 }
 
-fn register_empty(ctx: &SessionContext, name: &str, schema: SchemaRef) {
+/// Register `name` as an empty in-memory table with `schema` (replacing any table of that name).
+pub fn register_empty(ctx: &SessionContext, name: &str, schema: SchemaRef) {
     let _ = ctx.deregister_table(name);
     // An empty in-memory table with the right schema: planning needs nothing more.
     if let Ok(table) = MemTable::try_new(schema, vec![vec![]]) {

@@ -414,6 +414,18 @@ impl Printer {
         self.out(&s);
     }
 
+    pub fn lineage(&self, l: &crate::app::lineage::LineageOutcome) {
+        if self.format == Format::Json {
+            return self.json(l);
+        }
+        let text: Vec<String> = l
+            .trees
+            .iter()
+            .map(crate::app::lineage::render_tree)
+            .collect();
+        self.out(&text.join("\n"));
+    }
+
     pub fn query(&self, q: &QueryResult) {
         if self.format == Format::Json {
             return self.json(&batches_to_json(&q.batches));
