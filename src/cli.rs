@@ -56,6 +56,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// Print why a customer's records are one customer: its records and every merge (masked).
     ExplainCustomer(ExplainArgs),
+    /// Run the stage unit tests of tests/stages/*.yaml in memory (all, or these stages').
+    Test(TestArgs),
     /// Column-level lineage: where a column comes from (--upstream) or what uses it (--downstream).
     Lineage(LineageArgs),
     /// List recent runs.
@@ -187,6 +189,15 @@ pub struct ShowArgs {
     /// Warehouse root URL or path.
     #[arg(long)]
     pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Only the tests of these stages.
+    pub stages: Vec<String>,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

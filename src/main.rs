@@ -181,6 +181,15 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             };
             printer.query(&app::inspect::sql(s.pipeline.as_deref(), &o, &s.query).await?);
         }
+        Command::Test(t) => {
+            let outcome =
+                app::unit_test::run_tests(t.pipeline.as_deref(), &Overrides::default(), &t.stages)
+                    .await?;
+            printer.unit_tests(&outcome);
+            if outcome.failed > 0 {
+                return Ok(ExitCode::from(1));
+            }
+        }
         Command::Lineage(l) => {
             let o = Overrides {
                 ds: l.ds.map(|d| d.to_string()),

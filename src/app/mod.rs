@@ -13,6 +13,7 @@ mod run_inputs;
 pub mod selection;
 pub mod skip;
 pub mod status;
+pub mod unit_test;
 
 use std::path::{Path, PathBuf};
 

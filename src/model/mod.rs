@@ -14,6 +14,7 @@ mod reader;
 mod sections;
 mod source_entry;
 pub mod types;
+pub mod unit_tests;
 pub mod yaml;
 
 use std::fmt;

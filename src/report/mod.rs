@@ -414,6 +414,31 @@ impl Printer {
         self.out(&s);
     }
 
+    pub fn unit_tests(&self, o: &crate::app::unit_test::TestOutcome) {
+        if self.format == Format::Json {
+            return self.json(o);
+        }
+        let mut text = String::new();
+        for r in &o.results {
+            if r.passed && self.quiet {
+                continue;
+            }
+            let status = if r.passed { "PASS" } else { "FAIL" };
+            text.push_str(&format!(
+                "{status}  {} › {}  ({} ms)\n",
+                r.stage, r.test, r.millis
+            ));
+            if !r.passed {
+                text.push_str(&format!("      at {}\n", r.at));
+                for line in &r.failure {
+                    text.push_str(&format!("      {line}\n"));
+                }
+            }
+        }
+        text.push_str(&format!("{} passed, {} failed", o.passed, o.failed));
+        self.out(&text);
+    }
+
     pub fn lineage(&self, l: &crate::app::lineage::LineageOutcome) {
         if self.format == Format::Json {
             return self.json(l);
