@@ -56,6 +56,11 @@ pub enum Command {
     Sql(SqlArgs),
     /// Print why a customer's records are one customer: its records and every merge (masked).
     ExplainCustomer(ExplainArgs),
+    /// Create a runnable project in DIR: pipeline, one stage per layer, a sample, a unit test.
+    Init(InitArgs),
+    /// Add to the project (`strata new stage NAME --layer dws`).
+    #[command(subcommand)]
+    New(NewCommand),
     /// Run the stage unit tests of tests/stages/*.yaml in memory (all, or these stages').
     Test(TestArgs),
     /// Column-level lineage: where a column comes from (--upstream) or what uses it (--downstream).
@@ -189,6 +194,43 @@ pub struct ShowArgs {
     /// Warehouse root URL or path.
     #[arg(long)]
     pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project directory (created; must be new or empty).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// Write sql/<layer>/NAME.sql and add the stage to the pipeline file.
+    Stage(NewStageArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageLayer {
+    Dwd,
+    Dws,
+    Ads,
+}
+
+#[derive(Debug, Args)]
+pub struct NewStageArgs {
+    /// The stage (and table) name: lower-case letters, digits and _.
+    pub name: String,
+    /// The stage's layer.
+    #[arg(long, value_enum)]
+    pub layer: StageLayer,
+    /// Start the query as `SELECT * FROM TABLE` (a source or stage of this or a lower layer).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// One partition per run date (the query must output a DATE column `ds`).
+    #[arg(long)]
+    pub partitioned: bool,
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    #[arg(short, long)]
+    pub pipeline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

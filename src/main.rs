@@ -181,6 +181,22 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             };
             printer.query(&app::inspect::sql(s.pipeline.as_deref(), &o, &s.query).await?);
         }
+        Command::Init(i) => printer.scaffolded(&app::scaffold::init(&i.dir)?),
+        Command::New(strata::cli::NewCommand::Stage(n)) => {
+            let layer = match n.layer {
+                strata::cli::StageLayer::Dwd => strata::model::Layer::Dwd,
+                strata::cli::StageLayer::Dws => strata::model::Layer::Dws,
+                strata::cli::StageLayer::Ads => strata::model::Layer::Ads,
+            };
+            let done = app::scaffold::new_stage(
+                n.pipeline.as_deref(),
+                &n.name,
+                layer,
+                n.from.as_deref(),
+                n.partitioned,
+            )?;
+            printer.scaffolded(&done);
+        }
         Command::Test(t) => {
             let outcome =
                 app::unit_test::run_tests(t.pipeline.as_deref(), &Overrides::default(), &t.stages)

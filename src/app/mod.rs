@@ -10,6 +10,7 @@ pub mod quality;
 pub mod records;
 pub mod run;
 mod run_inputs;
+pub mod scaffold;
 pub mod selection;
 pub mod skip;
 pub mod status;

@@ -3,6 +3,7 @@
 
 mod perf;
 pub mod progress;
+mod tools;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -412,43 +413,6 @@ impl Printer {
             &rows,
         ));
         self.out(&s);
-    }
-
-    pub fn unit_tests(&self, o: &crate::app::unit_test::TestOutcome) {
-        if self.format == Format::Json {
-            return self.json(o);
-        }
-        let mut text = String::new();
-        for r in &o.results {
-            if r.passed && self.quiet {
-                continue;
-            }
-            let status = if r.passed { "PASS" } else { "FAIL" };
-            text.push_str(&format!(
-                "{status}  {} › {}  ({} ms)\n",
-                r.stage, r.test, r.millis
-            ));
-            if !r.passed {
-                text.push_str(&format!("      at {}\n", r.at));
-                for line in &r.failure {
-                    text.push_str(&format!("      {line}\n"));
-                }
-            }
-        }
-        text.push_str(&format!("{} passed, {} failed", o.passed, o.failed));
-        self.out(&text);
-    }
-
-    pub fn lineage(&self, l: &crate::app::lineage::LineageOutcome) {
-        if self.format == Format::Json {
-            return self.json(l);
-        }
-        let text: Vec<String> = l
-            .trees
-            .iter()
-            .map(crate::app::lineage::render_tree)
-            .collect();
-        self.out(&text.join("\n"));
     }
 
     pub fn query(&self, q: &QueryResult) {
