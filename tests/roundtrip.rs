@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use util::crm_fixture::{copy_tree, rows, warehouse_context};
-use util::{Project, repo_root};
+use util::{Project, python, repo_root};
 
 const DS: &str = "2026-11-21";
 
@@ -21,19 +21,6 @@ fn bundled_copy() -> Project {
         copy_tree(&repo_root().join(dir), &p.path().join(dir));
     }
     p
-}
-
-fn python() -> String {
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/pyenv.sh"))
-        .output()
-        .expect("run scripts/pyenv.sh");
-    assert!(
-        out.status.success(),
-        "scripts/pyenv.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Every published table's rows, sorted, by table name.

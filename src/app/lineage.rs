@@ -88,13 +88,26 @@ pub async fn graph(given: Option<&Path>, overrides: &Overrides) -> Result<Lineag
     )
     .await;
     let schemas = check_schemas(&project, &settings, &project.plan, &sources).await?;
-    let ctx = engine::session(&settings.engine, None, &project.pipeline)?;
+    graph_of(&project.pipeline, &settings, &schemas).await
+}
+
+/// The lineage of every table in `schemas` (the output of validation), planning each stage of
+/// `pipeline` over empty tables.
+///
+/// # Errors
+/// A stage that does not plan (validation has planned it already, so this is not expected).
+pub async fn graph_of(
+    pipeline: &crate::model::Pipeline,
+    settings: &RunSettings,
+    schemas: &engine::validate::Schemas,
+) -> Result<LineageGraph> {
+    let ctx = engine::session(&settings.engine, None, pipeline)?;
     for (name, schema) in &schemas.tables {
         engine::validate::register_empty(&ctx, name, schema.clone());
     }
     let mut out = LineageGraph::default();
     for (name, schema) in &schemas.tables {
-        let stage = project.pipeline.stages.iter().find(|s| &s.name == name);
+        let stage = pipeline.stages.iter().find(|s| &s.name == name);
         let mut origins = match stage {
             Some(stage) => engine::lineage::stage_origins(&ctx, stage)
                 .await

@@ -6,6 +6,7 @@ pub mod explain;
 pub mod fingerprint;
 pub mod inspect;
 pub mod lineage;
+pub mod openlineage;
 pub mod quality;
 pub mod records;
 pub mod run;

@@ -244,7 +244,20 @@ pub async fn run(
         decisions: &decisions,
         state: &state,
     };
-    let result = execute(&project, &settings, &inputs, &wh, &mut outcome, observer).await;
+    let lineage = super::lineage::graph_of(&project.pipeline, &settings, &schemas).await?;
+    let emitter = super::openlineage::Emitter::new(
+        observer,
+        &project.pipeline,
+        &project.plan,
+        &wh,
+        &schemas,
+        &lineage,
+        &run_id,
+        &ds,
+    );
+    let result = execute(&project, &settings, &inputs, &wh, &mut outcome, &emitter).await;
+    let failure = super::openlineage::run_failure(&result, &outcome);
+    emitter.finish(failure.as_deref()).await;
     outcome.elapsed = started.elapsed();
     let status = match &result {
         Ok(()) => records::status_of(&outcome),

@@ -205,8 +205,13 @@ async fn run_one(
             .sql_with_options(&stage.sql, stage_sql_options())
             .await?
             .with_param_values(settings.params.to_param_values())?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        Ok::<_, datafusion::error::DataFusionError>((schema, df.collect().await?))
+        // The physical plan's schema is what a run writes: the logical one can disagree when a
+        // parameter's type was inferred before its value was bound (see validate::plan_stage).
+        let task = Arc::new(df.task_ctx());
+        let physical = df.create_physical_plan().await?;
+        let schema: SchemaRef = physical.schema();
+        let batches = datafusion::physical_plan::collect(physical, task).await?;
+        Ok::<_, datafusion::error::DataFusionError>((schema, batches))
     };
     let (schema, batches) = run.await.map_err(|e| {
         format!(

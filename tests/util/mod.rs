@@ -118,3 +118,17 @@ pub fn arc<T>(t: T) -> Arc<T> {
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The path of the test Python (pyarrow, openlineage-python), set up by `scripts/pyenv.sh`.
+pub fn python() -> String {
+    let out = Command::new("bash")
+        .arg(repo_root().join("scripts/pyenv.sh"))
+        .output()
+        .expect("run scripts/pyenv.sh");
+    assert!(
+        out.status.success(),
+        "scripts/pyenv.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
