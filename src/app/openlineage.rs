@@ -27,7 +27,6 @@ use super::lineage::LineageGraph;
 use super::run::{RunObserver, StageResult, StageStatus};
 use crate::checks::CheckStatus;
 use crate::engine::validate::Schemas;
-use crate::model::Pipeline;
 use crate::storage::Warehouse;
 
 /// Where the events of a run are written, under the warehouse root.
@@ -100,18 +99,18 @@ fn schema_facet(schemas: &Schemas, table: &str) -> Value {
 }
 
 impl<'a> Emitter<'a> {
-    /// Prepare the events of a run of `pipeline` (inputs of each stage from `plan`) over
-    /// `schemas`, with column lineage from `lineage`, writing into `wh`.
+    /// Prepare the events of a run of `project` over `schemas`, with column lineage from
+    /// `lineage`, writing into `wh`.
     pub fn new(
         inner: &'a dyn RunObserver,
-        pipeline: &Pipeline,
-        plan: &crate::plan::Plan,
+        project: &super::Project,
         wh: &Warehouse,
         schemas: &Schemas,
         lineage: &LineageGraph,
         run_id: &str,
         ds: &str,
     ) -> Self {
+        let (pipeline, plan) = (&project.pipeline, &project.plan);
         let location = |table: &str| -> (String, String) {
             if let Some(source) = pipeline.source(table) {
                 let url = crate::engine::sources::source_url(pipeline, source)

@@ -245,16 +245,8 @@ pub async fn run(
         state: &state,
     };
     let lineage = super::lineage::graph_of(&project.pipeline, &settings, &schemas).await?;
-    let emitter = super::openlineage::Emitter::new(
-        observer,
-        &project.pipeline,
-        &project.plan,
-        &wh,
-        &schemas,
-        &lineage,
-        &run_id,
-        &ds,
-    );
+    let emitter =
+        super::openlineage::Emitter::new(observer, &project, &wh, &schemas, &lineage, &run_id, &ds);
     let result = execute(&project, &settings, &inputs, &wh, &mut outcome, &emitter).await;
     let failure = super::openlineage::run_failure(&result, &outcome);
     emitter.finish(failure.as_deref()).await;
