@@ -63,6 +63,8 @@ pub enum Command {
     New(NewCommand),
     /// Run the stage unit tests of tests/stages/*.yaml in memory (all, or these stages').
     Test(TestArgs),
+    /// Write the docs site (DAG, tables, columns, lineage, checks, run history); --serve it.
+    Docs(DocsArgs),
     /// Column-level lineage: where a column comes from (--upstream) or what uses it (--downstream).
     Lineage(LineageArgs),
     /// List recent runs.
@@ -240,6 +242,24 @@ pub struct TestArgs {
     /// Pipeline file (default: the only pipelines/*.yaml).
     #[arg(short, long)]
     pub pipeline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Pipeline file (default: the only pipelines/*.yaml).
+    pub pipeline: Option<PathBuf>,
+    /// Where to write the site (default: target/docs in the project directory).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Serve the site on http://127.0.0.1:PORT after writing it, until stopped.
+    #[arg(long)]
+    pub serve: bool,
+    /// The port of --serve (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Warehouse root whose run records give the history (overrides the pipeline file).
+    #[arg(long)]
+    pub warehouse: Option<String>,
 }
 
 #[derive(Debug, Args)]

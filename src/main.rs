@@ -206,6 +206,27 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 return Ok(ExitCode::from(1));
             }
         }
+        Command::Docs(d) => {
+            let o = Overrides {
+                warehouse: d.warehouse,
+                ..Overrides::default()
+            };
+            let done = app::docs::build(d.pipeline.as_deref(), &o, d.out.as_deref()).await?;
+            printer.docs(&done);
+            if d.serve {
+                let dir = done.out.clone();
+                let served = tokio::task::spawn_blocking(move || {
+                    app::docs::serve(&dir, d.port, |url| {
+                        printer.notice(&format!("serving {url} (Ctrl-C stops)"))
+                    })
+                });
+                served.await.map_err(|e| strata::StrataError::Io {
+                    operation: "serve",
+                    path: done.out.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })??;
+            }
+        }
         Command::Lineage(l) => {
             let o = Overrides {
                 ds: l.ds.map(|d| d.to_string()),

@@ -13,8 +13,11 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use util::{Project, python, repo_root};
 
+/// Request lines and bodies received, in arrival order.
+type Received = Arc<Mutex<Vec<(String, String)>>>;
+
 /// A minimal HTTP endpoint on loopback that answers 200 and keeps every request body.
-fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+fn receiver() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -37,10 +40,10 @@ fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
                         if h.trim().is_empty() {
                             break;
                         }
-                        if let Some((k, v)) = h.split_once(':') {
-                            if k.eq_ignore_ascii_case("content-length") {
-                                length = v.trim().parse().unwrap();
-                            }
+                        if let Some((k, v)) = h.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap();
                         }
                     }
                     let mut body = vec![0; length];

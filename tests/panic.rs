@@ -42,6 +42,7 @@ async fn engine_panic_becomes_a_stage_error() {
         checks: vec![],
         summary: None,
         columns: None,
+        column_docs: Vec::new(),
         at: strata::diag::Location::file_start("p.yaml"),
     };
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod batch;
+pub mod docs;
+mod docs_html;
 pub mod explain;
 pub mod fingerprint;
 pub mod inspect;

@@ -95,7 +95,7 @@ pub fn init(dir: &Path) -> Result<Scaffolded> {
     for (rel, text) in FILES {
         write(dir, rel, text.as_bytes(), &mut written)?;
     }
-    write(dir, ".gitignore", b"warehouse/\n", &mut written)?;
+    write(dir, ".gitignore", b"warehouse/\ntarget/\n", &mut written)?;
     for (ds, rows) in SAMPLE {
         let rel = format!("data/ods/ods_order/ds={ds}/part-0.parquet");
         write(dir, &rel, &sample_parquet(rows)?, &mut written)?;

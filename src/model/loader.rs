@@ -272,10 +272,13 @@ pub(super) fn name_of(cx: &mut Cx, map: &Map<'_>) -> Option<String> {
 }
 
 /// A mapping of column name to type name, in order.
+/// A mapping of column name to type (`customer_id: string`), or to a type with a description
+/// (`customer_id: {type: string, description: "..."}`) where `docs` collects descriptions.
 pub(super) fn read_columns(
     cx: &mut Cx,
     key: &str,
     node: &Node,
+    mut docs: Option<&mut Vec<(String, String)>>,
 ) -> Option<Vec<(String, datafusion::arrow::datatypes::DataType)>> {
     let Value::Map(entries) = &node.value else {
         cx.wrong_type(key, node, "a mapping of column name to type");
@@ -284,7 +287,21 @@ pub(super) fn read_columns(
     let mut out = Vec::new();
     let mut ok = true;
     for (k, v) in entries {
-        let Some(text) = cx.string(&k.name, v) else {
+        let (text, at) = match (&v.value, docs.as_deref_mut()) {
+            (Value::Map(_), Some(docs)) => {
+                let map = cx.map(v, &k.name, "a column", &["type", "description"])?;
+                if let Some(d) = map.opt_string(cx, "description") {
+                    docs.push((k.name.clone(), d));
+                }
+                let Some(t) = map.required(cx, "type") else {
+                    ok = false;
+                    continue;
+                };
+                (cx.string("type", t), t)
+            }
+            _ => (cx.string(&k.name, v), v),
+        };
+        let Some(text) = text else {
             ok = false;
             continue;
         };
@@ -293,7 +310,7 @@ pub(super) fn read_columns(
             Err(reason) => {
                 ok = false;
                 cx.at(
-                    v,
+                    at,
                     ProblemKind::InvalidValue {
                         key: k.name.clone(),
                         value: text,
@@ -398,8 +415,9 @@ fn read_stage(
         None => Some(Vec::new()),
     };
     let summary = map.opt_string(cx, "summary");
+    let mut column_docs = Vec::new();
     let columns = match map.get("columns") {
-        Some(n) => read_columns(cx, "columns", n).map(Some),
+        Some(n) => read_columns(cx, "columns", n, Some(&mut column_docs)).map(Some),
         None => Some(None),
     };
     let complete = layer.is_some()
@@ -424,6 +442,7 @@ fn read_stage(
         checks: checks?,
         summary,
         columns: columns?,
+        column_docs,
         at: cx.loc(node.line, node.column),
     })
 }

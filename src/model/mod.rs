@@ -150,6 +150,8 @@ pub struct Source {
     pub partitions: Vec<(String, DataType)>,
     /// Declared file columns; inferred from the Parquet footers when absent.
     pub columns: Option<Vec<(String, DataType)>>,
+    /// Column descriptions (`columns: {name: {type, description}}`), for docs and lineage.
+    pub column_docs: Vec<(String, String)>,
     /// An optional source may be empty or have no partition for `ds`.
     pub optional: bool,
     /// Key columns (`key: [order_id]`): a file missing one of them is refused before a run,
@@ -196,6 +198,8 @@ pub struct Stage {
     /// The declared output contract: every column with its type, in order. Validation fails
     /// when the query's output differs.
     pub columns: Option<Vec<(String, DataType)>>,
+    /// Column descriptions (`columns: {name: {type, description}}`), for docs and lineage.
+    pub column_docs: Vec<(String, String)>,
     pub at: Location,
 }
 

@@ -45,10 +45,11 @@ pub(super) fn read_source(cx: &mut Cx, node: &Node) -> Option<Source> {
     };
     let partitions = map
         .get("partitions")
-        .map(|n| read_columns(cx, "partitions", n))
+        .map(|n| read_columns(cx, "partitions", n, None))
         .unwrap_or_else(|| Some(Vec::new()));
+    let mut column_docs = Vec::new();
     let columns = match map.get("columns") {
-        Some(n) => read_columns(cx, "columns", n).map(Some),
+        Some(n) => read_columns(cx, "columns", n, Some(&mut column_docs)).map(Some),
         None => Some(None),
     };
     let optional = match map.get("optional") {
@@ -151,6 +152,7 @@ pub(super) fn read_source(cx: &mut Cx, node: &Node) -> Option<Source> {
         location_at: cx.loc(location_node.line, location_node.column),
         partitions: partitions?,
         columns: columns?,
+        column_docs,
         optional: optional?,
         key,
         naive_timestamps: naive_timestamps?,

@@ -3,6 +3,28 @@
 use super::{Format, Printer};
 
 impl Printer {
+    /// A line for the person at the terminal (stderr), kept out of the results on stdout:
+    /// for example where `strata docs --serve` listens.
+    #[allow(clippy::print_stderr)]
+    pub fn notice(&self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    pub fn docs(&self, d: &crate::app::docs::DocsOutcome) {
+        if self.format == Format::Json {
+            return self.json(d);
+        }
+        if !self.quiet {
+            self.out(&format!(
+                "wrote {} pages to {} (history from {} runs); open {}",
+                d.pages,
+                d.out.display(),
+                d.runs,
+                d.out.join("index.html").display()
+            ));
+        }
+    }
+
     pub fn scaffolded(&self, s: &crate::app::scaffold::Scaffolded) {
         if self.format == Format::Json {
             return self.json(s);
