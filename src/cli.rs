@@ -255,7 +255,7 @@ pub struct DocsArgs {
     #[arg(long)]
     pub serve: bool,
     /// The port of --serve (0: any free port).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080, requires = "serve")]
     pub port: u16,
     /// Warehouse root whose run records give the history (overrides the pipeline file).
     #[arg(long)]

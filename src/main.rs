@@ -194,7 +194,8 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 layer,
                 n.from.as_deref(),
                 n.partitioned,
-            )?;
+            )
+            .await?;
             printer.scaffolded(&done);
         }
         Command::Test(t) => {

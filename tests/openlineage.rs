@@ -173,24 +173,30 @@ fn a_run_emits_events_the_openlineage_client_loads_and_the_endpoint_receives() {
     // The endpoint received the same events, at the OpenLineage API path.
     let got = got.lock().unwrap().clone();
     assert_eq!(got.len(), events.len(), "{got:?}");
-    let mut files: Vec<Value> = std::fs::read_dir(&events_dir)
+    // Posted one after another, in the order the events happened (the files' sequence numbers).
+    let mut names: Vec<_> = std::fs::read_dir(&events_dir)
         .unwrap()
         .flatten()
-        .map(|f| serde_json::from_slice(&std::fs::read(f.path()).unwrap()).unwrap())
+        .map(|f| f.path())
         .collect();
-    let mut posted: Vec<Value> = got
+    names.sort();
+    let files: Vec<Value> = names
+        .iter()
+        .map(|f| serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())
+        .collect();
+    let posted: Vec<Value> = got
         .iter()
         .map(|(line, body)| {
             assert!(line.starts_with("POST /api/v1/lineage "), "{line}");
             serde_json::from_str(body).unwrap()
         })
         .collect();
-    let key = |v: &Value| {
-        format!("{}{}", v["eventTime"], v["job"]["name"]) + v["eventType"].as_str().unwrap()
-    };
-    files.sort_by_key(key);
-    posted.sort_by_key(key);
     assert_eq!(files, posted);
+    // The nominal time is the start of the business day 2026-11-21 in Asia/Shanghai.
+    assert_eq!(
+        files[0]["run"]["facets"]["nominalTime"]["nominalStartTime"],
+        "2026-11-20T16:00:00Z"
+    );
 }
 
 #[test]
@@ -226,9 +232,13 @@ fn a_failing_stage_and_an_unreachable_endpoint() {
     );
     assert_eq!(code, 2, "{text}");
     assert!(
-        text.contains("could not send an OpenLineage event"),
+        text.contains(
+            "could not send 10 of 10 OpenLineage events to http://127.0.0.1:9/api/v1/lineage"
+        ),
         "{text}"
     );
+    // One warning for the run, not one per event.
+    assert_eq!(text.matches("OpenLineage events").count(), 1, "{text}");
     let (_, events) = checked_events(&dir.join("warehouse"));
     let failed = find(&events, "shop.dws_status_code", "FAIL");
     assert!(

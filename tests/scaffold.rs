@@ -116,3 +116,91 @@ fn new_entries_go_at_the_end_of_the_stages_list_in_its_indentation() {
         "name: p\nstages:\n  - name: dws_b\n    layer: dws\n    sql: sql/dws/dws_b.sql\n"
     );
 }
+
+#[test]
+fn new_stage_handles_partitioned_stages_and_unusual_pipeline_files() {
+    let p = Project::new();
+    assert_eq!(p.strata(&["init", "shop"]).code, 0);
+    let dir = p.path().join("shop");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    // Partitioned over a table without ds: the run date is added; over a partitioned stage: its
+    // own partition is read. Both keep the project valid.
+    let (code, err) = run(&[
+        "new",
+        "stage",
+        "dws_p1",
+        "--layer",
+        "dws",
+        "--partitioned",
+        "--from",
+        "dwd_order",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let sql = std::fs::read_to_string(dir.join("sql/dws/dws_p1.sql")).unwrap();
+    assert!(sql.contains("SELECT $ds AS ds, *\nFROM dwd_order"), "{sql}");
+    let (code, err) = run(&[
+        "new",
+        "stage",
+        "ads_p2",
+        "--layer",
+        "ads",
+        "--partitioned",
+        "--from",
+        "dws_customer_sales",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let sql = std::fs::read_to_string(dir.join("sql/ads/ads_p2.sql")).unwrap();
+    assert!(
+        sql.contains("FROM dws_customer_sales\nWHERE ds = $ds"),
+        "{sql}"
+    );
+    assert_eq!(run(&["validate"]).0, Some(0));
+    // SQL keywords and `this` are refused as names.
+    let (code, err) = run(&["new", "stage", "select", "--layer", "dws"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("SQL keyword"), "{err}");
+
+    // A flow-style list is refused, untouched; a file ending in `...` and CRLF line ends work.
+    let file = dir.join("pipelines/shop.yaml");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let flow = original.split("stages:").next().unwrap().to_string() + "stages: []\n";
+    std::fs::write(&file, &flow).unwrap();
+    let (code, err) = run(&["new", "stage", "dws_f", "--layer", "dws"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("flow-style list"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), flow);
+    let crlf = original.replace('\n', "\r\n") + "...\r\n";
+    std::fs::write(&file, &crlf).unwrap();
+    let (code, err) = run(&[
+        "new",
+        "stage",
+        "dws_c",
+        "--layer",
+        "dws",
+        "--from",
+        "dwd_order",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !after.replace("\r\n", "").contains('\n'),
+        "a bare LF crept in"
+    );
+    assert!(
+        after.ends_with(
+            "  - name: dws_c\r\n    layer: dws\r\n    sql: sql/dws/dws_c.sql\r\n...\r\n"
+        ),
+        "{after}"
+    );
+    assert_eq!(run(&["validate"]).0, Some(0));
+}

@@ -125,7 +125,7 @@ fn bad_test_files_and_values_are_located() {
     let out = p.strata(&["test"]);
     assert_eq!(out.code, 1);
     assert!(
-        out.stdout.contains("tests/stages/ads_city_sales.yaml:13:58: `two` is not a valid Int64 for column `paid_orders`"),
+        out.stdout.contains("tests/stages/ads_city_sales.yaml:13:58: `two` is not a valid bigint for column `paid_orders`"),
         "{}",
         out.stdout
     );
@@ -150,5 +150,154 @@ fn bad_test_files_and_values_are_located() {
             .contains("the stage reads $ds; set `ds:` in the test"),
         "{}",
         out.stdout
+    );
+}
+
+/// A unit test file for the `strata init` project's dwd_order / dws_customer_sales stages.
+fn init_project_with(tests: &str) -> (util::Project, std::path::PathBuf) {
+    let p = util::Project::new();
+    assert_eq!(p.strata(&["init", "shop"]).code, 0);
+    let dir = p.path().join("shop");
+    std::fs::write(dir.join("tests/stages/extra.yaml"), tests).unwrap();
+    (p, dir)
+}
+
+fn strata_in(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn values_keep_their_written_form_and_lossy_ones_are_refused() {
+    // dwd_order: order_date = business_date(order_time) in Asia/Shanghai; 16:30Z is 00:30 on the
+    // next day there. `007` stays text in a string column; 1.0 is compared to one decimal.
+    let (_p, dir) = init_project_with(
+        r#"stage: dwd_order
+tests:
+  - name: text_and_zones
+    ds: 2026-11-21
+    given:
+      ods_order:
+        - {order_id: 007, customer_id: C1, amount: 10.50, status: paid, order_time: "2026-11-20T16:30:00Z", updated_at: "2026-11-20T16:30:00Z", ds: 2026-11-20}
+    expect:
+      - {order_id: "007", order_date: 2026-11-21, amount: 10.5}
+"#,
+    );
+    let (code, out) = strata_in(&dir, &["test", "dwd_order"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A decimal with more decimals than the column keeps is refused, not rounded.
+    let (_p, dir) = init_project_with(
+        r#"stage: dwd_order
+tests:
+  - name: rounding
+    ds: 2026-11-21
+    given:
+      ods_order:
+        - {order_id: O1, customer_id: C1, amount: 0.005, status: paid, order_time: "2026-11-20T01:00:00Z", ds: 2026-11-20}
+    expect: []
+"#,
+    );
+    let (code, out) = strata_in(&dir, &["test", "dwd_order"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "extra.yaml:7:51: `0.005` has more decimals than column `amount` (decimal(18,2)) keeps"
+        ),
+        "{out}"
+    );
+
+    // A timestamp without a zone is refused (the source declares no naive_timestamps).
+    let (_p, dir) = init_project_with(
+        r#"stage: dwd_order
+tests:
+  - name: naive
+    ds: 2026-11-21
+    given:
+      ods_order:
+        - {order_id: O1, customer_id: C1, order_time: "2026-11-20T16:30:00", ds: 2026-11-20}
+    expect: []
+"#,
+    );
+    let (code, out) = strata_in(&dir, &["test", "dwd_order"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("`2026-11-20T16:30:00` has no time zone"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rows_pair_by_matching_and_order_only_differences_say_so() {
+    // dws_customer_sales over C1 (1.00 paid) and C3 (1.00 paid). The first expected row names
+    // only the amount: a greedy pairing would give it C1 and then miss C1 for the second row.
+    let (_p, dir) = init_project_with(
+        r#"stage: dws_customer_sales
+tests:
+  - name: matching
+    ds: 2026-11-21
+    given:
+      dwd_order:
+        - {order_id: O1, customer_id: C1, amount: 1.00, status: paid, order_date: 2026-11-20}
+        - {order_id: O3, customer_id: C3, amount: 1.00, status: paid, order_date: 2026-11-20}
+    expect:
+      - {paid_amount: 1}
+      - {customer_id: C1, paid_amount: 1}
+  - name: order
+    ds: 2026-11-21
+    ordered: true
+    given:
+      dwd_order:
+        - {order_id: O1, customer_id: C1, amount: 1.00, status: paid, order_date: 2026-11-20}
+    expect:
+      - {customer_id: C1, paid_orders: 1}
+      - {customer_id: C1, paid_orders: 1}
+  - name: expect_nothing
+    ds: 2026-11-21
+    given:
+      dwd_order:
+        - {order_id: O1, customer_id: C1, amount: 1.00, status: paid, order_date: 2026-11-20}
+    expect: []
+"#,
+    );
+    let (code, out) = strata_in(&dir, &["test", "dws_customer_sales"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("PASS  dws_customer_sales › matching"), "{out}");
+    // One output row for two expected: the missing one is named; nothing about order.
+    assert!(out.contains("FAIL  dws_customer_sales › order"), "{out}");
+    // With no expected columns, the produced row is shown whole.
+    assert!(
+        out.contains("+ {ds: 2026-11-21, customer_id: C1, paid_orders: 1, paid_amount: 1.00}"),
+        "{out}"
+    );
+
+    // Unknown stage, a stage without tests, and a duplicate name across files.
+    let (code, out) = strata_in(&dir, &["test", "dws_customer_sale"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("did you mean `dws_customer_sales`?"), "{out}");
+    let (code, out) = strata_in(&dir, &["test", "ads_top_customers"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("it has no unit tests"), "{out}");
+    std::fs::write(
+        dir.join("tests/stages/more.yaml"),
+        "stage: dws_customer_sales\ntests:\n  - name: matching\n    ds: 2026-11-21\n    expect: []\n",
+    )
+    .unwrap();
+    let (code, out) = strata_in(&dir, &["test"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(
+            "tests/stages/more.yaml:3:11: duplicate unit test of `dws_customer_sales` `matching`"
+        ),
+        "{out}"
     );
 }

@@ -10,23 +10,53 @@
 -- customer_type is recomputed from paid orders as of $ds (潜在客户: none ever; 新客户: first paid
 -- order in the last 30 days; 活跃客户: a paid order in the last 90 days; 沉睡客户: otherwise);
 -- the CRM's typed value is kept beside it.
-WITH latest_crm AS (
-  SELECT * FROM (SELECT *, MIN(created_at) OVER (PARTITION BY crm_id) AS seen_at,
-                        ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
-                          company_name, contact_name, phone, email, industry, province, city, company_size,
-                          customer_type, owner_rep, contact_birthday, created_at) AS rn
-                 FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL) WHERE rn = 1
+-- Two phases, as in dwd_order_latest: a record landed once is its own latest version and its
+-- own first sighting; only records landed more than once go through the window, and their
+-- keys (with the earliest sighting) are the first input of each join.
+WITH landed_crm AS (
+  SELECT * FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NOT NULL
+), repeated_crm AS (
+  SELECT crm_id, COUNT(*) AS landings, MIN(created_at) AS first_seen
+  FROM landed_crm GROUP BY crm_id HAVING COUNT(*) > 1
+), latest_crm AS (
+  SELECT l.*, l.created_at AS seen_at
+  FROM repeated_crm r RIGHT JOIN landed_crm l ON r.crm_id = l.crm_id WHERE r.landings IS NULL
+  UNION ALL
+  SELECT * EXCLUDE (rn) FROM (
+    SELECT l.*, r.first_seen AS seen_at,
+           ROW_NUMBER() OVER (PARTITION BY l.crm_id ORDER BY l.updated_at DESC NULLS LAST, l.ds DESC,
+             l.company_name, l.contact_name, l.phone, l.email, l.industry, l.province, l.city,
+             l.company_size, l.customer_type, l.owner_rep, l.contact_birthday, l.created_at) AS rn
+    FROM repeated_crm r JOIN landed_crm l ON r.crm_id = l.crm_id) WHERE rn = 1
+), landed_erp AS (
+  SELECT * FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL
+), repeated_erp AS (
+  SELECT erp_code, COUNT(*) AS landings, MIN(updated_at) AS first_seen
+  FROM landed_erp GROUP BY erp_code HAVING COUNT(*) > 1
 ), latest_erp AS (
-  SELECT * FROM (SELECT *, MIN(updated_at) OVER (PARTITION BY erp_code) AS seen_at,
-                        ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
-                          legal_name, short_name, tel, industry, province) AS rn
-                 FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL) WHERE rn = 1
+  SELECT l.*, l.updated_at AS seen_at
+  FROM repeated_erp r RIGHT JOIN landed_erp l ON r.erp_code = l.erp_code WHERE r.landings IS NULL
+  UNION ALL
+  SELECT * EXCLUDE (rn) FROM (
+    SELECT l.*, r.first_seen AS seen_at,
+           ROW_NUMBER() OVER (PARTITION BY l.erp_code ORDER BY l.updated_at DESC NULLS LAST, l.ds DESC,
+             l.legal_name, l.short_name, l.tel, l.industry, l.province) AS rn
+    FROM repeated_erp r JOIN landed_erp l ON r.erp_code = l.erp_code) WHERE rn = 1
+), landed_shop AS (
+  SELECT * FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL
+), repeated_shop AS (
+  SELECT shop_uid, COUNT(*) AS landings, MIN(registered_at) AS first_seen
+  FROM landed_shop GROUP BY shop_uid HAVING COUNT(*) > 1
 ), latest_shop AS (
-  SELECT *, is_person_name(display_name, true) AS display_is_person
-  FROM (SELECT *, MIN(registered_at) OVER (PARTITION BY shop_uid) AS seen_at,
-                        ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
-                          display_name, mobile, email, city, registered_at) AS rn
-                 FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL) WHERE rn = 1
+  SELECT *, is_person_name(display_name, true) AS display_is_person FROM (
+    SELECT l.*, l.registered_at AS seen_at
+    FROM repeated_shop r RIGHT JOIN landed_shop l ON r.shop_uid = l.shop_uid WHERE r.landings IS NULL
+    UNION ALL
+    SELECT * EXCLUDE (rn) FROM (
+      SELECT l.*, r.first_seen AS seen_at,
+             ROW_NUMBER() OVER (PARTITION BY l.shop_uid ORDER BY l.updated_at DESC NULLS LAST, l.ds DESC,
+               l.display_name, l.mobile, l.email, l.city, l.registered_at) AS rn
+      FROM repeated_shop r JOIN landed_shop l ON r.shop_uid = l.shop_uid) WHERE rn = 1)
 ), attrs AS (
   SELECT m.customer_id, 1 AS prio, c.updated_at, c.crm_id AS source_customer_id, 'crm' AS source_system,
          -- A person's name in the company field is no company name (is_person_name).

@@ -84,11 +84,18 @@ fn index(site: &Site) -> String {
         let _ = writeln!(body, "<p>{}</p>", esc(d));
     }
     let stages = site.tables.iter().filter(|t| t.kind == "stage").count();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let _ = writeln!(
         body,
-        "<p class=\"muted\">{} sources and seeds, {stages} stages; history from the last {} runs.</p>",
-        site.tables.len() - stages,
-        site.runs
+        "<p class=\"muted\">{}, {}; history from the last {}.</p>",
+        plural(
+            site.tables.len() - stages,
+            "source or seed",
+            "sources and seeds"
+        ),
+        plural(stages, "stage", "stages"),
+        plural(site.runs, "run", "runs"),
     );
     body.push_str("<h2>DAG by layer</h2>\n<div class=\"dag\">");
     body.push_str(&dag(site));

@@ -135,7 +135,7 @@ pub async fn graph_of(
                     .collect();
                 ColumnLineage {
                     name: f.name().clone(),
-                    data_type: f.data_type().to_string(),
+                    data_type: crate::model::types::column_type_name(f.data_type()),
                     origins,
                 }
             })

@@ -32,22 +32,26 @@ use crate::storage::Warehouse;
 /// Where the events of a run are written, under the warehouse root.
 pub const EVENTS_DIR: &str = "_meta/openlineage";
 
+/// Events on their way to the writer: path under the warehouse root, JSON body.
+type Queue = tokio::sync::mpsc::UnboundedSender<(String, Vec<u8>)>;
+
 const SPEC: &str = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent";
 const FACETS: &str = "https://openlineage.io/spec/facets/";
 
 /// Emits the events of one run; also a [`RunObserver`] forwarding to the observer it wraps.
 pub struct Emitter<'a> {
     inner: &'a dyn RunObserver,
-    wh: Warehouse,
-    http: Option<(reqwest::Client, String, Option<String>)>,
     namespace: String,
     pipeline: String,
     run_id: String,
-    ds: String,
     jobs: BTreeMap<String, Job>,
     seq: AtomicUsize,
     started: Mutex<Vec<String>>,
-    pending: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Events for the one task that writes and sends them, in the order they happened.
+    queue: Mutex<Option<Queue>>,
+    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The run date's first instant in the pipeline's time zone, RFC 3339 in UTC.
+    day_start: String,
 }
 
 /// What a stage's events say about its job and datasets, computed before the run.
@@ -88,7 +92,10 @@ fn schema_facet(schemas: &Schemas, table: &str) -> Value {
         .map(|s| {
             s.fields()
                 .iter()
-                .map(|f| json!({"name": f.name(), "type": f.data_type().to_string()}))
+                .map(|f| {
+                    let t = crate::model::types::column_type_name(f.data_type());
+                    json!({"name": f.name(), "type": t})
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -203,18 +210,28 @@ impl<'a> Emitter<'a> {
                     .unwrap_or_default();
                 (client, target, std::env::var("OPENLINEAGE_API_KEY").ok())
             });
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let worker = tokio::spawn(deliver(wh.clone(), http, rx));
+        let day_start = chrono::NaiveDate::parse_from_str(ds, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(pipeline.timezone).earliest())
+            .map(|t| {
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            })
+            .unwrap_or_else(|| format!("{ds}T00:00:00Z"));
         Emitter {
             inner,
-            wh: wh.clone(),
-            http,
             namespace: std::env::var("OPENLINEAGE_NAMESPACE").unwrap_or_else(|_| "strata".into()),
             pipeline: pipeline.name.clone(),
             run_id: run_id.to_string(),
-            ds: ds.to_string(),
             jobs,
             seq: AtomicUsize::new(0),
             started: Mutex::new(Vec::new()),
-            pending: Mutex::new(Vec::new()),
+            queue: Mutex::new(Some(tx)),
+            worker: Mutex::new(Some(worker)),
+            day_start,
         }
     }
 
@@ -227,7 +244,7 @@ impl<'a> Emitter<'a> {
         let mut facets = json!({
             "nominalTime": facet(
                 "1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet",
-                json!({"nominalStartTime": format!("{}T00:00:00Z", self.ds)}),
+                json!({"nominalStartTime": self.day_start}),
             ),
         });
         if parent {
@@ -276,42 +293,16 @@ impl<'a> Emitter<'a> {
         })
     }
 
-    /// Write `event` to the warehouse and POST it, in the background.
+    /// Queue `event` to be written to the warehouse and POSTed, after the events before it.
     fn send(&self, job: &str, event: Value) {
         let seq = self.seq.fetch_add(1, Ordering::SeqCst);
         let kind = event["eventType"].as_str().unwrap_or("OTHER").to_string();
         let body = serde_json::to_vec(&event).unwrap_or_default();
-        let path = self.wh.path(&format!(
-            "{EVENTS_DIR}/{}/{seq:04}-{job}-{kind}.json",
-            self.run_id
-        ));
-        let wh = self.wh.clone();
-        let http = self.http.clone();
-        let task = tokio::spawn(async move {
-            if let Err(e) = wh.put(&path, body.clone()).await {
-                tracing::warn!(error = %e, "could not write an OpenLineage event");
-            }
-            if let Some((client, url, key)) = http {
-                let mut req = client
-                    .post(&url)
-                    .header("Content-Type", "application/json")
-                    .body(body);
-                if let Some(k) = key {
-                    req = req.bearer_auth(k);
-                }
-                match req.send().await {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => {
-                        tracing::warn!(status = %r.status(), %url, "OpenLineage endpoint refused an event")
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, %url, "could not send an OpenLineage event")
-                    }
-                }
-            }
-        });
-        if let Ok(mut p) = self.pending.lock() {
-            p.push(task);
+        let path = format!("{EVENTS_DIR}/{}/{seq:04}-{job}-{kind}.json", self.run_id);
+        if let Ok(q) = self.queue.lock()
+            && let Some(tx) = q.as_ref()
+        {
+            let _ = tx.send((path, body));
         }
     }
 
@@ -321,12 +312,12 @@ impl<'a> Emitter<'a> {
         let kind = if error.is_some() { "FAIL" } else { "COMPLETE" };
         let run = self.run_facets(false, error);
         self.send(&self.pipeline, self.event(kind, &self.pipeline, None, run));
-        let tasks: Vec<_> = match self.pending.lock() {
-            Ok(mut p) => p.drain(..).collect(),
-            Err(_) => Vec::new(),
-        };
-        for t in tasks {
-            let _ = t.await;
+        if let Ok(mut q) = self.queue.lock() {
+            q.take();
+        }
+        let worker = self.worker.lock().ok().and_then(|mut w| w.take());
+        if let Some(w) = worker {
+            let _ = w.await;
         }
     }
 
@@ -441,5 +432,63 @@ pub fn run_failure(
             outcome.skipped()
         )),
         Ok(()) => None,
+    }
+}
+
+/// An error with its causes, for one line of a warning (reqwest's own text is only "builder
+/// error" for a URL it cannot use).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Write each queued event to the warehouse and POST it, in order; failures are counted and
+/// reported in one warning each for the files and the endpoint when the run ends.
+async fn deliver(
+    wh: Warehouse,
+    http: Option<(reqwest::Client, String, Option<String>)>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    let (mut events, mut unwritten, mut unsent) = (0usize, 0usize, 0usize);
+    let (mut write_error, mut send_error) = (None, None);
+    while let Some((path, body)) = rx.recv().await {
+        events += 1;
+        if let Err(e) = wh.put(&wh.path(&path), body.clone()).await {
+            unwritten += 1;
+            write_error.get_or_insert_with(|| crate::report::error_chain_text(&e));
+        }
+        let Some((client, url, key)) = &http else {
+            continue;
+        };
+        let mut req = client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        let failed = match req.send().await {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("the endpoint answered {}", r.status())),
+            Err(e) => Some(chain(&e)),
+        };
+        if let Some(f) = failed {
+            unsent += 1;
+            send_error.get_or_insert(f);
+        }
+    }
+    if let Some(e) = write_error {
+        tracing::warn!(
+            "could not write {unwritten} of {events} OpenLineage events under {EVENTS_DIR}: {e}"
+        );
+    }
+    if let (Some(e), Some((_, url, _))) = (send_error, &http) {
+        tracing::warn!("could not send {unsent} of {events} OpenLineage events to {url}: {e}");
     }
 }

@@ -111,16 +111,15 @@ fn project_name(dir: &Path) -> String {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    let mut name: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut name = String::new();
+    for c in base.chars() {
+        if c.is_ascii_alphanumeric() {
+            name.push(c.to_ascii_lowercase());
+        } else if !name.ends_with('_') {
+            name.push('_');
+        }
+    }
+    let mut name = name.trim_matches('_').to_string();
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         name = format!("project_{name}");
     }
@@ -243,7 +242,7 @@ fn sample_parquet(rows: &[SampleRow]) -> Result<Vec<u8>> {
 /// `InvalidArgument` for a name already taken, a file already there, an unknown `from` (with
 /// the closest name) or one in a higher layer; the project's problems if it no longer loads
 /// (the changes are undone).
-pub fn new_stage(
+pub async fn new_stage(
     given: Option<&Path>,
     name: &str,
     layer: Layer,
@@ -273,6 +272,16 @@ pub fn new_stage(
             "stage name",
             name,
             "use lower-case letters, digits and _, starting with a letter".into(),
+        ));
+    }
+    let keyword = datafusion::sql::sqlparser::keywords::ALL_KEYWORDS
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(name));
+    if keyword || name == "this" {
+        return Err(bad(
+            "stage name",
+            name,
+            "it is an SQL keyword (or `this`, the table checks read): a query would have to quote it".into(),
         ));
     }
     if pipeline.stage(name).is_some() || pipeline.source(name).is_some() {
@@ -310,7 +319,23 @@ pub fn new_stage(
                         ),
                     ));
                 }
-                Some(_) => format!("SELECT *\nFROM {table}\n"),
+                Some(_) if !partitioned => format!("SELECT *\nFROM {table}\n"),
+                Some(_) => {
+                    // A partitioned stage outputs the run's `ds`: the input's own partition
+                    // when it has a ds column, else the run date beside its columns.
+                    let has_ds = pipeline.source(table).is_some_and(|s| {
+                        s.partitions.iter().any(|(n, _)| n == "ds")
+                            || s.columns.iter().flatten().any(|(n, _)| n == "ds")
+                    }) || pipeline.stage(table).is_some_and(|s| {
+                        s.materialization == crate::model::Materialization::Partitioned
+                            || s.columns.iter().flatten().any(|(n, _)| n == "ds")
+                    });
+                    if has_ds {
+                        format!("SELECT *\nFROM {table}\nWHERE ds = $ds\n")
+                    } else {
+                        format!("SELECT $ds AS ds, *\nFROM {table}\n")
+                    }
+                }
             }
         }
         None => "SELECT $ds AS ds\n".to_string(),
@@ -321,6 +346,17 @@ pub fn new_stage(
         return Err(bad("stage name", name, format!("{rel} exists")));
     }
     let original = std::fs::read_to_string(&pipeline.file).map_err(io("read", &pipeline.file))?;
+    let flow = original.lines().any(|l| {
+        l.strip_prefix("stages:")
+            .is_some_and(|rest| !rest.trim().is_empty() && !rest.trim_start().starts_with('#'))
+    });
+    if flow {
+        return Err(bad(
+            "pipeline file",
+            &pipeline.file.display().to_string(),
+            "its `stages:` is a flow-style list ([...]); write it as a block list (`- name: ...` lines) to add a stage".into(),
+        ));
+    }
     let mut entry = format!("- name: {name}\n  layer: {layer}\n  sql: {rel}\n");
     if partitioned {
         entry.push_str("  materialization: partitioned\n");
@@ -340,7 +376,21 @@ pub fn new_stage(
         &pipeline.file,
         &pipeline.project_dir,
     ));
-    if let Err(e) = load_project(Some(&pipeline.file)) {
+    // The project must still load, hold the new stage, and validate.
+    let checked = match load_project(Some(&pipeline.file)) {
+        Ok(p) if p.pipeline.stage(name).is_some() => {
+            super::validate(Some(&pipeline.file), &crate::settings::Overrides::default())
+                .await
+                .map(|_| ())
+        }
+        Ok(_) => Err(bad(
+            "pipeline file",
+            &pipeline.file.display().to_string(),
+            "the new entry did not become part of its `stages:` list (an unusual layout); add it by hand".into(),
+        )),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = checked {
         let _ = std::fs::write(&pipeline.file, &original);
         let _ = std::fs::remove_file(&sql_path);
         return Err(e);
@@ -355,14 +405,19 @@ pub fn new_stage(
 /// indented like the list's items; a `stages:` key is added when there is none.
 pub fn insert_stage(text: &str, entry: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let top_key = |l: &str| l.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let top_key = |l: &str| {
+        l.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            || l.starts_with("...")
+            || l.starts_with("---")
+    };
     let Some(start) = lines.iter().position(|l| l.starts_with("stages:")) else {
         let sep = if text.ends_with('\n') || text.is_empty() {
             ""
         } else {
             "\n"
         };
-        return format!("{text}{sep}stages:\n{}", indent(entry, "  "));
+        return format!("{text}{sep}stages:\n{}", indent(entry, "  ")).replace('\n', eol);
     };
     let mut end = lines[start + 1..]
         .iter()
@@ -379,10 +434,12 @@ pub fn insert_stage(text: &str, entry: &str) -> String {
         .map(|l| &l[..l.len() - l.trim_start().len()])
         .unwrap_or("  ");
     let mut out: Vec<String> = lines[..end].iter().map(|l| l.to_string()).collect();
-    out.push(indent(entry, item_indent).trim_end().to_string());
+    out.extend(indent(entry, item_indent).lines().map(str::to_string));
     out.extend(lines[end..].iter().map(|l| l.to_string()));
-    let mut joined = out.join("\n");
-    joined.push('\n');
+    // The file's own line ends (CRLF stays CRLF).
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut joined = out.join(eol);
+    joined.push_str(eol);
     joined
 }
 

@@ -7,7 +7,8 @@
 //! warehouse is read or written. Values are compared as the engine prints them after converting
 //! the expected text to the column's type, so `19.9` equals a DECIMAL(18,2) `19.90`; floating
 //! point values are compared to the decimals the expected value is written with (`33.33` matches
-//! 33.3333...). Without `ordered: true` the order of rows does not matter.
+//! 33.3333...; a whole number means itself). Without `ordered: true` the order of rows does not
+//! matter: expected rows are paired with output rows by a maximum matching.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -67,16 +68,48 @@ pub async fn run_tests(
         .map_err(|problems| StrataError::Invalid { problems })?;
     for name in stages {
         if pipeline.stage(name).is_none() {
-            return Err(StrataError::UnknownStage {
-                stage: name.clone(),
-                suggestion: suggest(name, pipeline.stages.iter().map(|s| s.name.as_str())),
+            let hint = suggest(name, pipeline.stages.iter().map(|s| s.name.as_str()))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(StrataError::InvalidArgument {
+                argument: "stage".into(),
+                value: name.clone(),
+                reason: format!("the pipeline has no stage of this name{hint}"),
+            });
+        }
+        if !files.iter().any(|f| &f.stage == name) {
+            return Err(StrataError::InvalidArgument {
+                argument: "stage".into(),
+                value: name.clone(),
+                reason: format!(
+                    "it has no unit tests: no file under tests/stages/ says `stage: {name}`"
+                ),
             });
         }
     }
-    let problems: Vec<Problem> = files
+    let mut problems: Vec<Problem> = files
         .iter()
         .filter_map(|f| stage_problem(pipeline, f))
         .collect();
+    // A test name is unique per stage, across files.
+    for (i, f) in files.iter().enumerate() {
+        for t in &f.tests {
+            let earlier = files[..i]
+                .iter()
+                .filter(|g| g.stage == f.stage)
+                .flat_map(|g| &g.tests)
+                .any(|u| u.name == t.name);
+            if earlier {
+                problems.push(Problem::at(
+                    t.name_at.clone(),
+                    ProblemKind::DuplicateName {
+                        what: format!("unit test of `{}`", f.stage),
+                        name: t.name.clone(),
+                    },
+                ));
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(StrataError::Invalid { problems });
     }
@@ -195,7 +228,8 @@ async fn run_one(
             .iter()
             .find(|g| g.table == *input)
             .map(|g| &g.rows[..]);
-        let batch = build_batch(&schema, rows.unwrap_or_default(), input)?;
+        let zone = pipeline.source(input).and_then(|s| s.naive_timestamps);
+        let batch = build_batch(&schema, rows.unwrap_or_default(), input, zone)?;
         let table = MemTable::try_new(schema, vec![vec![batch]]).map_err(|e| e.to_string())?;
         ctx.register_table(*input, Arc::new(table))
             .map_err(|e| e.to_string())?;
@@ -233,11 +267,13 @@ fn nullable(schema: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
-/// The given rows as one batch of `schema`; columns a row does not name are null.
+/// The given rows as one batch of `schema`; columns a row does not name are null. `zone` is
+/// the time zone of timestamps written without one (the source's `naive_timestamps`).
 fn build_batch(
     schema: &SchemaRef,
     rows: &[Row],
     table: &str,
+    zone: Option<chrono_tz::Tz>,
 ) -> std::result::Result<RecordBatch, String> {
     for row in rows {
         for cell in &row.cells {
@@ -264,40 +300,100 @@ fn build_batch(
                     None => (None, None),
                 })
                 .collect();
-            typed(&values, f.data_type(), f.name())
+            typed(&values, f.data_type(), f.name(), zone)
         })
         .collect::<std::result::Result<Vec<ArrayRef>, String>>()?;
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
 }
 
 /// Text values converted to `to` by Arrow's cast (strict: a value that does not convert is an
-/// error naming its place).
+/// error naming its place). A decimal with more digits after the point than the column keeps is
+/// refused rather than rounded; a timestamp without a zone is read in `zone` (the source's
+/// `naive_timestamps`) and refused where there is none, as landed files are.
 fn typed(
     values: &[(Option<&str>, Option<&Location>)],
     to: &DataType,
     column: &str,
+    zone: Option<chrono_tz::Tz>,
 ) -> std::result::Result<ArrayRef, String> {
     let strict = CastOptions {
         safe: false,
         ..CastOptions::default()
     };
-    let text: ArrayRef = Arc::new(StringArray::from(
-        values.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
-    ));
+    let type_name = crate::model::types::column_type_name(to);
+    let place = |at: &Option<&Location>| at.map(|l| format!("{l}: ")).unwrap_or_default();
+    let mut texts: Vec<Option<String>> = Vec::with_capacity(values.len());
+    for (value, at) in values {
+        let Some(v) = value else {
+            texts.push(None);
+            continue;
+        };
+        let v = v.trim();
+        match to {
+            DataType::Decimal128(_, scale) | DataType::Decimal256(_, scale) => {
+                let digits = v
+                    .split_once('.')
+                    .map(|(_, d)| d.trim_end_matches('0').len())
+                    .unwrap_or(0);
+                if digits > (*scale).max(0) as usize {
+                    return Err(format!(
+                        "{}`{v}` has more decimals than column `{column}` ({type_name}) keeps",
+                        place(at)
+                    ));
+                }
+            }
+            DataType::Timestamp(_, Some(_)) if !has_zone(v) => {
+                let Some(tz) = zone else {
+                    return Err(format!(
+                        "{}`{v}` has no time zone: write it with Z or an offset (`{v}+08:00`), \
+                         or declare `naive_timestamps` on the source",
+                        place(at)
+                    ));
+                };
+                let local = chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%M:%S%.f")
+                    .or_else(|_| chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S%.f"))
+                    .map_err(|_| {
+                        format!(
+                            "{}`{v}` is not a timestamp (YYYY-MM-DDTHH:MM:SS)",
+                            place(at)
+                        )
+                    })?;
+                let instant = local
+                    .and_local_timezone(tz)
+                    .earliest()
+                    .ok_or_else(|| format!("{}`{v}` does not exist in {tz}", place(at)))?;
+                texts.push(Some(instant.to_rfc3339()));
+                continue;
+            }
+            _ => {}
+        }
+        texts.push(Some(v.to_string()));
+    }
+    let text: ArrayRef = Arc::new(StringArray::from(texts.clone()));
     cast_with_options(&text, to, &strict).map_err(|_| {
         // Find the value that does not convert, to name its place.
-        for (value, at) in values {
-            let one: ArrayRef = Arc::new(StringArray::from(vec![*value]));
+        for (value, (_, at)) in texts.iter().zip(values) {
+            let one: ArrayRef = Arc::new(StringArray::from(vec![value.clone()]));
             if let Err(e) = cast_with_options(&one, to, &strict) {
-                let place = at.map(|l| format!("{l}: ")).unwrap_or_default();
                 return format!(
-                    "{place}`{}` is not a valid {to} for column `{column}`: {e}",
-                    value.unwrap_or("null")
+                    "{}`{}` is not a valid {type_name} for column `{column}`: {e}",
+                    place(at),
+                    value.as_deref().unwrap_or("null")
                 );
             }
         }
-        format!("column `{column}`: the values do not convert to {to}")
+        format!("column `{column}`: the values do not convert to {type_name}")
     })
+}
+
+/// Whether a timestamp text ends in a zone: `Z` or an offset such as `+08:00` after the time.
+fn has_zone(v: &str) -> bool {
+    let Some((_, time)) = v.split_once(['T', ' ']) else {
+        return false;
+    };
+    time.ends_with(['Z', 'z'])
+        || time.contains('+')
+        || time.get(1..).is_some_and(|t| t.contains('-'))
 }
 
 /// One compared value: null, a float (with the expected value's decimals), or engine text.
@@ -335,6 +431,10 @@ fn compare(
                 columns.push(cell.column.clone());
             }
         }
+    }
+    if columns.is_empty() {
+        // `expect: []` (no rows): rows produced are shown with every column.
+        columns = schema.fields().iter().map(|f| f.name().clone()).collect();
     }
     // Actual rows, as the compared columns' values.
     let options = FormatOptions::default().with_null("");
@@ -392,6 +492,7 @@ fn compare(
                         &[(Some(text), Some(&cell.at))],
                         field.data_type(),
                         &cell.column,
+                        Some(chrono_tz::UTC),
                     )?;
                     let f = ArrayFormatter::try_new(arr.as_ref(), &options)
                         .map_err(|e| e.to_string())?;
@@ -410,21 +511,55 @@ fn compare(
             (w, g) => w == g,
         })
     };
+    // Which output row each expected row takes: in order, or a maximum matching (an expected
+    // row naming few columns must not take the row another one needs).
+    let pairs: Vec<Option<usize>> = if test.ordered {
+        (0..expected.len())
+            .map(|k| (k < actual.len() && matches(&expected[k], &actual[k])).then_some(k))
+            .collect()
+    } else {
+        let fits: Vec<Vec<usize>> = expected
+            .iter()
+            .map(|e| {
+                (0..actual.len())
+                    .filter(|&i| matches(e, &actual[i]))
+                    .collect()
+            })
+            .collect();
+        max_matching(&fits, actual.len())
+    };
     let mut diff = Vec::new();
     let mut used = vec![false; actual.len()];
-    for (k, e) in expected.iter().enumerate() {
-        let found = if test.ordered {
-            (k < actual.len() && matches(e, &actual[k])).then_some(k)
-        } else {
-            (0..actual.len()).find(|&i| !used[i] && matches(e, &actual[i]))
-        };
+    for (k, found) in pairs.iter().enumerate() {
         match found {
-            Some(i) => used[i] = true,
+            Some(i) => used[*i] = true,
             None => diff.push(format!(
                 "- {}  ({})",
                 show_expected(&test.expect[k]),
                 test.expect[k].at
             )),
+        }
+    }
+    if test.ordered && !diff.is_empty() {
+        let fits: Vec<Vec<usize>> = expected
+            .iter()
+            .map(|e| {
+                (0..actual.len())
+                    .filter(|&i| matches(e, &actual[i]))
+                    .collect()
+            })
+            .collect();
+        let any_order = max_matching(&fits, actual.len());
+        if expected.len() == actual.len() && any_order.iter().all(Option::is_some) {
+            let order: Vec<String> = any_order
+                .iter()
+                .map(|i| (i.unwrap_or(0) + 1).to_string())
+                .collect();
+            return Ok(vec![format!(
+                "every expected row is produced, but in another order (`ordered: true`): the \
+                 expected rows are output rows {} in that order",
+                order.join(", ")
+            )]);
         }
     }
     for (i, row) in actual.iter().enumerate().filter(|(i, _)| !used[*i]) {
@@ -442,13 +577,50 @@ fn compare(
     Ok(diff)
 }
 
-/// Digits after the decimal point of a written number (none for an exponent form).
+/// A maximum matching of expected rows to output rows (Kuhn's augmenting paths): `fits[k]` are
+/// the output rows expected row `k` matches; the result gives each expected row its output row.
+fn max_matching(fits: &[Vec<usize>], outputs: usize) -> Vec<Option<usize>> {
+    fn augment(
+        k: usize,
+        fits: &[Vec<usize>],
+        seen: &mut [bool],
+        owner: &mut [Option<usize>],
+    ) -> bool {
+        for &i in &fits[k] {
+            if seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            if owner[i].is_none_or(|other| augment(other, fits, seen, owner)) {
+                owner[i] = Some(k);
+                return true;
+            }
+        }
+        false
+    }
+    let mut owner: Vec<Option<usize>> = vec![None; outputs];
+    for k in 0..fits.len() {
+        let mut seen = vec![false; outputs];
+        augment(k, fits, &mut seen, &mut owner);
+    }
+    let mut out = vec![None; fits.len()];
+    for (i, o) in owner.iter().enumerate() {
+        if let Some(k) = o {
+            out[*k] = Some(i);
+        }
+    }
+    out
+}
+
+/// Digits after the decimal point of a written number.
+/// A whole number (`1`) or an exponent form means the value itself (to 12 decimals): only
+/// written decimals (`0.73`) loosen the comparison.
 fn decimals(text: &str) -> usize {
     let t = text.trim();
     if t.contains(['e', 'E']) {
         return 12;
     }
-    t.split_once('.').map(|(_, d)| d.len()).unwrap_or(0)
+    t.split_once('.').map(|(_, d)| d.len()).unwrap_or(12)
 }
 
 fn show(v: &Cmp) -> String {

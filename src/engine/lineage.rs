@@ -212,9 +212,10 @@ fn expr_origins(expr: &Expr, input: &LogicalPlan, input_origins: &[Origins]) -> 
 }
 
 /// Add the origins of the columns `expr` takes values from into `out`; true when it contains an
-/// aggregate or window function. Of an aggregate only the arguments count (its ORDER BY and
-/// FILTER choose rows, like a WHERE clause); of a window function the arguments and the ORDER BY
-/// (a rank, a quantile or a running sum is computed from the order), not the PARTITION BY.
+/// aggregate or window function. Of an aggregate the arguments and its FILTER count (the filter
+/// is part of the value, as a CASE in the argument would be), not its ORDER BY (which picks a
+/// row, like a WHERE clause); of a window function the arguments and the ORDER BY (a rank, a
+/// quantile or a running sum is computed from the order), not the PARTITION BY.
 fn collect(expr: &Expr, input: &LogicalPlan, input_origins: &[Origins], out: &mut Origins) -> bool {
     let mut aggregates = false;
     let _ = expr.apply(|e| {
@@ -238,7 +239,12 @@ fn collect(expr: &Expr, input: &LogicalPlan, input_origins: &[Origins], out: &mu
                 }
                 return Ok(TreeNodeRecursion::Continue);
             }
-            Expr::AggregateFunction(f) => f.params.args.iter().collect::<Vec<_>>(),
+            // FILTER (WHERE ...) belongs to the value, as a CASE inside the aggregate would:
+            // COUNT(*) FILTER (WHERE status = 'paid') is computed from status.
+            Expr::AggregateFunction(f) => {
+                let filter = f.params.filter.iter().map(|e| e.as_ref());
+                f.params.args.iter().chain(filter).collect::<Vec<_>>()
+            }
             Expr::WindowFunction(f) => {
                 let order = f.params.order_by.iter().map(|s| &s.expr);
                 f.params.args.iter().chain(order).collect()

@@ -185,7 +185,7 @@ pub fn session(
         // Resources-exhausted errors name the largest consumers, so a failing stage says what
         // held the memory.
         .with_memory_pool(Arc::new(TrackConsumersPool::new(
-            pool::HeadroomPool::new(settings.memory_limit as usize),
+            pool::HeadroomPool::watching_resident(settings.memory_limit as usize),
             NonZeroUsize::new(5).expect("5 is not zero"),
         )))
         .with_disk_manager_builder(disk)

@@ -17,10 +17,20 @@
 //! aggregation that has spilled merges its runs under a second reservation that cannot spill.
 //! A reservation that holds nothing cannot spill to make room, so its first allocation may use
 //! any free memory of the pool up to the spilling half.
+//!
+//! Memory nobody reserves counts too. DataFusion 55's window operators buffer their input without
+//! asking the pool, and Parquet decoders and writers hold buffers of their own; at 5,000,000
+//! customers with a 4 GB limit they put the process 1.4 GB above it. A pool made with
+//! [`HeadroomPool::watching_resident`] samples the process's resident memory every 50 ms, takes
+//! what is resident beyond what the pool has handed out as unaccounted, and cuts the spilling
+//! half by it (down to an eighth of the limit, so spilling operators still make progress): the
+//! operators that can give memory back do, while the ones that cannot hold it.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use datafusion::common::human_readable_size;
 use datafusion::error::{DataFusionError, Result};
@@ -70,14 +80,50 @@ impl State {
 pub struct HeadroomPool {
     limit: usize,
     state: Mutex<State>,
+    /// The process's resident memory in bytes as last sampled (0: not known).
+    resident: Arc<AtomicU64>,
 }
 
+/// How often a watching pool samples resident memory.
+const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+
 impl HeadroomPool {
+    /// A pool that sees only its own reservations.
     pub fn new(limit: usize) -> Self {
+        Self::with_resident(limit, Arc::new(AtomicU64::new(0)))
+    }
+
+    /// A pool whose spilling half shrinks by the resident memory it did not hand out, read from
+    /// `resident` (bytes; 0 means unknown). Used directly by tests.
+    pub fn with_resident(limit: usize, resident: Arc<AtomicU64>) -> Self {
         Self {
             limit,
             state: Mutex::new(State::default()),
+            resident,
         }
+    }
+
+    /// A pool that samples the process's resident memory every 50 ms on a thread of its own,
+    /// which ends when the pool is dropped. Where the system does not report resident memory
+    /// it behaves as [`HeadroomPool::new`].
+    pub fn watching_resident(limit: usize) -> Self {
+        let resident = Arc::new(AtomicU64::new(0));
+        if super::guard::resident_bytes().is_some() {
+            let weak = Arc::downgrade(&resident);
+            let _ = std::thread::Builder::new()
+                .name("strata-resident".into())
+                .spawn(move || {
+                    while let Some(r) = weak.upgrade() {
+                        r.store(
+                            super::guard::resident_bytes().unwrap_or(0),
+                            Ordering::Relaxed,
+                        );
+                        drop(r);
+                        std::thread::sleep(SAMPLE_EVERY);
+                    }
+                });
+        }
+        Self::with_resident(limit, resident)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -87,9 +133,16 @@ impl HeadroomPool {
     }
 
     /// The bytes the shares of spilling consumers are cut from: half the limit, less whatever
-    /// unspillable consumers hold beyond the other half.
+    /// unspillable consumers and memory nobody reserved take beyond the other half, but not
+    /// below an eighth of the limit.
     fn spill_budget(&self, s: &State) -> usize {
-        (self.limit / 2).min(self.limit.saturating_sub(s.unspillable))
+        let held = s.spillable + s.unspillable;
+        let resident = self.resident.load(Ordering::Relaxed) as usize;
+        let unaccounted = resident.saturating_sub(held);
+        let room = self.limit.saturating_sub(s.unspillable + unaccounted);
+        (self.limit / 2)
+            .min(self.limit.saturating_sub(s.unspillable))
+            .min(room.max(self.limit / 8))
     }
 
     fn refuse(
@@ -336,6 +389,31 @@ mod tests {
         build.shrink(80 * MB);
         sort.try_grow(30 * MB).unwrap();
         assert!(sort.try_grow(1).is_err());
+    }
+
+    #[test]
+    fn memory_nobody_reserved_shrinks_the_spill_budget_to_an_eighth() {
+        let resident = Arc::new(AtomicU64::new(0));
+        let p: Arc<dyn MemoryPool> =
+            Arc::new(HeadroomPool::with_resident(100 * MB, resident.clone()));
+        let sort = spiller(&p, "sort");
+        sort.try_grow(10 * MB).unwrap();
+        // 70 MB resident of which the pool handed out 10: 60 MB nobody reserved. The spilling
+        // budget is 100 - 60 = 40 MB instead of 50.
+        resident.store(70 * MB as u64, Ordering::Relaxed);
+        sort.try_grow(30 * MB).unwrap();
+        // The next sample sees the sort's 30 MB resident too; still 60 MB unaccounted.
+        resident.store(100 * MB as u64, Ordering::Relaxed);
+        assert!(sort.try_grow(1).is_err());
+        // With 95 MB unaccounted the room left (5 MB) is below an eighth of the limit (12.5
+        // MB): the spiller keeps that much, no more.
+        resident.store(135 * MB as u64, Ordering::Relaxed);
+        sort.shrink(40 * MB);
+        sort.try_grow(12 * MB).unwrap();
+        assert!(sort.try_grow(MB).is_err());
+        // An operator that cannot spill is not cut: it gets the free memory of the pool.
+        let merge = fixed(&p, "merge");
+        merge.try_grow(80 * MB).unwrap();
     }
 
     #[test]

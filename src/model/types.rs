@@ -102,7 +102,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, String> {
 /// A column type as pipeline files spell it (`date`, `decimal(18,2)`), or Arrow's name.
 pub fn column_type_name(dt: &DataType) -> String {
     match dt {
-        DataType::Utf8 => "string".into(),
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => "string".into(),
         DataType::Int32 => "int".into(),
         DataType::Int64 => "bigint".into(),
         DataType::Float64 => "double".into(),

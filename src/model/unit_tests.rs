@@ -41,6 +41,8 @@ pub struct UnitTestFile {
 #[derive(Debug, Clone)]
 pub struct UnitTest {
     pub name: String,
+    /// Where the name is written.
+    pub name_at: Location,
     pub description: Option<String>,
     pub at: Location,
     /// The run date, as written (checked when the test runs).
@@ -129,6 +131,7 @@ pub fn parse_file(text: &str, file: &Path) -> Result<UnitTestFile, Vec<Problem>>
     let mut p = Parser {
         file: file.to_path_buf(),
         problems: Vec::new(),
+        chars: text.chars().collect(),
     };
     let stem = file
         .file_stem()
@@ -172,16 +175,16 @@ pub fn parse_file(text: &str, file: &Path) -> Result<UnitTestFile, Vec<Problem>>
             },
         ));
     }
-    let mut names: Vec<&str> = out.tests.iter().map(|t| t.name.as_str()).collect();
-    names.sort();
-    for pair in names.windows(2).filter(|w| w[0] == w[1]) {
-        p.problems.push(Problem::at(
-            at(1, 1),
-            ProblemKind::DuplicateName {
-                what: "unit test".into(),
-                name: pair[0].to_string(),
-            },
-        ));
+    for (i, t) in out.tests.iter().enumerate() {
+        if out.tests[..i].iter().any(|u| u.name == t.name) {
+            p.problems.push(Problem::at(
+                t.name_at.clone(),
+                ProblemKind::DuplicateName {
+                    what: "unit test".into(),
+                    name: t.name.clone(),
+                },
+            ));
+        }
     }
     if p.problems.is_empty() {
         Ok(out)
@@ -193,6 +196,8 @@ pub fn parse_file(text: &str, file: &Path) -> Result<UnitTestFile, Vec<Problem>>
 struct Parser {
     file: PathBuf,
     problems: Vec<Problem>,
+    /// The document, for the text of numbers as written.
+    chars: Vec<char>,
 }
 
 const TEST_KEYS: &[&str] = &[
@@ -267,6 +272,7 @@ impl Parser {
         let entries = self.map(node, "tests")?;
         let mut t = UnitTest {
             name: String::new(),
+            name_at: self.at(node.line, node.column),
             description: None,
             at: self.at(node.line, node.column),
             ds: None,
@@ -278,7 +284,10 @@ impl Parser {
         let mut saw_expect = false;
         for (key, value) in entries {
             match key.name.as_str() {
-                "name" => t.name = self.string(key, value).unwrap_or_default(),
+                "name" => {
+                    t.name = self.string(key, value).unwrap_or_default();
+                    t.name_at = self.at(value.line, value.column);
+                }
                 "description" => t.description = self.string(key, value),
                 "ds" => t.ds = self.string(key, value),
                 "ordered" => match value.value {
@@ -324,6 +333,19 @@ impl Parser {
         Some(t)
     }
 
+    /// A cell's text: a number as written (`1.0` keeps its decimal, `007` its zeros), any
+    /// other scalar as YAML reads it; `None` for a list or mapping.
+    fn cell_text(&self, node: &Node) -> Option<Option<String>> {
+        match node.value {
+            Value::Int(_) | Value::Float(_) => {
+                let (start, end) = node.span;
+                let raw: String = self.chars.get(start..end)?.iter().collect();
+                Some(Some(raw.trim().to_string()))
+            }
+            ref other => scalar_text(other),
+        }
+    }
+
     fn rows(&mut self, key: &Key, node: &Node) -> Vec<Row> {
         let mut out = Vec::new();
         for item in self.seq(key, node) {
@@ -332,7 +354,7 @@ impl Parser {
             };
             let mut cells = Vec::new();
             for (k, v) in entries {
-                match scalar_text(&v.value) {
+                match self.cell_text(v) {
                     Some(value) => cells.push(Cell {
                         column: k.name.clone(),
                         at: self.at(v.line, v.column),

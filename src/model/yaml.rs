@@ -13,6 +13,9 @@ pub struct Node {
     pub line: usize,
     pub column: usize,
     pub value: Value,
+    /// Where the node's text starts and ends, as character offsets into the document: a
+    /// number's text as written (`1.0`, `007`) is `text[span.0..span.1]`.
+    pub span: (usize, usize),
 }
 
 /// The YAML value kinds the pipeline format uses.
@@ -72,6 +75,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
             line: 1,
             column: 1,
             value: Value::Null,
+            span: (0, 0),
         }),
     }
 }
@@ -79,6 +83,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 fn convert(node: MarkedYaml<'_>) -> Result<Node, SyntaxError> {
     let line = node.span.start.line().max(1);
     let column = node.span.start.col() + 1;
+    let span = (node.span.start.index(), node.span.end.index());
     let value = match node.data {
         YamlData::Value(scalar) => scalar_value(scalar),
         YamlData::Representation(text, _, _) => Value::Str(text.into_owned()),
@@ -128,6 +133,7 @@ fn convert(node: MarkedYaml<'_>) -> Result<Node, SyntaxError> {
         line,
         column,
         value,
+        span,
     })
 }
 
