@@ -132,7 +132,7 @@ fn column_descriptions_reach_the_page_and_bad_forms_are_located() {
     let html = std::fs::read_to_string(p.path().join("site/tables/ads_city_sales.html")).unwrap();
     // Escaped, in the description cell of the column's row.
     assert!(
-        html.contains("<tr id=\"col-city\"><td><code>city</code></td><td><code>Utf8</code></td><td>The customer&#39;s latest city &lt;as landed&gt;</td>"),
+        html.contains("<tr id=\"col-city\"><td><code>city</code></td><td><code>string</code></td><td>The customer&#39;s latest city &lt;as landed&gt;</td>"),
         "{html}"
     );
     // Before any run: the page says there is no history rather than drawing empty charts.
