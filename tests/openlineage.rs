@@ -134,15 +134,21 @@ fn a_run_emits_events_the_openlineage_client_loads_and_the_endpoint_receives() {
             "shop START",
             "shop.dwd_order START",
             "shop.dwd_order COMPLETE",
+            "shop.dwd_order.checks START",
+            "shop.dwd_order.checks COMPLETE",
             "shop.dws_customer_sales START",
             "shop.dws_customer_sales COMPLETE",
+            "shop.dws_customer_sales.checks START",
+            "shop.dws_customer_sales.checks COMPLETE",
             "shop.ads_top_customers START",
             "shop.ads_top_customers COMPLETE",
+            "shop.ads_top_customers.checks START",
+            "shop.ads_top_customers.checks COMPLETE",
             "shop COMPLETE",
         ]
     );
     let parent = &events[0]["run_id"];
-    for e in &events[1..7] {
+    for e in &events[1..events.len() - 1] {
         assert_eq!(&e["parent_run_id"], parent, "{e:#}");
     }
     let start = find(&events, "shop.ads_top_customers", "START");
@@ -162,8 +168,11 @@ fn a_run_emits_events_the_openlineage_client_loads_and_the_endpoint_receives() {
         dwd["lineage"]["order_date"],
         serde_json::json!(["ods_order.order_time TRANSFORMATION"])
     );
+    // The checks are a job of their own whose input, the checked table, carries the assertions.
+    let checks = find(&events, "shop.dwd_order.checks", "COMPLETE");
+    assert_eq!(checks["inputs"], serde_json::json!(["dwd_order"]));
     assert_eq!(
-        dwd["assertions"],
+        checks["assertions"],
         serde_json::json!([
             ["unique(order_id)", true],
             ["not_null(order_id,customer_id,order_date)", true]
@@ -233,7 +242,7 @@ fn a_failing_stage_and_an_unreachable_endpoint() {
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains(
-            "could not send 10 of 10 OpenLineage events to http://127.0.0.1:9/api/v1/lineage"
+            "could not send 16 of 16 OpenLineage events to http://127.0.0.1:9/api/v1/lineage"
         ),
         "{text}"
     );

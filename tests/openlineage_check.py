@@ -61,7 +61,8 @@ def assertions(d):
     )
 
 
-DATASET_FACETS = {"schema": schema, "columnLineage": lineage, "dataQualityAssertions": assertions}
+DATASET_FACETS = {"schema": schema, "columnLineage": lineage}
+INPUT_FACETS = {"dataQualityAssertions": assertions}
 OUTPUT_FACETS = {
     "outputStatistics": lambda d: output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(**strip(d))
 }
@@ -100,7 +101,12 @@ def load(path):
             facets=facets(raw["job"].get("facets"), JOB_FACETS, path),
         ),
         inputs=[
-            InputDataset(namespace=i["namespace"], name=i["name"], facets=facets(i.get("facets"), DATASET_FACETS, path))
+            InputDataset(
+                namespace=i["namespace"],
+                name=i["name"],
+                facets=facets(i.get("facets"), DATASET_FACETS, path),
+                inputFacets=facets(i.get("inputFacets"), INPUT_FACETS, path),
+            )
             for i in raw["inputs"]
         ],
         outputs=[
@@ -174,7 +180,8 @@ def main():
                 },
                 "assertions": [
                     [a["assertion"], a["success"]]
-                    for a in out.get("facets", {}).get("dataQualityAssertions", {}).get("assertions", [])
+                    for i in raw["inputs"]
+                    for a in i.get("inputFacets", {}).get("dataQualityAssertions", {}).get("assertions", [])
                 ],
                 "error": raw["run"]["facets"].get("errorMessage", {}).get("message"),
             }

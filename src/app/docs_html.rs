@@ -372,7 +372,8 @@ fn table_page(site: &Site, t: &TableDoc) -> String {
     page(site, &t.name, "../", &b)
 }
 
-/// Rows written per run as bars, oldest left.
+/// Rows written per run as bars, oldest left; runs that did not publish the table (blocked by
+/// checks, or rebuilding a past date's partition only) in another colour.
 fn rows_chart(t: &TableDoc) -> String {
     let n = t.history.len() as f64;
     let (w, h, left) = (360.0_f64.max(n * 14.0 + 60.0), 120.0, 50.0);
@@ -395,11 +396,18 @@ fn rows_chart(t: &TableDoc) -> String {
             let bh = (r as f64 / max * (h - 24.0)).max(1.0);
             let _ = write!(
                 s,
-                "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>{} ({}): {r} rows</title></rect>",
+                "<rect class=\"bar {}\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"><title>{} ({}, run {}): {r} rows</title></rect>",
+                // A run that built the table but did not publish it is drawn apart.
+                if p.status == "succeeded" {
+                    "published"
+                } else {
+                    "unpublished"
+                },
                 h - bh,
                 (bw - 2.0).max(1.0),
                 esc(&p.ds),
-                esc(&p.status)
+                esc(&p.status),
+                esc(&p.run_id)
             );
         }
     }

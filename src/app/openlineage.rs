@@ -6,9 +6,11 @@
 //! OpenLineage naming spec says for files: namespace `file` and the absolute path, or
 //! `s3://bucket` and the key prefix. Facets: `schema` on every dataset; on the output
 //! `columnLineage` (from [`super::lineage`]: DIRECT/IDENTITY for copies, DIRECT/TRANSFORMATION,
-//! DIRECT/AGGREGATION), `dataQualityAssertions` from the stage's checks and `outputStatistics`
-//! (rows, bytes, files); on the job `sql` and `jobType`; on the run `parent`, `nominalTime`
-//! (the run date, midnight UTC) and `errorMessage` on failure.
+//! DIRECT/AGGREGATION) and `outputStatistics` (rows, bytes, files); on the job `sql` and
+//! `jobType`; on the run `parent`, `nominalTime` (the start of the run date in the pipeline's
+//! time zone) and `errorMessage` on failure. A stage's checks are a job of their own,
+//! `<pipeline>.<stage>.checks` (type TEST), whose input, the checked output, carries the
+//! `dataQualityAssertions` facet: the spec defines that facet for input datasets.
 //!
 //! Each event is written to `_meta/openlineage/<run_id>/<seq>-<job>-<type>.json` in the
 //! warehouse and, when `OPENLINEAGE_URL` is set, POSTed to `$OPENLINEAGE_URL/api/v1/lineage`
@@ -340,21 +342,6 @@ impl<'a> Emitter<'a> {
         let mut output = job.output.clone();
         output["facets"]["columnLineage"] = job.lineage.clone();
         if let Some(r) = result {
-            if !r.checks.is_empty() {
-                let assertions: Vec<Value> = r
-                    .checks
-                    .iter()
-                    .map(|c| {
-                        json!({"assertion": c.check, "success": c.status == CheckStatus::Pass,
-                               "severity": format!("{:?}", c.severity).to_lowercase(),
-                               "actual": c.failing.to_string()})
-                    })
-                    .collect();
-                output["facets"]["dataQualityAssertions"] = facet(
-                    "1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
-                    json!({ "assertions": assertions }),
-                );
-            }
             if let StageStatus::Succeeded { output: o }
             | StageStatus::Blocked { output: o, .. }
             | StageStatus::Scratch { output: o } = &r.status
@@ -367,6 +354,39 @@ impl<'a> Emitter<'a> {
         }
         e["outputs"] = json!([output]);
         e
+    }
+
+    /// The checks of a stage as a job of their own, `<pipeline>.<stage>.checks` (job type
+    /// TEST, as dbt's tests are): its input is the checked output with the
+    /// `dataQualityAssertions` facet, which the spec defines for inputs. FAIL when a check that
+    /// blocks publication failed.
+    fn send_checks(&self, r: &StageResult) {
+        let Some(job) = self.jobs.get(&r.stage) else {
+            return;
+        };
+        let assertions: Vec<Value> = r
+            .checks
+            .iter()
+            .map(|c| {
+                json!({"assertion": c.check, "success": c.status == CheckStatus::Pass,
+                       "severity": format!("{:?}", c.severity).to_lowercase(),
+                       "actual": format!("{} of {} rows fail", c.failing, c.total)})
+            })
+            .collect();
+        let mut input = job.output.clone();
+        input["inputFacets"] = json!({"dataQualityAssertions": facet(
+            "1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
+            json!({ "assertions": assertions }),
+        )});
+        let name = format!("{}.checks", r.stage);
+        let failed = r.checks.iter().any(|c| c.blocks());
+        for kind in ["START", if failed { "FAIL" } else { "COMPLETE" }] {
+            let error = (kind == "FAIL").then_some("a check that blocks publication failed");
+            let mut e = self.event(kind, &name, Some(&name), self.run_facets(true, error));
+            e["job"]["facets"]["jobType"]["jobType"] = json!("TEST");
+            e["inputs"] = json!([input]);
+            self.send(&name, e);
+        }
     }
 }
 
@@ -412,6 +432,9 @@ impl RunObserver for Emitter<'_> {
                 &result.stage,
                 self.stage_event(kind, &result.stage, Some(result)),
             );
+            if !result.checks.is_empty() {
+                self.send_checks(result);
+            }
         }
         self.inner.stage_finished(result);
     }
