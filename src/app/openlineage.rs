@@ -341,16 +341,16 @@ impl<'a> Emitter<'a> {
         e["inputs"] = json!(job.inputs);
         let mut output = job.output.clone();
         output["facets"]["columnLineage"] = job.lineage.clone();
-        if let Some(r) = result {
-            if let StageStatus::Succeeded { output: o }
+        if let Some(
+            StageStatus::Succeeded { output: o }
             | StageStatus::Blocked { output: o, .. }
-            | StageStatus::Scratch { output: o } = &r.status
-            {
-                output["outputFacets"] = json!({"outputStatistics": facet(
-                    "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
-                    json!({"rowCount": o.rows, "size": o.bytes, "fileCount": o.files}),
-                )});
-            }
+            | StageStatus::Scratch { output: o },
+        ) = result.map(|r| &r.status)
+        {
+            output["outputFacets"] = json!({"outputStatistics": facet(
+                "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
+                json!({"rowCount": o.rows, "size": o.bytes, "fileCount": o.files}),
+            )});
         }
         e["outputs"] = json!([output]);
         e
