@@ -68,12 +68,23 @@ def generate(strata, scale, cache, regenerate):
     return base
 
 
+DESCRIBED_COLUMN = re.compile(r"^(\s+)([\w]+): \{type: ([^,}]+), description: .*\}\s*$")
+
+
 def fresh_project(base):
     """The project over the cached ODS files (generated inside it: strata refuses sources outside
-    its root), with this checkout's pipeline, SQL and seeds copied in anew."""
+    its root), with this checkout's pipeline, SQL and seeds copied in anew. The yardstick reads a
+    `columns:` entry only as `name: type`, so the documented form `name: {type, description}` is
+    written back as `name: type` in the copy (descriptions change nothing a run does)."""
     for d in ("pipelines", "sql", os.path.join("data", "seeds")):
         shutil.rmtree(os.path.join(base, d), ignore_errors=True)
         shutil.copytree(os.path.join(ROOT, d), os.path.join(base, d))
+    for path in glob.glob(os.path.join(base, "pipelines", "*.yaml")):
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        plain = [DESCRIBED_COLUMN.sub(r"\1\2: \3", line) for line in lines]
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(plain))
     return base
 
 

@@ -491,6 +491,9 @@ async fn dws_and_ads_match_hand_computed_values() {
     // 2026-11-01 + 23 = 2026-11-24. Not due: B1 (150/5 = 30 -> ds+30), B2 (360/2 = 180 ->
     // 2026-10-12 + 180), B9 (150/3 = 50 -> ds-100), B12 (40/4 = 10 -> ds-240).
     // Renewal: K04 ends 2026-11-26, K13 ends on ds; K23 (ds+7) and K12 (ds+10) are outside.
+    // Campaigns (data/seeds/campaigns.csv): CP2611B starts 2026-11-26 for the tier 高价值, which
+    // is B1 B2 B4 here (C01 C02 C04); CP2611A (11-24) targets top categories 软件许可 and
+    // SaaS订阅, which no customer here buys; CP2612C starts after the window.
     assert_eq!(
         rows(
             &ctx,
@@ -501,12 +504,44 @@ async fn dws_and_ads_match_hand_computed_values() {
         )
         .await,
         [
+            "C01 | campaign | 2026-11-26 | R1 | 活动 CP2611B 高价值客户年终答谢会 开始",
+            "C02 | campaign | 2026-11-26 | R2 | 活动 CP2611B 高价值客户年终答谢会 开始",
+            "C04 | campaign | 2026-11-26 | R2 | 活动 CP2611B 高价值客户年终答谢会 开始",
             "C04 | renewal | 2026-11-26 | R2 | 合同 K04 到期",
             "C04 | repurchase | 2026-11-24 | R2 | 上次下单 2026-11-01, 平均间隔 23 天",
             "C05 | birthday | 2026-11-21 | R1 | 联系人生日 11-21",
             "C07 | repurchase | 2026-11-21 | R1 | 上次下单 2026-09-22, 平均间隔 60 天",
             "C13 | renewal | 2026-11-21 | R1 | 合同 K13 到期",
             "C14 | birthday | 2026-11-24 | R2 | 联系人生日 11-24",
+        ]
+    );
+
+    // ---- ads_customer_preference: paid spend per category in (ds-365, ds] ----
+    // B1 (C01): 软件 t-0, t-60, t-120 and 硬件 t-30, t-90, t-150 at 5000.00 each (the refunded
+    // O0107 does not count): 15000 and 15000, shares 0.5; equal spends rank by name, and 硬件
+    // (U+786C) sorts before 软件 (U+8F6F), so 硬件 is the top. B4 (C04): 软件, 硬件 and 服务 at
+    // 12000 each: a third each, 服务 (U+670D) first; it bought all three categories any
+    // customer here buys, so it has no next category.
+    assert_eq!(
+        rows(
+            &ctx,
+            &format!(
+                "SELECT m.source_customer_id, x.product_category, x.spend_cny, round(x.spend_share, 6), \
+                 x.category_rank, x.is_top_category, x.next_category \
+             FROM ads_customer_preference x {CRM} WHERE x.ds = DATE '{DS}' \
+               AND m.source_customer_id IN ('C01', 'C04') ORDER BY 1, 5"
+            )
+        )
+        .await
+        .iter()
+        .map(|r| r.rsplit_once(" | ").map(|(head, next)| if r.starts_with("C01") { head.to_string() } else { format!("{head} | {next}") }).unwrap_or_default())
+        .collect::<Vec<_>>(),
+        [
+            "C01 | 硬件 | 15000.0 | 0.5 | 1 | true",
+            "C01 | 软件 | 15000.0 | 0.5 | 2 | false",
+            "C04 | 服务 | 12000.0 | 0.333333 | 1 | true | NULL",
+            "C04 | 硬件 | 12000.0 | 0.333333 | 2 | false | NULL",
+            "C04 | 软件 | 12000.0 | 0.333333 | 3 | false | NULL",
         ]
     );
 

@@ -1,7 +1,9 @@
 -- ads_followup_reminder: seed 001's reminders due in [$ds, $ds + $reminder_days): contact
 -- birthdays (29 February falls on 28 February in common years), expected repurchases (last paid
--- order + average days between paid orders, rounded to whole days, for customers with >= 3) and
--- active contracts ending.
+-- order + average days between paid orders, rounded to whole days, for customers with >= 3),
+-- active contracts ending, and campaigns (seed_campaigns) starting, for every customer whose top
+-- category (ads_customer_preference) is among the campaign's target_categories or whose value
+-- tier on $ds (ads_rfm_score) is among its target_tiers (both ';'-separated lists).
 -- Text columns are cast to Utf8, the contract's STRING (inputs may arrive as Utf8View).
 WITH days AS (
   SELECT $ds + k AS due_date
@@ -36,12 +38,32 @@ renewals AS (
   FROM dwd_contract
   WHERE start_date <= $ds AND end_date >= $ds
 ),
+targeted AS (
+  SELECT k.campaign_id, k.name, k.start_date, p.customer_id
+  FROM seed_campaigns k
+  JOIN ads_customer_preference p
+    ON p.ds = $ds AND p.is_top_category
+   AND strpos(';' || k.target_categories || ';', ';' || p.product_category || ';') > 0
+  UNION ALL
+  SELECT k.campaign_id, k.name, k.start_date, r.customer_id
+  FROM seed_campaigns k
+  JOIN ads_rfm_score r
+    ON r.ds = $ds AND strpos(';' || k.target_tiers || ';', ';' || r.value_tier || ';') > 0
+),
+campaigns AS (
+  SELECT DISTINCT customer_id, start_date AS due_date, 'campaign' AS reminder_type,
+    '活动 ' || campaign_id || ' ' || name || ' 开始' AS detail
+  FROM targeted
+  WHERE start_date >= $ds AND start_date < $ds + $reminder_days
+),
 reminders AS (
   SELECT * FROM birthdays
   UNION ALL
   SELECT * FROM repurchase
   UNION ALL
   SELECT * FROM renewals
+  UNION ALL
+  SELECT * FROM campaigns
 )
 SELECT
   $ds AS ds,

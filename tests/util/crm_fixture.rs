@@ -335,6 +335,19 @@ pub type TableSchema = (&'static str, bool, &'static [(&'static str, &'static st
 
 pub const ADS_SCHEMAS: &[TableSchema] = &[
     (
+        "ads_customer_preference",
+        true,
+        &[
+            ("customer_id", "Utf8"),
+            ("product_category", "Utf8"),
+            ("spend_cny", "Float64"),
+            ("spend_share", "Float64"),
+            ("category_rank", "Int32"),
+            ("is_top_category", "Boolean"),
+            ("next_category", "Utf8"),
+        ],
+    ),
+    (
         "ads_rfm_score",
         true,
         &[
