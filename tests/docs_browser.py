@@ -73,7 +73,7 @@ def main():
         columns = len(driver.find_elements(By.CSS_SELECTOR, "table.columns tr[id^='col-']"))
         summary["rfm_columns"] = columns
         # The row-count chart renders one visible bar per run.
-        bars = driver.find_elements(By.CSS_SELECTOR, "svg.rows rect.bar")
+        bars = driver.find_elements(By.CSS_SELECTOR, "svg.rows rect.bar.published")
         sizes = [b.rect for b in bars]
         if len(bars) != expect["rfm_runs"] or any(s["height"] <= 0 or s["width"] <= 0 for s in sizes):
             fail(f"row chart bars: {sizes}")

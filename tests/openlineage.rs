@@ -117,7 +117,8 @@ fn a_run_emits_events_the_openlineage_client_loads_and_the_endpoint_receives() {
     assert_eq!(code, 0, "{text}");
     let (events_dir, events) = checked_events(&dir.join("warehouse"));
 
-    // Order: the pipeline's START first, its COMPLETE last, each stage START before COMPLETE.
+    // Order: the pipeline's START first, its COMPLETE last; each stage's checks (run on its staged
+    // output) between the stage's START and its end.
     let kinds: Vec<String> = events
         .iter()
         .map(|e| {
@@ -133,17 +134,17 @@ fn a_run_emits_events_the_openlineage_client_loads_and_the_endpoint_receives() {
         [
             "shop START",
             "shop.dwd_order START",
-            "shop.dwd_order COMPLETE",
             "shop.dwd_order.checks START",
             "shop.dwd_order.checks COMPLETE",
+            "shop.dwd_order COMPLETE",
             "shop.dws_customer_sales START",
-            "shop.dws_customer_sales COMPLETE",
             "shop.dws_customer_sales.checks START",
             "shop.dws_customer_sales.checks COMPLETE",
+            "shop.dws_customer_sales COMPLETE",
             "shop.ads_top_customers START",
-            "shop.ads_top_customers COMPLETE",
             "shop.ads_top_customers.checks START",
             "shop.ads_top_customers.checks COMPLETE",
+            "shop.ads_top_customers COMPLETE",
             "shop COMPLETE",
         ]
     );

@@ -170,12 +170,22 @@ fn new_stage_handles_partitioned_stages_and_unusual_pipeline_files() {
     assert_eq!(code, Some(1));
     assert!(err.contains("SQL keyword"), "{err}");
 
-    // A flow-style list is refused, untouched; a file ending in `...` and CRLF line ends work.
+    // An empty flow list (`stages: []`, also with a quoted key) becomes a block list; a
+    // non-empty one is refused, untouched; a file ending in `...` and CRLF line ends work.
     let file = dir.join("pipelines/shop.yaml");
     let original = std::fs::read_to_string(&file).unwrap();
-    let flow = original.split("stages:").next().unwrap().to_string() + "stages: []\n";
-    std::fs::write(&file, &flow).unwrap();
+    let head = original.split("stages:").next().unwrap().to_string();
+    std::fs::write(&file, head.clone() + "\"stages\": []\n").unwrap();
     let (code, err) = run(&["new", "stage", "dws_f", "--layer", "dws"]);
+    assert_eq!(code, Some(0), "{err}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        after.ends_with("stages:\n  - name: dws_f\n    layer: dws\n    sql: sql/dws/dws_f.sql\n"),
+        "{after}"
+    );
+    let flow = head + "stages: [{name: dws_f, layer: dws, sql: sql/dws/dws_f.sql}]\n";
+    std::fs::write(&file, &flow).unwrap();
+    let (code, err) = run(&["new", "stage", "dws_g", "--layer", "dws"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("flow-style list"), "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), flow);

@@ -409,6 +409,17 @@ fn rows_chart(t: &TableDoc) -> String {
                 esc(&p.status),
                 esc(&p.run_id)
             );
+        } else {
+            // A run in which the stage failed wrote nothing: a red mark on the axis.
+            let _ = write!(
+                s,
+                "<rect class=\"bar failed\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"4\"><title>{} ({}, run {}): no rows written</title></rect>",
+                h - 4.0,
+                (bw - 2.0).max(1.0),
+                esc(&p.ds),
+                esc(&p.status),
+                esc(&p.run_id)
+            );
         }
     }
     if let (Some(first), Some(last)) = (t.history.first(), t.history.last()) {

@@ -28,6 +28,8 @@ pub struct LineageGraph {
 pub struct TableLineage {
     /// `source` (a landed table or seed) or `stage`.
     pub kind: &'static str,
+    /// The tables a stage's query reads (none for a source).
+    pub reads: Vec<String>,
     pub columns: Vec<ColumnLineage>,
 }
 
@@ -108,7 +110,7 @@ pub async fn graph_of(
     let mut out = LineageGraph::default();
     for (name, schema) in &schemas.tables {
         let stage = pipeline.stages.iter().find(|s| &s.name == name);
-        let mut origins = match stage {
+        let (mut origins, reads) = match stage {
             Some(stage) => engine::lineage::stage_origins(&ctx, stage)
                 .await
                 .map_err(|source| StrataError::Stage {
@@ -116,7 +118,7 @@ pub async fn graph_of(
                     sql_file: stage.sql_display.clone(),
                     source,
                 })?,
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
         let columns = schema
             .fields()
@@ -141,8 +143,14 @@ pub async fn graph_of(
             })
             .collect();
         let kind = if stage.is_some() { "stage" } else { "source" };
-        out.tables
-            .insert(name.clone(), TableLineage { kind, columns });
+        out.tables.insert(
+            name.clone(),
+            TableLineage {
+                kind,
+                reads,
+                columns,
+            },
+        );
     }
     Ok(out)
 }

@@ -119,7 +119,7 @@ impl<'a> Emitter<'a> {
         run_id: &str,
         ds: &str,
     ) -> Self {
-        let (pipeline, plan) = (&project.pipeline, &project.plan);
+        let pipeline = &project.pipeline;
         let location = |table: &str| -> (String, String) {
             if let Some(source) = pipeline.source(table) {
                 let url = crate::engine::sources::source_url(pipeline, source)
@@ -134,16 +134,11 @@ impl<'a> Emitter<'a> {
         };
         let mut jobs = BTreeMap::new();
         for stage in &pipeline.stages {
-            let inputs: Vec<Value> = plan
-                .stages
-                .iter()
-                .find(|p| p.name == stage.name)
-                .map(|p| {
-                    p.inputs
-                        .iter()
-                        .map(|i| i.table.as_str())
-                        .collect::<Vec<_>>()
-                })
+            // What the query reads: tables only its checks read are no inputs of the job.
+            let inputs: Vec<Value> = lineage
+                .tables
+                .get(&stage.name)
+                .map(|t| t.reads.iter().map(String::as_str).collect::<Vec<_>>())
                 .unwrap_or_default()
                 .into_iter()
                 .map(|t| {
@@ -259,7 +254,7 @@ impl<'a> Emitter<'a> {
         if let Some(message) = error {
             facets["errorMessage"] = facet(
                 "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
-                json!({"message": message, "programmingLanguage": "SQL"}),
+                json!({"message": message, "programmingLanguage": if parent { "SQL" } else { "strata" }}),
             );
         }
         facets
@@ -352,7 +347,10 @@ impl<'a> Emitter<'a> {
                 json!({"rowCount": o.rows, "size": o.bytes, "fileCount": o.files}),
             )});
         }
-        e["outputs"] = json!([output]);
+        // A stage that failed or was blocked published nothing: no output dataset version.
+        if kind != "FAIL" && kind != "ABORT" {
+            e["outputs"] = json!([output]);
+        }
         e
     }
 
@@ -369,21 +367,23 @@ impl<'a> Emitter<'a> {
             .iter()
             .map(|c| {
                 json!({"assertion": c.check, "success": c.status == CheckStatus::Pass,
-                       "severity": format!("{:?}", c.severity).to_lowercase(),
-                       "actual": format!("{} of {} rows fail", c.failing, c.total)})
+                       "severity": format!("{:?}", c.severity).to_lowercase()})
             })
             .collect();
-        let mut input = job.output.clone();
-        input["inputFacets"] = json!({"dataQualityAssertions": facet(
-            "1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
-            json!({ "assertions": assertions }),
-        )});
         let name = format!("{}.checks", r.stage);
         let failed = r.checks.iter().any(|c| c.blocks());
         for kind in ["START", if failed { "FAIL" } else { "COMPLETE" }] {
             let error = (kind == "FAIL").then_some("a check that blocks publication failed");
             let mut e = self.event(kind, &name, Some(&name), self.run_facets(true, error));
             e["job"]["facets"]["jobType"]["jobType"] = json!("TEST");
+            // The results belong to the end of the checks' run, not to its start.
+            let mut input = job.output.clone();
+            if kind != "START" {
+                input["inputFacets"] = json!({"dataQualityAssertions": facet(
+                    "1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
+                    json!({ "assertions": assertions }),
+                )});
+            }
             e["inputs"] = json!([input]);
             self.send(&name, e);
         }
@@ -428,13 +428,15 @@ impl RunObserver for Emitter<'_> {
                     self.stage_event("START", &result.stage, None),
                 );
             }
+            // The checks ran on the staged output before it was published or not: their job
+            // comes before the stage's end.
+            if !result.checks.is_empty() {
+                self.send_checks(result);
+            }
             self.send(
                 &result.stage,
                 self.stage_event(kind, &result.stage, Some(result)),
             );
-            if !result.checks.is_empty() {
-                self.send_checks(result);
-            }
         }
         self.inner.stage_finished(result);
     }

@@ -346,8 +346,31 @@ pub async fn new_stage(
         return Err(bad("stage name", name, format!("{rel} exists")));
     }
     let original = std::fs::read_to_string(&pipeline.file).map_err(io("read", &pipeline.file))?;
+    // An empty flow list (`stages: []`) becomes a block list; a non-empty one is refused.
+    let original_text = original.clone();
+    let original = original
+        .lines()
+        .map(|l| match stages_key(l) {
+            Some(rest) if rest.trim() == "[]" => "stages:",
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join(if original.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        })
+        + if original.ends_with('\n') {
+            if original.contains("\r\n") {
+                "\r\n"
+            } else {
+                "\n"
+            }
+        } else {
+            ""
+        };
     let flow = original.lines().any(|l| {
-        l.strip_prefix("stages:")
+        stages_key(l)
             .is_some_and(|rest| !rest.trim().is_empty() && !rest.trim_start().starts_with('#'))
     });
     if flow {
@@ -391,7 +414,7 @@ pub async fn new_stage(
         Err(e) => Err(e),
     };
     if let Err(e) = checked {
-        let _ = std::fs::write(&pipeline.file, &original);
+        let _ = std::fs::write(&pipeline.file, &original_text);
         let _ = std::fs::remove_file(&sql_path);
         return Err(e);
     }
@@ -411,7 +434,7 @@ pub fn insert_stage(text: &str, entry: &str) -> String {
             || l.starts_with("...")
             || l.starts_with("---")
     };
-    let Some(start) = lines.iter().position(|l| l.starts_with("stages:")) else {
+    let Some(start) = lines.iter().position(|l| stages_key(l).is_some()) else {
         let sep = if text.ends_with('\n') || text.is_empty() {
             ""
         } else {
@@ -441,6 +464,13 @@ pub fn insert_stage(text: &str, entry: &str) -> String {
     let mut joined = out.join(eol);
     joined.push_str(eol);
     joined
+}
+
+/// What follows the top-level `stages:` key on its line (the key may be quoted), or `None`.
+fn stages_key(line: &str) -> Option<&str> {
+    ["stages:", "\"stages\":", "'stages':"]
+        .iter()
+        .find_map(|k| line.strip_prefix(k))
 }
 
 fn indent(text: &str, by: &str) -> String {

@@ -203,8 +203,10 @@ async fn run_one(
         vars: test.vars.clone(),
         ..Overrides::default()
     };
-    let settings = RunSettings::resolve(pipeline, &overrides)
-        .map_err(|e| format!("{}: {}", test.at, crate::report::error_chain_text(&e)))?;
+    let settings = RunSettings::resolve(pipeline, &overrides).map_err(|e| {
+        let text = crate::report::error_chain_text(&e).replace("--var", "`vars:` entry");
+        format!("{}: {text}", test.vars_at.as_ref().unwrap_or(&test.at))
+    })?;
     let ctx = engine::session(&settings.engine, None, pipeline).map_err(|e| e.to_string())?;
     for given in &test.given {
         if !inputs.contains(&given.table.as_str()) {
@@ -505,9 +507,7 @@ fn compare(
     }
     let matches = |e: &[(usize, Cmp, usize)], a: &[Cmp]| {
         e.iter().all(|(col, want, digits)| match (want, &a[*col]) {
-            (Cmp::Float(w), Cmp::Float(g)) => {
-                (g - w).abs() <= 0.5 * 10f64.powi(-(*digits as i32)) + 1e-12 * w.abs().max(1.0)
-            }
+            (Cmp::Float(w), Cmp::Float(g)) => (g - w).abs() <= 0.5 * 10f64.powi(-(*digits as i32)),
             (w, g) => w == g,
         })
     };
@@ -627,6 +627,7 @@ fn show(v: &Cmp) -> String {
     match v {
         Cmp::Null => "null".into(),
         Cmp::Float(f) => f.to_string(),
+        Cmp::Text(t) if t.is_empty() => "\"\"".into(),
         Cmp::Text(t) => t.clone(),
     }
 }
@@ -635,7 +636,11 @@ fn show_expected(row: &Row) -> String {
     let cells: Vec<String> = row
         .cells
         .iter()
-        .map(|c| format!("{}: {}", c.column, c.value.as_deref().unwrap_or("null")))
+        .map(|c| match c.value.as_deref() {
+            None => format!("{}: null", c.column),
+            Some("") => format!("{}: \"\"", c.column),
+            Some(v) => format!("{}: {v}", c.column),
+        })
         .collect();
     format!("{{{}}}", cells.join(", "))
 }

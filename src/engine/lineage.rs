@@ -280,7 +280,8 @@ fn merge(into: &mut Origins, more: Origins) {
     }
 }
 
-/// The origins of every output column of `stage`, by column name, in output order. The stage's
+/// The origins of every output column of `stage`, by column name, in output order, and the tables
+/// its query reads. The stage's
 /// inputs must be registered in `ctx` (empty tables with their schemas suffice; see
 /// [`super::validate::register_empty`]).
 ///
@@ -289,16 +290,30 @@ fn merge(into: &mut Origins, more: Origins) {
 pub async fn stage_origins(
     ctx: &datafusion::prelude::SessionContext,
     stage: &crate::model::Stage,
-) -> Result<Vec<(String, Origins)>, datafusion::error::DataFusionError> {
+) -> Result<(Vec<(String, Origins)>, Vec<String>), datafusion::error::DataFusionError> {
     let df = ctx
         .sql_with_options(&stage.sql, super::stage_sql_options())
         .await?;
     let plan = df.logical_plan();
-    Ok(plan
+    let columns = plan
         .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .zip(column_origins(plan))
-        .collect())
+        .collect();
+    Ok((columns, scanned_tables(plan)))
+}
+
+/// Every table `plan` scans, subqueries included, sorted: what the query reads (its checks may
+/// read others).
+pub fn scanned_tables(plan: &LogicalPlan) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let _ = plan.apply_with_subqueries(|p| {
+        if let LogicalPlan::TableScan(scan) = p {
+            out.insert(scan.table_name.table().to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    out.into_iter().collect()
 }

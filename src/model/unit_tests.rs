@@ -49,6 +49,8 @@ pub struct UnitTest {
     pub ds: Option<String>,
     /// `--var`-style overrides, `name=value`.
     pub vars: Vec<String>,
+    /// Where `vars:` is written, for its errors.
+    pub vars_at: Option<Location>,
     pub given: Vec<Given>,
     pub expect: Vec<Row>,
     pub ordered: bool,
@@ -277,6 +279,7 @@ impl Parser {
             at: self.at(node.line, node.column),
             ds: None,
             vars: Vec::new(),
+            vars_at: None,
             given: Vec::new(),
             expect: Vec::new(),
             ordered: false,
@@ -295,7 +298,19 @@ impl Parser {
                     _ => self.wrong("ordered", value, "true or false"),
                 },
                 "vars" => {
+                    t.vars_at = Some(self.at(value.line, value.column));
                     for (k, v) in self.map(value, "vars").unwrap_or_default() {
+                        if k.name == "ds" {
+                            self.problems.push(Problem::at(
+                                self.at(k.line, k.column),
+                                ProblemKind::InvalidValue {
+                                    key: "vars".into(),
+                                    value: "ds".into(),
+                                    reason: "the run date is the test's own `ds:` key".into(),
+                                },
+                            ));
+                            continue;
+                        }
                         match scalar_text(&v.value) {
                             Some(Some(text)) => t.vars.push(format!("{}={text}", k.name)),
                             _ => self.wrong(&k.name, v, "a scalar"),
