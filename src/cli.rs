@@ -111,7 +111,7 @@ pub struct PlanArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub values: RunValues,
-    /// Only these stages (plus inputs missing from the warehouse): NAME, +NAME, NAME+.
+    /// Only these stages (plus inputs missing from the warehouse or built for another date): NAME, +NAME, NAME+.
     #[arg(long, num_args = 1..)]
     pub select: Vec<String>,
     /// Print what would run, and run nothing.

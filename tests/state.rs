@@ -470,3 +470,42 @@ fn function_settings_are_part_of_the_code() {
         ])
     );
 }
+
+#[test]
+fn a_selected_stage_for_a_new_date_rebuilds_full_tables_of_another_date() {
+    // dwd_customer is a full table. After a run for 2026-11-20 it is as of that date (C1 in
+    // Beijing); selecting only ads_city_sales for 2026-11-21 must not read it as it is: C1 moved
+    // to Shenzhen on the 21st (util/mini.rs), so the 21st's report has Shenzhen and Shanghai.
+    let p = mini_project();
+    run_ok(&p, &["run", "pipelines/mini.yaml", "--ds", "2026-11-20"]);
+    run_ok(
+        &p,
+        &[
+            "run",
+            "pipelines/mini.yaml",
+            "--ds",
+            "2026-11-21",
+            "--select",
+            "ads_city_sales",
+        ],
+    );
+    let built: Vec<(String, String)> = statuses(&last_record(&p));
+    assert!(
+        built.contains(&("dwd_customer".to_string(), "succeeded".to_string())),
+        "{built:?}"
+    );
+    let out = run_ok(
+        &p,
+        &[
+            "sql",
+            "SELECT city FROM ads_city_sales ORDER BY city",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"city": "Shanghai"}, {"city": "Shenzhen"}])
+    );
+}

@@ -12,7 +12,9 @@ use crate::settings::RunSettings;
 use crate::storage::Warehouse;
 
 /// Resolve `--select`: the named stages (with `+` expansions) plus every upstream stage whose
-/// output for this run is missing from the current release. No selector selects everything.
+/// output for this run is missing from the current release, or is a full table built for
+/// another date (a full table is as of one date: read for another it would give that date's
+/// numbers under this one's). No selector selects everything.
 pub async fn select(
     project: &Project,
     wh: &Warehouse,
@@ -43,6 +45,8 @@ pub async fn select(
         }
     }
     let current = wh.current_release().await?;
+    let state = crate::storage::state::ReleaseState::current(wh).await?;
+    let ds = settings.params.ds.to_string();
     let partition = stage::partition_name(&settings.params);
     let mut todo: Vec<String> = selected.iter().cloned().collect();
     while let Some(name) = todo.pop() {
@@ -52,8 +56,11 @@ pub async fn select(
                 continue;
             }
             let def = project.pipeline.stage(&input.table).expect("known stage");
+            let as_of_other_date = def.materialization == Materialization::Table
+                && state.tables.get(&def.name).is_some_and(|p| p.ds != ds);
             let present = match &current {
                 None => false,
+                Some(_) if as_of_other_date => false,
                 Some(p) => {
                     let mut dir =
                         crate::storage::release::table_dir(&p.run_id, def.layer, &def.name);
