@@ -22,7 +22,8 @@
 //! asking the pool, and Parquet decoders and writers hold buffers of their own; at 5,000,000
 //! customers with a 4 GB limit they put the process 1.4 GB above it. A pool made with
 //! [`HeadroomPool::watching_resident`] samples the process's resident memory every 50 ms, takes
-//! what is resident beyond what the pool has handed out as unaccounted, and cuts the spilling
+//! what is resident beyond what the pool has handed out and what the process held when the pool
+//! was made as unaccounted, and cuts the spilling
 //! half by it (down to an eighth of the limit, so spilling operators still make progress): the
 //! operators that can give memory back do, while the ones that cannot hold it.
 
@@ -82,6 +83,9 @@ pub struct HeadroomPool {
     state: Mutex<State>,
     /// The process's resident memory in bytes as last sampled (0: not known).
     resident: Arc<AtomicU64>,
+    /// Resident memory when the pool was made (the program, its runtime, the allocator's
+    /// arenas): not memory the queries hold.
+    baseline: usize,
 }
 
 /// How often a watching pool samples resident memory.
@@ -96,10 +100,12 @@ impl HeadroomPool {
     /// A pool whose spilling half shrinks by the resident memory it did not hand out, read from
     /// `resident` (bytes; 0 means unknown). Used directly by tests.
     pub fn with_resident(limit: usize, resident: Arc<AtomicU64>) -> Self {
+        let baseline = resident.load(Ordering::Relaxed) as usize;
         Self {
             limit,
             state: Mutex::new(State::default()),
             resident,
+            baseline,
         }
     }
 
@@ -107,8 +113,9 @@ impl HeadroomPool {
     /// which ends when the pool is dropped. Where the system does not report resident memory
     /// it behaves as [`HeadroomPool::new`].
     pub fn watching_resident(limit: usize) -> Self {
-        let resident = Arc::new(AtomicU64::new(0));
-        if super::guard::resident_bytes().is_some() {
+        let now = super::guard::resident_bytes();
+        let resident = Arc::new(AtomicU64::new(now.unwrap_or(0)));
+        if now.is_some() {
             let weak = Arc::downgrade(&resident);
             let _ = std::thread::Builder::new()
                 .name("strata-resident".into())
@@ -138,7 +145,7 @@ impl HeadroomPool {
     fn spill_budget(&self, s: &State) -> usize {
         let held = s.spillable + s.unspillable;
         let resident = self.resident.load(Ordering::Relaxed) as usize;
-        let unaccounted = resident.saturating_sub(held);
+        let unaccounted = resident.saturating_sub(self.baseline + held);
         let room = self.limit.saturating_sub(s.unspillable + unaccounted);
         (self.limit / 2)
             .min(self.limit.saturating_sub(s.unspillable))

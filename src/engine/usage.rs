@@ -126,7 +126,11 @@ mod tests {
         assert!(cost.cpu_seconds >= 0.02, "{cost:?}");
         if let Some(peak) = cost.peak_rss_bytes {
             assert!(peak >= 64 << 20, "{cost:?}");
-            assert!(process_peak_rss().unwrap() >= peak);
+            // VmHWM is the kernel's high-water mark of the same counter statm reads, but the
+            // kernel folds each thread's page counts into it in batches (64 pages a thread), so
+            // a statm sample can be ahead of it by a few hundred KiB per thread for a moment.
+            let slack = 8 << 20;
+            assert!(process_peak_rss().unwrap() + slack >= peak, "{cost:?}");
         }
         drop(block);
     }
