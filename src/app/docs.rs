@@ -15,12 +15,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::lineage::{Direction, LineageGraph, graph_of};
+use super::load_project;
 use super::records::{self, RunRecord};
-use super::{check_schemas, load_project};
-use crate::engine;
 use crate::error::{Result, StrataError};
 use crate::model::Layer;
-use crate::settings::{Overrides, RunSettings};
+use crate::settings::Overrides;
 use crate::storage::Warehouse;
 
 /// How many recent runs the charts show.
@@ -94,16 +93,8 @@ pub struct DocsOutcome {
 /// # Errors
 /// The pipeline's validation problems.
 pub async fn site(given: Option<&Path>, overrides: &Overrides) -> Result<Site> {
-    let project = load_project(given)?;
+    let (project, settings, schemas) = super::validated(given, overrides).await?;
     let pipeline = &project.pipeline;
-    let settings = RunSettings::resolve(pipeline, overrides)?;
-    let sources = engine::validate::static_source_schemas(
-        pipeline,
-        &engine::preflight::sources_of(&project.plan),
-        settings.params.ds,
-    )
-    .await;
-    let schemas = check_schemas(&project, &settings, &project.plan, &sources).await?;
     let lineage = graph_of(pipeline, &settings, &schemas).await?;
     // The warehouse is optional: docs of a project that never ran have no history.
     let runs = match Warehouse::open_read_only(&settings.warehouse, &pipeline.project_dir) {

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{check_schemas, load_project};
 use crate::diag::suggest;
 use crate::engine::{self, lineage::Derivation};
 use crate::error::{Result, StrataError};
@@ -81,15 +80,7 @@ pub struct LineageOutcome {
 /// # Errors
 /// The pipeline's problems (as `strata validate` reports them), or a stage that does not plan.
 pub async fn graph(given: Option<&Path>, overrides: &Overrides) -> Result<LineageGraph> {
-    let project = load_project(given)?;
-    let settings = RunSettings::resolve(&project.pipeline, overrides)?;
-    let sources = engine::validate::static_source_schemas(
-        &project.pipeline,
-        &engine::preflight::sources_of(&project.plan),
-        settings.params.ds,
-    )
-    .await;
-    let schemas = check_schemas(&project, &settings, &project.plan, &sources).await?;
+    let (project, settings, schemas) = super::validated(given, overrides).await?;
     graph_of(&project.pipeline, &settings, &schemas).await
 }
 

@@ -17,6 +17,7 @@ pub mod scaffold;
 pub mod selection;
 pub mod skip;
 pub mod status;
+mod unit_compare;
 pub mod unit_test;
 
 use std::path::{Path, PathBuf};
@@ -88,8 +89,13 @@ pub struct ValidateOutcome {
     pub schemas: Schemas,
 }
 
-/// Load, plan and statically validate every stage against schemas.
-pub async fn validate(given: Option<&Path>, overrides: &Overrides) -> Result<ValidateOutcome> {
+/// Load and plan the project, resolve its settings and validate every stage statically
+/// (declared or footer-inferred source schemas; no data read): what `validate`, `lineage`,
+/// `docs` and `test` all start from.
+pub async fn validated(
+    given: Option<&Path>,
+    overrides: &Overrides,
+) -> Result<(Project, RunSettings, Schemas)> {
     let project = load_project(given)?;
     let settings = RunSettings::resolve(&project.pipeline, overrides)?;
     let sources = engine::validate::static_source_schemas(
@@ -99,6 +105,12 @@ pub async fn validate(given: Option<&Path>, overrides: &Overrides) -> Result<Val
     )
     .await;
     let schemas = check_schemas(&project, &settings, &project.plan, &sources).await?;
+    Ok((project, settings, schemas))
+}
+
+/// Load, plan and statically validate every stage against schemas.
+pub async fn validate(given: Option<&Path>, overrides: &Overrides) -> Result<ValidateOutcome> {
+    let (project, _, schemas) = validated(given, overrides).await?;
     Ok(ValidateOutcome {
         pipeline: project.pipeline.name.clone(),
         sources: project.pipeline.sources.len(),
