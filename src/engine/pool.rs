@@ -25,7 +25,8 @@
 //! what is resident beyond what the pool has handed out and what the process held when the pool
 //! was made as unaccounted, and cuts the spilling
 //! half by it (down to an eighth of the limit, so spilling operators still make progress): the
-//! operators that can give memory back do, while the ones that cannot hold it.
+//! operators that can give memory back do, while the ones that cannot hold it. Sessions use it
+//! from a 1 GB limit up (see `engine::session`).
 
 use std::collections::HashMap;
 use std::fmt;
