@@ -118,19 +118,19 @@ pub(super) fn compare(
     };
     // Which output row each expected row takes: in order, or a maximum matching (an expected
     // row naming few columns must not take the row another one needs).
+    let fits: Vec<Vec<usize>> = expected
+        .iter()
+        .map(|e| {
+            (0..actual.len())
+                .filter(|&i| matches(e, &actual[i]))
+                .collect()
+        })
+        .collect();
     let pairs: Vec<Option<usize>> = if test.ordered {
         (0..expected.len())
-            .map(|k| (k < actual.len() && matches(&expected[k], &actual[k])).then_some(k))
+            .map(|k| fits[k].contains(&k).then_some(k))
             .collect()
     } else {
-        let fits: Vec<Vec<usize>> = expected
-            .iter()
-            .map(|e| {
-                (0..actual.len())
-                    .filter(|&i| matches(e, &actual[i]))
-                    .collect()
-            })
-            .collect();
         max_matching(&fits, actual.len())
     };
     let mut diff = Vec::new();
@@ -146,14 +146,6 @@ pub(super) fn compare(
         }
     }
     if test.ordered && !diff.is_empty() {
-        let fits: Vec<Vec<usize>> = expected
-            .iter()
-            .map(|e| {
-                (0..actual.len())
-                    .filter(|&i| matches(e, &actual[i]))
-                    .collect()
-            })
-            .collect();
         let any_order = max_matching(&fits, actual.len());
         if expected.len() == actual.len() && any_order.iter().all(Option::is_some) {
             let order: Vec<String> = any_order
