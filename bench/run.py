@@ -84,8 +84,35 @@ def fresh_project(base):
             lines = f.read().split("\n")
         plain = [DESCRIBED_COLUMN.sub(r"\1\2: \3", line) for line in lines]
         with open(path, "w", encoding="utf-8") as f:
-            f.write("\n".join(plain))
+            f.write(without_models(base, "\n".join(plain)))
     return base
+
+
+STAGE_BLOCK = re.compile(r"^  - name: (\w+)\n(?:(?:    |      ).*\n|\n)*", re.M)
+
+
+def without_models(base, text):
+    """The pipeline without its model stages (`kind: model`) and the stages that read them: the
+    yardstick runs SQL, and both engines must do the same work (a model's features query is
+    SQL, its training is not)."""
+    dropped = set()
+    while True:
+        more = set()
+        for m in STAGE_BLOCK.finditer(text):
+            name, block = m.group(1), m.group(0)
+            if name in dropped:
+                continue
+            sql = re.search(r"^    sql: (\S+)", block, re.M)
+            reads = ""
+            if sql:
+                with open(os.path.join(base, sql.group(1)), encoding="utf-8") as f:
+                    reads = f.read()
+            if "kind: model" in block or any(re.search(r"\b%s\b" % d, reads) for d in dropped):
+                more.add(name)
+        if not more:
+            break
+        dropped |= more
+    return STAGE_BLOCK.sub(lambda m: "" if m.group(1) in dropped else m.group(0), text)
 
 
 def strata_run(strata, proj, args, i):

@@ -144,6 +144,14 @@ pub enum StrataError {
         expected: String,
         found: String,
     },
+    /// A model stage's algorithm could not produce its output (too little data, a failed gate
+    /// without an earlier model to keep, a fitting error).
+    #[error("model stage `{stage}` ({}) failed: {message}", sql_file.display())]
+    Model {
+        stage: String,
+        sql_file: PathBuf,
+        message: String,
+    },
     #[error("query failed")]
     Query {
         #[source]

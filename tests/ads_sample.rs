@@ -53,6 +53,8 @@ async fn sample_run_fills_every_ads_table_and_reconciles_with_dwd() {
         ("ads_followup_compliance", false),
         ("ads_followup_reminder", true),
         ("ads_customer_health_monthly", false),
+        ("ads_churn_risk", true),
+        ("ads_sales_forecast", true),
     ] {
         let filter = if partitioned {
             format!("WHERE {today}")
@@ -209,5 +211,64 @@ async fn sample_run_fills_every_ads_table_and_reconciles_with_dwd() {
         ))
         .await,
         0
+    );
+
+    // Churn (README, "Churn"): one row per customer active at ds, recounted here from DWD:
+    // a paid order or a product-usage event in (ds - 90, ds].
+    assert_eq!(
+        count(format!("SELECT COUNT(*) FROM ads_churn_risk WHERE {today}")).await,
+        count(format!(
+            "SELECT COUNT(*) FROM (SELECT customer_id FROM dwd_order WHERE status = 'paid' \
+             AND order_date > DATE '{DS}' - INTERVAL '90 days' AND order_date <= DATE '{DS}' \
+             UNION SELECT customer_id FROM dwd_product_usage WHERE events > 0 \
+             AND usage_date > DATE '{DS}' - INTERVAL '90 days' AND usage_date <= DATE '{DS}')"
+        ))
+        .await
+    );
+    // The generator plants churn (activity fades over the 90 days before a churn day, churners
+    // draw competitor trials and answer surveys worse, and do not renew): the forest must rank
+    // the holdout well above recency alone.
+    let runs = wh.join("_meta/models/dws_churn_score");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("metrics.json")).unwrap()).unwrap();
+    let (auc, recency) = (
+        m["auc"].as_f64().unwrap(),
+        m["baseline"]["auc"].as_f64().unwrap(),
+    );
+    let (precision, base) = (
+        m["precision_at_decile"].as_f64().unwrap(),
+        m["base_rate"].as_f64().unwrap(),
+    );
+    assert!(
+        auc >= 0.72 && auc >= recency + 0.06,
+        "AUC {auc}, recency alone {recency}"
+    );
+    assert!(
+        precision >= 3.0 * base,
+        "precision@10% {precision}, base rate {base}"
+    );
+    assert_eq!(m["adopted"], true);
+
+    // Sales forecast: every category with paid orders, the three months after the last
+    // complete one.
+    assert_eq!(
+        rows(&ctx, &format!(
+            "SELECT CAST(month AS VARCHAR), COUNT(*) FROM ads_sales_forecast WHERE {today} GROUP BY 1 ORDER BY 1"
+        )).await,
+        ["2026-11-01 | 8", "2026-12-01 | 8", "2027-01-01 | 8"]
+    );
+    assert_eq!(
+        count(format!(
+            "SELECT COUNT(DISTINCT product_category) FROM dwd_order WHERE status = 'paid' \
+             AND order_date <= DATE '{DS}'"
+        ))
+        .await,
+        8
     );
 }

@@ -43,6 +43,7 @@ async fn engine_panic_becomes_a_stage_error() {
         summary: None,
         columns: None,
         column_docs: Vec::new(),
+        model: None,
         at: strata::diag::Location::file_start("p.yaml"),
     };
     let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));

@@ -33,6 +33,23 @@ fn reference_pipeline_parses_with_every_key() {
     assert_eq!(p.stages[0].columns.as_ref().unwrap().len(), 2);
     assert_eq!(p.stages[0].checks.len(), 2);
     assert!(p.stages[0].summary.is_some());
+    let churn = p.stages[1].model.as_ref().expect("a model stage");
+    assert_eq!(churn.id, vec!["customer_id".to_string()]);
+    match &churn.algorithm {
+        model::Algorithm::RandomForest(f) => {
+            assert_eq!((f.trees, f.max_depth, f.min_leaf, f.seed), (150, 8, 5, 7));
+            assert_eq!(f.min_auc, Some(0.7));
+            assert_eq!(f.baseline.as_deref(), Some("recency_days"));
+        }
+        other => panic!("expected a random forest, got {other:?}"),
+    }
+    match &p.stages[2].model.as_ref().expect("a model stage").algorithm {
+        model::Algorithm::Ets(e) => {
+            assert_eq!((e.horizon, e.backtest, e.season_length), (3, 6, 12));
+            assert_eq!(e.levels, vec![0.8, 0.95]);
+        }
+        other => panic!("expected ETS, got {other:?}"),
+    }
     assert_eq!(p.intents.labels.len(), 3);
     assert_eq!(p.pii.hash_key_env, "STRATA_PII_KEY");
     assert_eq!(p.identity.max_records_per_key, 8);

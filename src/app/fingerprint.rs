@@ -200,6 +200,7 @@ pub fn code(pipeline: &Pipeline, stage: &Stage, vars: &[(String, VarValue)]) -> 
         "columns": format!("{:?}", stage.columns),
         "checks": stage.checks.iter().map(|c| format!("{} {:?} {:?} {:?}", c.name, c.kind, c.severity, c.threshold)).collect::<Vec<_>>(),
         "summary": stage.summary,
+        "model": stage.model.as_ref().map(|m| format!("{:?} {:?} {}", m.algorithm, m.id, m.time)),
     });
     let sql_sha256 = sha256_hex(stage.sql.as_bytes());
     let entry_sha256 = digest(&entry);

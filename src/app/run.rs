@@ -466,7 +466,10 @@ async fn execute(
                 let (checks, blocked, summary) =
                     audit::audit(ctx, wh, &pending, stage_def, schema, &output, settings).await?;
                 result.checks = checks;
-                result.summary = summary;
+                result.summary = match (summary, &output.note) {
+                    (Some(s), Some(n)) => Some(format!("{n}; {s}")),
+                    (s, n) => s.or_else(|| n.clone()),
+                };
                 if blocked.is_empty() && work == Work::Scratch {
                     // Read by this date's partitions, never published.
                     stage::register_output(

@@ -295,14 +295,82 @@ pub async fn stage_origins(
         .sql_with_options(&stage.sql, super::stage_sql_options())
         .await?;
     let plan = df.logical_plan();
-    let columns = plan
+    let columns: Vec<(String, Origins)> = plan
         .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .zip(column_origins(plan))
         .collect();
+    let columns = match &stage.model {
+        Some(spec) => model_origins(stage, spec, plan.schema().as_arrow(), columns),
+        None => columns,
+    };
     Ok((columns, scanned_tables(plan)))
+}
+
+/// A model stage's output columns from its features query's: the id columns (and a forecast's
+/// months) come from the same columns of the query; what the model computes (probabilities,
+/// explanations, forecasts, intervals) from every column of the query, as an aggregation over
+/// its rows; `ds` and the model's own bookkeeping from none.
+fn model_origins(
+    stage: &crate::model::Stage,
+    spec: &crate::model::ModelSpec,
+    features: &datafusion::arrow::datatypes::Schema,
+    columns: Vec<(String, Origins)>,
+) -> Vec<(String, Origins)> {
+    // Unbound parameters plan with the NULL type; lineage needs the output names only, so they
+    // stand in as the types the model accepts.
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let lenient = Schema::new(
+        features
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Null if *f.name() == spec.time => {
+                    Field::new(f.name(), DataType::Date32, true)
+                }
+                DataType::Null => Field::new(f.name(), DataType::Float64, true),
+                _ => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let Ok(output) = super::model::output_schema(stage, spec, &lenient) else {
+        return columns;
+    };
+    let mut everything = Origins::new();
+    for (_, o) in &columns {
+        merge(&mut everything, o.clone());
+    }
+    let everything = at_least(everything, Derivation::Aggregation);
+    let bookkeeping = ["ds", "model_id", "model", "backtest_months"];
+    output
+        .fields()
+        .iter()
+        .map(|f| {
+            let name = f.name();
+            let copied = spec.id.iter().any(|i| i == name)
+                || (matches!(spec.algorithm, crate::model::Algorithm::Ets(_))
+                    && *name == spec.time);
+            let origins = if copied {
+                let o = columns
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, o)| o.clone())
+                    .unwrap_or_default();
+                if *name == spec.time {
+                    at_least(o, Derivation::Transformation)
+                } else {
+                    o
+                }
+            } else if bookkeeping.contains(&name.as_str()) {
+                Origins::new()
+            } else {
+                everything.clone()
+            };
+            (name.clone(), origins)
+        })
+        .collect()
 }
 
 /// Every table `plan` scans, subqueries included, sorted: what the query reads (its checks may

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod landing;
 pub mod lineage;
 pub mod local_time;
+pub mod model;
 pub mod normalize;
 mod normalize_email;
 mod normalize_phone;

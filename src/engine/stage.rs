@@ -45,6 +45,9 @@ pub struct StageOutput {
     /// CPU seconds and peak resident memory of executing and writing the stage.
     #[serde(flatten)]
     pub cost: super::usage::Cost,
+    /// A model stage's account of its model (holdout metrics, adoption, backtest error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The name of the partition directory for `params.ds`.
@@ -72,9 +75,35 @@ pub async fn run_stage(
     };
     let partitioned = stage.materialization == Materialization::Partitioned;
     let url = wh.dir_url(&staged);
+    let mut note = None;
+    let mut query = stage.sql.clone();
+    if let Some(spec) = &stage.model {
+        // The model's rows are written through the same plan as a query's: a one-batch table.
+        let model = super::model::run(ctx, wh, run_id, stage, spec, schema, params);
+        let outcome = match std::panic::AssertUnwindSafe(model).catch_unwind().await {
+            Ok(result) => result?,
+            Err(panic) => {
+                return Err(StrataError::StagePanic {
+                    stage: stage.name.clone(),
+                    message: panic_message(&panic),
+                });
+            }
+        };
+        let table = format!("__strata_model_{}", stage.name);
+        let mem = datafusion::datasource::MemTable::try_new(
+            outcome.batch.schema(),
+            vec![vec![outcome.batch]],
+        )
+        .map_err(stage_err)?;
+        let _ = ctx.deregister_table(&table);
+        ctx.register_table(&table, Arc::new(mem))
+            .map_err(stage_err)?;
+        query = format!("SELECT * FROM {table}");
+        note = Some(outcome.note);
+    }
     let work = async {
         let df = ctx
-            .sql_with_options(&stage.sql, stage_sql_options())
+            .sql_with_options(&query, stage_sql_options())
             .await
             .map_err(stage_err)?
             .with_param_values(params.to_param_values())
@@ -103,16 +132,19 @@ pub async fn run_stage(
         Ok((batches, spills(physical.as_ref())))
     };
     // A panic inside the engine must not take the process down: report it against the stage.
-    let (batches, (spilled_bytes, spill_files)) =
-        match std::panic::AssertUnwindSafe(work).catch_unwind().await {
-            Ok(result) => result?,
-            Err(panic) => {
-                return Err(StrataError::StagePanic {
-                    stage: stage.name.clone(),
-                    message: panic_message(&panic),
-                });
-            }
-        };
+    let executed = std::panic::AssertUnwindSafe(work).catch_unwind().await;
+    if stage.model.is_some() {
+        let _ = ctx.deregister_table(format!("__strata_model_{}", stage.name).as_str());
+    }
+    let (batches, (spilled_bytes, spill_files)) = match executed {
+        Ok(result) => result?,
+        Err(panic) => {
+            return Err(StrataError::StagePanic {
+                stage: stage.name.clone(),
+                message: panic_message(&panic),
+            });
+        }
+    };
     let rows: u64 = batches
         .iter()
         .filter_map(|b| b.column(0).as_any().downcast_ref::<UInt64Array>())
@@ -151,6 +183,7 @@ pub async fn run_stage(
         spilled_bytes,
         spill_files,
         cost: meter.finish(),
+        note,
     })
 }
 

@@ -99,7 +99,15 @@ pub async fn validate(
         }
         let stage = &pipeline.stages[planned.index];
         match plan_stage(ctx, stage, params).await {
-            Ok(schema) => {
+            Ok(features) => {
+                let schema = match model_output(stage, &features) {
+                    Ok(s) => s,
+                    Err(p) => {
+                        problems.push(p);
+                        failed.insert(stage.name.clone());
+                        continue;
+                    }
+                };
                 if let Some(p) =
                     partition_problem(stage, &schema).or_else(|| contract_problem(stage, &schema))
                 {
@@ -146,6 +154,23 @@ pub async fn plan_stage(
     // parameter's type was inferred before its value was bound.
     let physical = df.create_physical_plan().await?;
     Ok(physical.schema())
+}
+
+/// A model stage's output schema from its features query's (`features`); other stages' output
+/// is the query's. A mismatch between the model settings and the query is located at the
+/// stage's `model` section.
+pub fn model_output(stage: &Stage, features: &SchemaRef) -> Result<SchemaRef, Problem> {
+    let Some(spec) = &stage.model else {
+        return Ok(features.clone());
+    };
+    super::model::output_schema(stage, spec, features).map_err(|message| {
+        Problem::at(
+            spec.at.clone(),
+            ProblemKind::Planning {
+                message: format!("model stage `{}`: {message}", stage.name),
+            },
+        )
+    })
 }
 
 /// Compare the planned output with the stage's declared `columns`.

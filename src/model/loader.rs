@@ -48,6 +48,8 @@ const STAGE_KEYS: &[&str] = &[
     "checks",
     "summary",
     "columns",
+    "kind",
+    "model",
 ];
 
 /// The project directory for a pipeline file (see the module docs).
@@ -415,6 +417,7 @@ fn read_stage(
         None => Some(Vec::new()),
     };
     let summary = map.opt_string(cx, "summary");
+    let model = read_kind(cx, &map);
     let mut column_docs = Vec::new();
     let columns = match map.get("columns") {
         Some(n) => read_columns(cx, "columns", n, Some(&mut column_docs)).map(Some),
@@ -424,7 +427,8 @@ fn read_stage(
         && materialization.is_some()
         && sql.is_some()
         && checks.is_some()
-        && columns.is_some();
+        && columns.is_some()
+        && model.is_some();
     if let (Some(n), false) = (&name, complete) {
         cx.broken.push(n.clone());
     }
@@ -443,8 +447,51 @@ fn read_stage(
         summary,
         columns: columns?,
         column_docs,
+        model: model?,
         at: cx.loc(node.line, node.column),
     })
+}
+
+/// `kind: sql` (the default) or `kind: model` with its `model` section. `Some(None)` for a SQL
+/// stage; `None` when there was a problem (reported).
+fn read_kind(cx: &mut Cx, map: &Map<'_>) -> Option<Option<super::ModelSpec>> {
+    let kind = match map.get("kind") {
+        None => "sql".to_string(),
+        Some(n) => {
+            let k = cx.string("kind", n)?;
+            if k != "sql" && k != "model" {
+                cx.at(
+                    n,
+                    ProblemKind::InvalidValue {
+                        key: "kind".into(),
+                        value: k,
+                        reason: "expected `sql` (the default) or `model`".into(),
+                    },
+                );
+                return None;
+            }
+            k
+        }
+    };
+    match (kind.as_str(), map.get("model")) {
+        ("model", Some(n)) => super::model_spec::read_model(cx, n).map(Some),
+        ("model", None) => {
+            map.required(cx, "model");
+            None
+        }
+        (_, Some(n)) => {
+            cx.at(
+                n,
+                ProblemKind::InvalidValue {
+                    key: "model".into(),
+                    value: "model".into(),
+                    reason: "a `model` section needs `kind: model` on the stage".into(),
+                },
+            );
+            None
+        }
+        (_, None) => Some(None),
+    }
 }
 
 fn check_unique_names(cx: &mut Cx, sources: &[Source], stages: &[Stage]) {

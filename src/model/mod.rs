@@ -10,6 +10,7 @@ pub mod checks;
 pub mod confine;
 pub mod identity;
 pub mod loader;
+pub mod model_spec;
 mod reader;
 mod sections;
 mod source_entry;
@@ -26,6 +27,7 @@ use datafusion::arrow::datatypes::DataType;
 use crate::diag::Location;
 pub use identity::IdentityConfig;
 pub use loader::{Loaded, load, load_partial, parse};
+pub use model_spec::{Algorithm, ModelSpec};
 
 /// Warehouse layers, in the order in which data flows. A stage reads only its own layer or lower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -177,7 +179,7 @@ pub struct VarDecl {
     pub at: Location,
 }
 
-/// One SQL stage.
+/// One stage: a SQL query, or a model over a features query (`kind: model`).
 #[derive(Debug, Clone)]
 pub struct Stage {
     pub name: String,
@@ -200,6 +202,9 @@ pub struct Stage {
     pub columns: Option<Vec<(String, DataType)>>,
     /// Column descriptions (`columns: {name: {type, description}}`), for docs and lineage.
     pub column_docs: Vec<(String, String)>,
+    /// For a model stage (`kind: model`): its algorithm and settings; `sql` is then the
+    /// features query whose rows the model trains on and scores.
+    pub model: Option<ModelSpec>,
     pub at: Location,
 }
 

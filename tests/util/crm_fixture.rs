@@ -459,6 +459,35 @@ pub const ADS_SCHEMAS: &[TableSchema] = &[
         ],
     ),
     (
+        "ads_churn_risk",
+        true,
+        &[
+            ("customer_id", "Utf8"),
+            ("churn_probability", "Float64"),
+            ("risk_band", "Utf8"),
+            ("top_feature_1", "Utf8"),
+            ("top_feature_2", "Utf8"),
+            ("top_feature_3", "Utf8"),
+            ("model_id", "Utf8"),
+        ],
+    ),
+    (
+        "ads_sales_forecast",
+        true,
+        &[
+            ("category", "Utf8"),
+            ("month", "Date32"),
+            ("forecast", "Float64"),
+            ("lower_80", "Float64"),
+            ("upper_80", "Float64"),
+            ("lower_95", "Float64"),
+            ("upper_95", "Float64"),
+            ("model", "Utf8"),
+            ("backtest_mape", "Float64"),
+            ("backtest_months", "Int64"),
+        ],
+    ),
+    (
         "ads_customer_health_monthly",
         false,
         &[
