@@ -103,7 +103,7 @@ pub async fn validate(
                 let schema = match model_output(stage, &features) {
                     Ok(s) => s,
                     Err(p) => {
-                        problems.push(p);
+                        problems.push(*p);
                         failed.insert(stage.name.clone());
                         continue;
                     }
@@ -159,17 +159,17 @@ pub async fn plan_stage(
 /// A model stage's output schema from its features query's (`features`); other stages' output
 /// is the query's. A mismatch between the model settings and the query is located at the
 /// stage's `model` section.
-pub fn model_output(stage: &Stage, features: &SchemaRef) -> Result<SchemaRef, Problem> {
+pub fn model_output(stage: &Stage, features: &SchemaRef) -> Result<SchemaRef, Box<Problem>> {
     let Some(spec) = &stage.model else {
         return Ok(features.clone());
     };
     super::model::output_schema(stage, spec, features).map_err(|message| {
-        Problem::at(
+        Box::new(Problem::at(
             spec.at.clone(),
             ProblemKind::Planning {
                 message: format!("model stage `{}`: {message}", stage.name),
             },
-        )
+        ))
     })
 }
 

@@ -204,7 +204,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
     let mut first_rows = Vec::with_capacity(n);
     let mut month_days = Vec::with_capacity(n);
     let mut point = Vec::with_capacity(n);
-    let mut bounds: Vec<(Vec<Option<f64>>, Vec<Option<f64>>)> =
+    let mut bounds: Vec<Bounds> =
         vec![(Vec::with_capacity(n), Vec::with_capacity(n)); job.ets.levels.len()];
     let mut model_names = Vec::with_capacity(n);
     let mut mapes = Vec::with_capacity(n);
@@ -276,6 +276,9 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
     };
     Ok(ModelOutcome { batch, note })
 }
+
+/// Lower and upper interval bounds of every output row, for one level.
+type Bounds = (Vec<Option<f64>>, Vec<Option<f64>>);
 
 /// One series' forecast and backtest.
 struct SeriesForecast {
