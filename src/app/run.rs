@@ -315,7 +315,7 @@ async fn lock_unmoved(
     Ok(lock)
 }
 
-/// How long a run waits for memory to come back under the ceiling after stopping a stage.
+/// How long a run waits for memory to come back down after stopping a stage.
 const MEMORY_PATIENCE: Duration = Duration::from_secs(30);
 
 /// What a run's stages read: the session (sources registered), the validated schemas and the
@@ -429,7 +429,7 @@ async fn execute(
             planned.inputs.iter().find(|i| broken.contains(&i.table)),
         ) {
             (Some(stopped), _) => Some(format!(
-                "resident memory stayed above the ceiling after stage `{stopped}` was stopped"
+                "resident memory did not come back down after stage `{stopped}` was stopped"
             )),
             (None, Some(bad)) => Some(format!(
                 "input `{}` was not published by this run",
@@ -457,7 +457,11 @@ async fn execute(
             }),
         };
         if matches!(executed, Err(StrataError::MemoryCeiling { .. }))
-            && !engine::guard::settle(ceiling, MEMORY_PATIENCE).await
+            && !engine::guard::settle(
+                engine::guard::settle_target(ceiling, settings.engine.memory_limit),
+                MEMORY_PATIENCE,
+            )
+            .await
         {
             memory_stuck = Some(planned.name.clone());
         }

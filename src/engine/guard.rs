@@ -58,14 +58,22 @@ pub async fn exceeded(ceiling: u64) -> u64 {
     }
 }
 
-/// After a stage was stopped, wait until resident memory is back under `ceiling`: the stopped
-/// stage's tasks finish their current step before they notice. False if it stays above for
-/// `patience`.
-pub async fn settle(ceiling: u64, patience: Duration) -> bool {
+/// The resident memory a run waits for after stopping a stage before it starts the next one:
+/// the ceiling less the memory limit, so the next stage's pool fits under the ceiling (at
+/// least half the ceiling when an explicit ceiling leaves less room than the limit). Waiting
+/// only for the ceiling itself let the next stage pass it with its first reservations.
+pub fn settle_target(ceiling: u64, limit: u64) -> u64 {
+    ceiling.saturating_sub(limit).max(ceiling / 2)
+}
+
+/// After a stage was stopped, wait until resident memory is back under `target` (see
+/// [`settle_target`]): the stopped stage's tasks finish their current step before they notice.
+/// False if it stays above for `patience`.
+pub async fn settle(target: u64, patience: Duration) -> bool {
     let started = std::time::Instant::now();
     loop {
         match resident_bytes() {
-            Some(now) if now > ceiling => {}
+            Some(now) if now > target => {}
             _ => return true,
         }
         if started.elapsed() > patience {
@@ -92,6 +100,14 @@ mod tests {
         assert_eq!(default_ceiling(12 * GB, 24 * GB), 18 * GB);
         // Never below the limit itself.
         assert_eq!(default_ceiling(30 * GB, 24 * GB), 30 * GB);
+    }
+
+    #[test]
+    fn settling_leaves_the_next_stage_room_for_its_pool() {
+        // 300 MB ceiling, 64 MB pool: back under 236 MB.
+        assert_eq!(settle_target(300 * MB, 64 * MB), 236 * MB);
+        // A ceiling barely above the limit: half the ceiling.
+        assert_eq!(settle_target(300 * MB, 256 * MB), 150 * MB);
     }
 
     #[test]
