@@ -10,6 +10,11 @@
 CREATE OR REPLACE MACRO nonblank(t) AS
   CASE WHEN regexp_matches(t, '^[\t\n\x0b\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$') THEN NULL ELSE t END;
 
+-- months_elapsed(from, to) (udf_months.rs): whole calendar months, less one while the day of the
+-- month of `from` is not yet reached in `to`.
+CREATE OR REPLACE MACRO months_elapsed(a, b) AS
+  (year(b) - year(a)) * 12 + month(b) - month(a) - CASE WHEN day(b) < day(a) THEN 1 ELSE 0 END;
+
 -- parse_score(text): the integer a survey score was typed as, else NULL. strata NFKC-normalizes
 -- the text; DuckDB has no NFKC, so the macro maps what NFKC would turn into a score character:
 -- every code point whose NFKC form is one ASCII digit or '+' (full-width, superscript,

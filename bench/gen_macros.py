@@ -184,6 +184,11 @@ TEMPLATE = r"""-- DuckDB equivalents of the SQL functions strata adds for stage 
 CREATE OR REPLACE MACRO nonblank(t) AS
   CASE WHEN regexp_matches(t, '^[{WS}]*$') THEN NULL ELSE t END;
 
+-- months_elapsed(from, to) (udf_months.rs): whole calendar months, less one while the day of the
+-- month of `from` is not yet reached in `to`.
+CREATE OR REPLACE MACRO months_elapsed(a, b) AS
+  (year(b) - year(a)) * 12 + month(b) - month(a) - CASE WHEN day(b) < day(a) THEN 1 ELSE 0 END;
+
 {SCORE}
 -- =============================================================================================
 -- normalize_phone (normalize_phone.rs). Steps of the module docs:

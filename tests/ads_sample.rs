@@ -55,6 +55,7 @@ async fn sample_run_fills_every_ads_table_and_reconciles_with_dwd() {
         ("ads_customer_health_monthly", false),
         ("ads_churn_risk", true),
         ("ads_sales_forecast", true),
+        ("ads_cs_plan_experiment", false),
     ] {
         let filter = if partitioned {
             format!("WHERE {today}")

@@ -34,8 +34,8 @@ fn the_docs_site_renders_and_navigates_in_a_browser() {
     let out = p.strata(&["docs", "--out", "site", "--format", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let done: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    // 14 sources and seeds + 41 stages, one page each, plus the index.
-    assert_eq!(done["pages"], 56, "{done}");
+    // 15 sources and seeds + 46 stages, one page each, plus the index.
+    assert_eq!(done["pages"], 62, "{done}");
     assert_eq!(done["runs"], 2, "{done}");
     let site = p.path().join("site");
     // The site opens from disk: no reference to any network resource.
@@ -84,7 +84,7 @@ fn the_docs_site_renders_and_navigates_in_a_browser() {
         .flat_map(|layer| std::fs::read_dir(layer.path()).unwrap().flatten())
         .map(|f| f.path().file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(stages.len(), 41);
+    assert_eq!(stages.len(), 46);
     // By hand from the SQL: monetary_365d is CAST(dws_customer_rfm_base.monetary_365d AS DOUBLE);
     // that sums dwd_order.amount_cny (a CASE on order_date) = round(ods_order.amount *
     // seed_fx_rates.rate_to_cny, 2).
@@ -110,7 +110,7 @@ fn the_docs_site_renders_and_navigates_in_a_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["dag_nodes"], 55, "{summary}");
+    assert_eq!(summary["dag_nodes"], 61, "{summary}");
     assert_eq!(summary["rfm_columns"], 16, "{summary}");
     assert_eq!(summary["chart_bars"], 2, "{summary}");
     assert_eq!(

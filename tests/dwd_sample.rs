@@ -29,7 +29,7 @@ async fn sample_dwd_matches_the_ground_truth() {
     assert!(
         out.stdout
             .contains("  dwd_reconciliation: reconciliation: ")
-            && out.stdout.contains(" 10 of 10 tables balance"),
+            && out.stdout.contains(" 11 of 11 tables balance"),
         "{}",
         out.stdout
     );
@@ -62,6 +62,7 @@ async fn sample_dwd_matches_the_ground_truth() {
         "ods_product_usage",
         "ods_competitor_signal",
         "ods_lead",
+        "ods_cs_plan",
     ];
     let mut expected = Vec::new();
     for t in tables {

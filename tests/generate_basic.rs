@@ -114,6 +114,13 @@ fn expected_columns(table: &str) -> Vec<(&'static str, DataType)> {
             ("rep_id", utf8()),
             ("first_contact_at", ts()),
         ],
+        "ods_cs_plan" => vec![
+            ("assignment_id", utf8()),
+            ("crm_id", utf8()),
+            ("plan", utf8()),
+            ("start_date", DataType::Date32),
+            ("assigned_at", ts()),
+        ],
         other => panic!("unexpected table {other}"),
     }
 }
@@ -155,14 +162,42 @@ fn same_seed_gives_identical_files_and_another_seed_does_not() {
 
 #[test]
 fn every_table_has_exactly_its_columns_and_hive_partitions_in_the_window() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let outcome = generate(dir.path(), 200, 30, 11, DirtyRates::default());
-    let ods = dir.path().join("ods");
-    let first = epoch_day(end_date()) - 29;
+    // 30 days are too few for the plan rollout (it starts 330 to 210 days before the end):
+    // ods_cs_plan is empty there and checked on the longer run.
+    for (days, empty) in [(30, Some("ods_cs_plan")), (300, None)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outcome = generate(dir.path(), 200, days, 11, DirtyRates::default());
+        check_tables(&dir.path().join("ods"), days, &outcome, empty);
+    }
+}
+
+fn check_tables(
+    ods: &std::path::Path,
+    days: u32,
+    outcome: &strata::generate::GenerateOutcome,
+    empty: Option<&str>,
+) {
+    let first = epoch_day(end_date()) - days as i32 + 1;
     let last = epoch_day(end_date());
     for table in ODS_TABLES {
-        let parts = partitions(&ods, table);
-        assert!(!parts.is_empty(), "{table} has no partitions");
+        let reported = outcome
+            .tables
+            .iter()
+            .find(|t| t.table == table)
+            .expect("outcome lists the table");
+        if empty == Some(table) {
+            assert!(
+                !ods.join(table).exists(),
+                "{table} is written in {days} days"
+            );
+            assert_eq!((reported.rows, reported.files), (0, 0), "{table}");
+            continue;
+        }
+        let parts = partitions(ods, table);
+        assert!(
+            !parts.is_empty(),
+            "{table} has no partitions in {days} days"
+        );
         let mut rows = 0;
         for (ds, path) in &parts {
             assert!(
@@ -192,11 +227,6 @@ fn every_table_has_exactly_its_columns_and_hive_partitions_in_the_window() {
                 .collect();
             assert_eq!(got, want, "{}", path.display());
         }
-        let reported = outcome
-            .tables
-            .iter()
-            .find(|t| t.table == table)
-            .expect("outcome lists the table");
         assert_eq!(reported.rows, rows, "{table} row count in the outcome");
         assert_eq!(
             reported.files,

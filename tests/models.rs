@@ -312,7 +312,7 @@ fn validate_checks_model_settings_against_the_features_query() {
         (
             &FOREST.replace("random_forest", "gradient_boosting"),
             FOREST_SQL,
-            &["expected `random_forest` or `ets`"],
+            &["expected `random_forest`, `ets` or `experiment`"],
         ),
         (
             &FOREST.replace("trees: 60", "trees: many"),

@@ -62,6 +62,14 @@ SELECT 'ods_lead' AS source_table,
                                   WHERE ds <= $ds AND nonblank(lead_id) IS NOT NULL)) AS duplicates,
        (SELECT COUNT(*) FROM dwd_reject WHERE source_table = 'ods_lead') AS rejected
 UNION ALL
+SELECT 'ods_cs_plan' AS source_table,
+       (SELECT COUNT(*) FROM ods_cs_plan WHERE ds <= $ds) AS landed,
+       (SELECT COUNT(*) FROM dwd_cs_plan) AS accepted,
+       (SELECT COUNT(*) FROM ods_cs_plan WHERE ds <= $ds AND nonblank(assignment_id) IS NOT NULL)
+         - (SELECT COUNT(*) FROM (SELECT DISTINCT assignment_id FROM ods_cs_plan
+                                  WHERE ds <= $ds AND nonblank(assignment_id) IS NOT NULL)) AS duplicates,
+       (SELECT COUNT(*) FROM dwd_reject WHERE source_table = 'ods_cs_plan') AS rejected
+UNION ALL
 SELECT 'ods_crm_customer',
        (SELECT COUNT(*) FROM ods_crm_customer WHERE ds <= $ds),
        (SELECT COUNT(*) FROM dwd_customer_source_map WHERE source_system = 'crm'),

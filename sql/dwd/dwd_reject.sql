@@ -15,6 +15,8 @@ SELECT 'ods_competitor_signal' AS source_table, source_key, reject_reason AS rea
 UNION ALL
 SELECT 'ods_lead' AS source_table, source_key, reject_reason AS reason, landing_ds FROM dwd_lead_triage WHERE reject_reason IS NOT NULL
 UNION ALL
+SELECT 'ods_cs_plan' AS source_table, source_key, reject_reason AS reason, landing_ds FROM dwd_cs_plan_triage WHERE reject_reason IS NOT NULL
+UNION ALL
 SELECT 'ods_crm_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_crm_customer WHERE ds <= $ds AND nonblank(crm_id) IS NULL
 UNION ALL
 SELECT 'ods_shop_customer', CAST(NULL AS VARCHAR), 'null_key', ds FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NULL

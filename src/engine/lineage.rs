@@ -330,6 +330,12 @@ fn model_origins(
                 DataType::Null if *f.name() == spec.time => {
                     Field::new(f.name(), DataType::Date32, true)
                 }
+                DataType::Null if is_experiment_column(spec, f.name(), true) => {
+                    Field::new(f.name(), DataType::Utf8, true)
+                }
+                DataType::Null if is_experiment_column(spec, f.name(), false) => {
+                    Field::new(f.name(), DataType::Int64, true)
+                }
                 DataType::Null => Field::new(f.name(), DataType::Float64, true),
                 _ => f.as_ref().clone(),
             })
@@ -349,16 +355,21 @@ fn model_origins(
         .iter()
         .map(|f| {
             let name = f.name();
-            let copied = spec.id.iter().any(|i| i == name)
-                || (matches!(spec.algorithm, crate::model::Algorithm::Ets(_))
-                    && *name == spec.time);
+            let ets = matches!(spec.algorithm, crate::model::Algorithm::Ets(_));
+            // An experiment's period and arm are its group keys, copied from the query.
+            let grouped = match &spec.algorithm {
+                crate::model::Algorithm::Experiment(x) => *name == spec.time || *name == x.arm,
+                _ => false,
+            };
+            let copied =
+                spec.id.iter().any(|i| i == name) || (ets && *name == spec.time) || grouped;
             let origins = if copied {
                 let o = columns
                     .iter()
                     .find(|(n, _)| n == name)
                     .map(|(_, o)| o.clone())
                     .unwrap_or_default();
-                if *name == spec.time {
+                if ets && *name == spec.time {
                     at_least(o, Derivation::Transformation)
                 } else {
                     o
@@ -371,6 +382,15 @@ fn model_origins(
             (name.clone(), origins)
         })
         .collect()
+}
+
+/// Whether `name` is an experiment's arm column (`arm`) or one of its metric columns.
+fn is_experiment_column(spec: &crate::model::ModelSpec, name: &str, arm: bool) -> bool {
+    match &spec.algorithm {
+        crate::model::Algorithm::Experiment(x) if arm => x.arm == name,
+        crate::model::Algorithm::Experiment(x) => x.metrics.iter().any(|m| m.column == name),
+        _ => false,
+    }
 }
 
 /// Every table `plan` scans, subqueries included, sorted: what the query reads (its checks may

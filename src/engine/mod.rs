@@ -28,6 +28,7 @@ pub mod source_table;
 pub mod sources;
 pub mod stage;
 pub mod udf;
+pub mod udf_months;
 pub mod udf_values;
 pub mod usage;
 pub mod validate;

@@ -12,8 +12,9 @@
 //! | `business_date(ts)` | the calendar date of a timestamp in the pipeline's business time zone (`DATE`) |
 //! | `pii_hash(text)` | hex HMAC-SHA256 keyed with the environment variable named by `pii.hash_key_env` |
 //! | `nonblank(text)`, `parse_score(text)` | see [`super::udf_values`] |
+//! | `months_elapsed(from, to)` | whole calendar months between two dates (BIGINT); see [`super::udf_months`] |
 //!
-//! All take and return strings and map NULL to NULL (except `intent`, which maps NULL to the
+//! The string functions take and return strings and map NULL to NULL (except `intent`, which maps NULL to the
 //! default label).
 
 use std::fmt;
@@ -227,6 +228,9 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     }));
     ctx.register_udf(ScalarUDF::new_from_impl(
         super::udf_values::ParseScore::new(),
+    ));
+    ctx.register_udf(ScalarUDF::new_from_impl(
+        super::udf_months::MonthsElapsed::new(),
     ));
     ctx.register_udf(ScalarUDF::new_from_impl(
         super::udf_values::IsPersonName::new(),

@@ -17,6 +17,7 @@ use super::names::{
     BRAND_CHARS, CITIES, COMPANY_SIZES, FOREIGN_CURRENCIES, GIVEN_NAMES, INDUSTRIES,
     LEGAL_SUFFIXES, MAIL_PROVIDERS, PRODUCT_CATEGORIES, SURNAMES,
 };
+use super::plan::Plan;
 use super::rng::{Rng, Stream, key, mix, rng};
 
 /// One source record of a real customer.
@@ -69,6 +70,8 @@ pub(crate) struct Customer {
     pub seats: u16,
     /// The lead's first contact, if the customer has a lead in the window.
     pub lead_at: Option<i64>,
+    /// The customer-success plan, if enrolled (decided with the contracts).
+    pub plan: Option<Plan>,
 }
 
 impl Customer {
@@ -321,6 +324,7 @@ fn draw_customer(
         usage_to: 0,
         seats,
         lead_at,
+        plan: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Day-by-day fact generation: orders, interactions, surveys, competitor signals, product usage,
-//! leads, plus the contracts decided up front.
+//! leads, plus the contracts and customer-success plan assignments decided up front. Plan B's
+//! planted NPS effect is applied here (`plan`).
 //!
 //! For each event day every customer's expected counts are computed from its rates, the day's
 //! seasonality and its vitality (churners fade), and drawn from keyed randomness. Each event is
@@ -15,9 +16,10 @@ use super::customers::{Customer, World, at_hours, vitality};
 use super::ids::Id;
 use super::lifecycle::{lead, opened};
 use super::names::{COMPETITORS, FOREIGN_CURRENCIES, PRODUCT_CATEGORIES, UNKNOWN_CURRENCY};
+use super::plan::PLAN_B_NPS_LIFT;
 use super::rng::{Rng, Stream, key, mix, poisson, rng, unit};
 use super::rows::{
-    ContractRow, DayRows, InteractionRow, OrderRow, Score, SignalRow, SurveyRow, UsageRow,
+    ContractRow, DayRows, InteractionRow, OrderRow, PlanRow, Score, SignalRow, SurveyRow, UsageRow,
 };
 use super::text::{comment, content};
 use super::truth::{CustomerRef, InvalidRow, order_reason, reference_reason, score_is_valid};
@@ -114,7 +116,11 @@ impl Hot {
 }
 
 impl<'w> Facts<'w> {
-    pub fn new(world: &'w World, contracts: Vec<(i32, ContractRow)>) -> Self {
+    pub fn new(
+        world: &'w World,
+        contracts: Vec<(i32, ContractRow)>,
+        plans: Vec<(i32, PlanRow)>,
+    ) -> Self {
         let subscribers = world
             .customers
             .iter()
@@ -136,6 +142,11 @@ impl<'w> Facts<'w> {
         for (day, row) in contracts {
             if let Some(bucket) = facts.bucket(day) {
                 bucket.contracts.push(row);
+            }
+        }
+        for (day, row) in plans {
+            if let Some(bucket) = facts.bucket(day) {
+                bucket.plans.push(row);
             }
         }
         facts
@@ -403,9 +414,15 @@ impl<'w> Facts<'w> {
         let nps = r.chance(1.2 / 2.7);
         let health = c.health * c.vitality(day).max(0.5);
         let (survey_type, value) = if nps {
+            // Plan B's planted effect (0 otherwise, which leaves the sum bit-identical).
+            let lift = if c.plan.is_some_and(|p| p.b_effect(day)) {
+                PLAN_B_NPS_LIFT
+            } else {
+                0.0
+            };
             (
                 "NPS",
-                (3.0 + 7.5 * health + 1.6 * r.normal())
+                (3.0 + 7.5 * health + lift + 1.6 * r.normal())
                     .round()
                     .clamp(0.0, 10.0) as i64,
             )

@@ -28,6 +28,8 @@ pub(crate) enum Id {
     Lead,
     /// Contract, `CT0000001`.
     Contract,
+    /// Customer-success plan assignment, `CSP00000001`.
+    Plan,
     /// Real customer in the ground truth, `T000001`; 0-based, written 1-based.
     TrueKey,
 }
@@ -47,6 +49,7 @@ impl Id {
             Id::Signal => write!(buf, "G{no:08}"),
             Id::Lead => write!(buf, "L{no:07}"),
             Id::Contract => write!(buf, "CT{no:07}"),
+            Id::Plan => write!(buf, "CSP{no:08}"),
             Id::TrueKey => write!(buf, "T{:06}", no + 1),
         };
     }
@@ -92,6 +95,7 @@ mod tests {
         assert_eq!(true_key(0), "T000001");
         assert_eq!(Id::Order.format(1), "O0000000001");
         assert_eq!(Id::Contract.format(7), "CT0000007");
+        assert_eq!(Id::Plan.format(1), "CSP00000001");
         assert_eq!(crm_id(1_234_567), "C1234567");
     }
 }

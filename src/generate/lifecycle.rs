@@ -3,7 +3,8 @@
 //! within 7 days, a solution within 21 days).
 //!
 //! Contracts are decided once for the whole window (renewals chain through `renewed_from`;
-//! churners do not renew, others mostly do) and also fix the days with product usage. A
+//! churners do not renew, others mostly do) and also fix the days with product usage and who is
+//! enrolled in a customer-success plan (`plan`), as plan B raises renewal. A
 //! contract lands when it is both signed and in force, so neither `signed_at` nor `start_date`
 //! is ever after its landing date. Follow-up timings keep clear of the deadlines (never within
 //! ten minutes of 3 hours, or hours of 7 and 21 days), so compliance is unambiguous.
@@ -12,16 +13,26 @@ use chrono::Months;
 
 use super::calendar::{DAY_US, HOUR_US, MINUTE_US, business_day, date_of, epoch_day};
 use super::customers::{World, at_hours};
+use super::plan::{BASE_RENEWAL_RATE, PLAN_B_RENEWAL_RATE, offer};
 use super::rng::{Rng, Stream, key, rng};
 use super::rows::{ContractRow, InteractionRow, LeadRow};
 use super::text::{NEEDS, SOLUTION, THANKS};
 
-/// Decide every contract; set each customer's usage coverage. Returns `(landing day, row)`
-/// pairs for the contracts that land in the window.
+/// Decide every contract and plan enrollment; set each customer's usage coverage and plan.
+/// Returns `(landing day, row)` pairs for the contracts that land in the window.
+///
+/// Contracts are numbered in customer order. The renewals that only plan B's effect brings
+/// (the baseline draw would have ended the chain) are numbered after all the others, so every
+/// other contract keeps the id it has without the plan.
 pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
     let (first, last, seed) = (world.cal.first, world.cal.last, world.seed);
+    let cal = &world.cal;
     let mut out = Vec::new();
+    // Indexes into `out` of contracts numbered from `extra_id` (`true` when `renewed_from` is
+    // too); renumbered after the loop.
+    let mut extras: Vec<(usize, bool)> = Vec::new();
     let mut next_id = 1u32;
+    let mut extra_id = 1u32;
     for (i, c) in world.customers.iter_mut().enumerate() {
         let Some(crm) = c.crm else { continue };
         let mut r = rng(key(seed, Stream::Contract, i as u64, 0));
@@ -35,6 +46,8 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
         if !r.chance(p) {
             continue;
         }
+        let offer = offer(seed, cal, i, crm.land_day);
+        let mut eligible = false;
         let created = business_day(crm.created);
         let mut start = if created < first {
             (created + 30).max(first - r.range(0, 365) as i32)
@@ -42,10 +55,16 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
             created + r.range(7, 90) as i32
         };
         let mut value = r.lognormal(30_000.0 * [0.5, 1.0, 2.5, 6.0][c.size as usize], 0.5);
-        let mut previous: Option<u32> = None;
+        // The previous contract's id and whether it is numbered among the extras.
+        let mut previous: Option<(u32, bool)> = None;
+        // Whether the chain would still run without plan B's effect.
+        let mut baseline = true;
         c.usage_from = start;
         while start <= last {
             let end = epoch_day(date_of(start) + Months::new(12)) - 1;
+            if let Some(o) = offer {
+                eligible |= (start..=end).contains(&o.plan.start);
+            }
             let signed_day = start - r.range(0, 21) as i32;
             let signed_at = at_hours(&mut r, signed_day, 9, 18);
             let landing = if start < first {
@@ -53,9 +72,17 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
             } else {
                 business_day(signed_at).max(start) + i32::from(r.chance(0.3))
             };
-            let id = next_id;
-            next_id += 1;
+            let id = if baseline {
+                next_id += 1;
+                next_id - 1
+            } else {
+                extra_id += 1;
+                extra_id - 1
+            };
             if landing <= last {
+                if !baseline {
+                    extras.push((out.len(), previous.is_some_and(|p| p.1)));
+                }
                 out.push((
                     landing,
                     ContractRow {
@@ -64,19 +91,43 @@ pub(crate) fn contracts(world: &mut World) -> Vec<(i32, ContractRow)> {
                         start_date: start,
                         end_date: end,
                         annual_value: (value / 100.0).round() as i128 * 10_000,
-                        renewed_from: previous.take(),
+                        renewed_from: previous.take().map(|p| p.0),
                         signed_at,
                     },
                 ));
             }
             c.usage_to = end;
-            let renews = c.churn_day > end + 30 && r.chance(0.8);
-            if !renews {
+            let plan_b = offer.is_some_and(|o| o.takes_part && eligible && o.plan.b_effect(end));
+            let rate = if plan_b {
+                PLAN_B_RENEWAL_RATE
+            } else {
+                BASE_RENEWAL_RATE
+            };
+            // Churners never renew; others draw one uniform and compare it with the rate that
+            // applies, as `r.chance(rate)` would.
+            let u = if c.churn_day > end + 30 {
+                r.f()
+            } else {
+                f64::INFINITY
+            };
+            if u >= rate {
                 break;
             }
-            previous = Some(id);
+            previous = Some((id, !baseline));
+            baseline &= u < BASE_RENEWAL_RATE;
             value *= 0.9 + 0.25 * r.f();
             start = end + 1;
+        }
+        if let Some(o) = offer.filter(|o| o.takes_part && eligible) {
+            c.plan = Some(o.plan);
+        }
+    }
+    let offset = next_id - 1;
+    for (at, from_extra) in extras {
+        let row = &mut out[at].1;
+        row.contract_no += offset;
+        if from_extra {
+            row.renewed_from = row.renewed_from.map(|p| p + offset);
         }
     }
     out

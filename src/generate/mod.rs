@@ -3,13 +3,17 @@
 //!
 //! [`generate_crm`] writes every ODS table as hive-partitioned Parquet,
 //! `ods_dir/<table>/ds=YYYY-MM-DD/part-0.parquet` (a partition only where rows landed), and
-//! `truth_dir/customer_truth.parquet` plus `truth_dir/invalid_rows.parquet`.
+//! `truth_dir/customer_truth.parquet` plus `truth_dir/invalid_rows.parquet`. Besides DOMAIN.md's
+//! ten tables, `ods_cs_plan` holds the customer-success plan assignments of seed 000's A/B test,
+//! with a planted effect of plan B on renewal and NPS (see `plan` and its public constants,
+//! [`PLAN_B_RENEWAL_RATE`] and [`PLAN_B_NPS_LIFT`]); the customer truth names each enrolled
+//! customer's plan and start date.
 //!
-//! Phases: build the population of real customers in memory (`customers`), decide contracts
-//! (`lifecycle`), then walk the landing days in order; each day's events are drawn
-//! (`facts`), customer records landing that day are rendered (`records`), and the day's rows go
-//! to writer threads (`writer`). Only a few weeks of fact rows are held at a time, so memory is
-//! bounded by the population, not by the number of orders.
+//! Phases: build the population of real customers in memory (`customers`), decide contracts and
+//! customer-success plan enrollment (`lifecycle`, `plan`), then walk the landing days in order;
+//! each day's events are drawn (`facts`), customer records landing that day are rendered
+//! (`records`), and the day's rows go to writer threads (`writer`). Only a few weeks of fact
+//! rows are held at a time, so memory is bounded by the population, not by the number of orders.
 //!
 //! Determinism: the same options give byte-identical files. All randomness is keyed by the seed
 //! (`rng`); no clock, no hash-map iteration order.
@@ -23,6 +27,7 @@ mod identity;
 mod ids;
 mod lifecycle;
 mod names;
+mod plan;
 mod records;
 mod rng;
 mod rows;
@@ -40,6 +45,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub use dirty::DirtyRates;
 pub use hostile::HostileRates;
+pub use plan::{
+    BASE_RENEWAL_RATE, PLAN_B_NPS_LIFT, PLAN_B_RENEWAL_RATE, PLAN_B_SHARE, PLAN_TAKE_UP,
+    ROLLOUT_FROM_DAYS_BEFORE_LAST, ROLLOUT_TO_DAYS_BEFORE_LAST,
+};
 
 use calendar::Calendar;
 use customers::World;
@@ -71,7 +80,8 @@ pub struct GenerateOptions {
 /// What [`generate_crm`] wrote.
 #[derive(Clone, Debug)]
 pub struct GenerateOutcome {
-    /// One entry per ODS table (DOMAIN.md order), then `customer_truth` and `invalid_rows`.
+    /// One entry per ODS table (DOMAIN.md order, then `ods_cs_plan`), then `customer_truth` and
+    /// `invalid_rows`.
     pub tables: Vec<TableOutcome>,
     /// Wall time of the whole generation.
     pub elapsed: Duration,
@@ -150,7 +160,7 @@ fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
 
 /// Generate the synthetic CRM extracts and their ground truth.
 ///
-/// Replaces any previous output of the generator in `ods_dir` (its ten table directories) and
+/// Replaces any previous output of the generator in `ods_dir` (its eleven table directories) and
 /// `truth_dir` (the two truth files); nothing else there is touched.
 pub fn generate_crm(opts: &GenerateOptions) -> Result<GenerateOutcome, GenerateError> {
     let started = Instant::now();
@@ -160,6 +170,7 @@ pub fn generate_crm(opts: &GenerateOptions) -> Result<GenerateOutcome, GenerateE
     let mut world = World::build(opts.seed, opts.customers, cal, opts.dirty.clone());
     let contracts = lifecycle::contracts(&mut world);
     let world = world;
+    let plans = plan::assignments(&world);
     let landings = records::schedule(&world);
     writer::clear_previous(&opts.ods_dir, &opts.truth_dir)?;
 
@@ -174,7 +185,7 @@ pub fn generate_crm(opts: &GenerateOptions) -> Result<GenerateOutcome, GenerateE
         bar.set_style(style.progress_chars("=> "));
     }
 
-    let mut facts = Facts::new(&world, contracts);
+    let mut facts = Facts::new(&world, contracts, plans);
     let tally = std::thread::scope(|scope| -> Result<Tally, GenerateError> {
         let mut senders = Vec::with_capacity(WRITERS);
         let mut handles = Vec::with_capacity(WRITERS);

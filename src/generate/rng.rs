@@ -21,6 +21,8 @@ pub(crate) enum Stream {
     Email = 11,
     Salt = 12,
     Hostile = 13,
+    /// Customer-success plan assignments (`plan`).
+    Plan = 14,
 }
 
 /// SplitMix64 finaliser: a fast bijective 64-bit mixer.

@@ -29,10 +29,11 @@ pub(crate) enum Table {
     ProductUsage,
     CompetitorSignal,
     Lead,
+    CsPlan,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::CrmCustomer,
         Table::ShopCustomer,
         Table::ErpCustomer,
@@ -43,6 +44,7 @@ impl Table {
         Table::ProductUsage,
         Table::CompetitorSignal,
         Table::Lead,
+        Table::CsPlan,
     ];
 
     /// The table's directory name.
@@ -58,6 +60,7 @@ impl Table {
             Table::ProductUsage => "ods_product_usage",
             Table::CompetitorSignal => "ods_competitor_signal",
             Table::Lead => "ods_lead",
+            Table::CsPlan => "ods_cs_plan",
         }
     }
 
@@ -155,6 +158,13 @@ impl Table {
                 utf8("crm_id"),
                 utf8("rep_id"),
                 ts("first_contact_at"),
+            ],
+            Table::CsPlan => vec![
+                utf8("assignment_id"),
+                utf8("crm_id"),
+                utf8("plan"),
+                date("start_date"),
+                ts("assigned_at"),
             ],
         };
         Arc::new(Schema::new(fields))
@@ -310,6 +320,15 @@ pub(crate) struct LeadRow {
     pub first_contact_at: i64,
 }
 
+/// A customer-success plan assignment (`plan`: B if `b`, else A).
+pub(crate) struct PlanRow {
+    pub assignment_no: u32,
+    pub crm_no: u32,
+    pub b: bool,
+    pub start_date: i32,
+    pub assigned_at: i64,
+}
+
 /// Everything that lands on one day.
 #[derive(Default)]
 pub(crate) struct DayRows {
@@ -323,6 +342,7 @@ pub(crate) struct DayRows {
     pub usage: Vec<UsageRow>,
     pub signals: Vec<SignalRow>,
     pub leads: Vec<LeadRow>,
+    pub plans: Vec<PlanRow>,
 }
 
 fn s<'a>(it: impl Iterator<Item = &'a str>) -> ArrayRef {
@@ -389,6 +409,7 @@ impl DayRows {
             Table::ProductUsage => self.usage.len(),
             Table::CompetitorSignal => self.signals.len(),
             Table::Lead => self.leads.len(),
+            Table::CsPlan => self.plans.len(),
         }
     }
 
@@ -539,6 +560,20 @@ impl DayRows {
                     ids(n, r.iter().map(|x| Some((Id::Crm, u64::from(x.crm_no))))),
                     ids(n, r.iter().map(|x| Some((Id::Rep, u64::from(x.rep))))),
                     t(r.iter().map(|x| x.first_contact_at)),
+                ]
+            }
+            Table::CsPlan => {
+                let r = &self.plans;
+                vec![
+                    ids(
+                        n,
+                        r.iter()
+                            .map(|x| Some((Id::Plan, u64::from(x.assignment_no)))),
+                    ),
+                    ids(n, r.iter().map(|x| Some((Id::Crm, u64::from(x.crm_no))))),
+                    s(r.iter().map(|x| if x.b { "B" } else { "A" })),
+                    d(r.iter().map(|x| Some(x.start_date))),
+                    t(r.iter().map(|x| x.assigned_at)),
                 ]
             }
         };

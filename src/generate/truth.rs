@@ -1,7 +1,9 @@
 //! Ground truth for tests of the pipeline (never read by the pipeline).
 //!
 //! - `customer_truth.parquet`: source_system, source_customer_id, true_customer_key for every
-//!   customer source record that lands.
+//!   customer source record that lands, and the real customer's customer-success plan:
+//!   `cs_plan` ('A' or 'B') and `cs_plan_start` (DATE), on every record of an enrolled customer
+//!   and null for everyone else (see `plan`).
 //! - `invalid_rows.parquet`: source_table, source_key, reason for every fact record whose
 //!   *final* version (after DOMAIN.md's dedup: latest `updated_at`, then latest landing `ds`)
 //!   is rejected, with the first matching reason code in DOMAIN.md's order.
@@ -9,12 +11,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::array::{ArrayRef, Date32Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 use super::calendar::business_day;
 use super::customers::World;
 use super::ids::{crm_id, erp_code, shop_uid, true_key};
+use super::plan::Plan;
 use super::writer::write_parquet;
 use super::{GenerateError, TableOutcome};
 
@@ -128,6 +131,7 @@ pub(crate) fn write_customer_truth(
     dir: &Path,
 ) -> Result<TableOutcome, GenerateError> {
     let mut rows: Vec<(&'static str, String, String)> = Vec::new();
+    let mut plans: Vec<Option<Plan>> = Vec::new();
     for (i, c) in world.customers.iter().enumerate() {
         let t = true_key(i as u32);
         let records = [
@@ -139,13 +143,19 @@ pub(crate) fn write_customer_truth(
         for (system, id) in records {
             if let Some(id) = id {
                 rows.push((system, id, t.clone()));
+                plans.push(c.plan);
             }
         }
     }
     let n = world.customers.len() as u32;
     for a in &world.extras {
         rows.push(("shop", shop_uid(a.no), true_key(n + a.customer)));
+        plans.push(None);
     }
+    let arrow = |source| GenerateError::Arrow {
+        table: "customer_truth".into(),
+        source,
+    };
     let batch = utf8_batch(
         ["source_system", "source_customer_id", "true_customer_key"],
         [
@@ -154,10 +164,21 @@ pub(crate) fn write_customer_truth(
             rows.iter().map(|r| r.2.as_str()).collect(),
         ],
     )
-    .map_err(|source| GenerateError::Arrow {
-        table: "customer_truth".into(),
-        source,
-    })?;
+    .map_err(arrow)?;
+    let plan = StringArray::from_iter(plans.iter().map(|p| p.map(|p| if p.b { "B" } else { "A" })));
+    let start = Date32Array::from_iter(plans.iter().map(|p| p.map(|p| p.start)));
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new("cs_plan", DataType::Utf8, true));
+    fields.push(Field::new("cs_plan_start", DataType::Date32, true));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(plan));
+    columns.push(Arc::new(start));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow)?;
     write_truth(dir, "customer_truth", &batch)
 }
 

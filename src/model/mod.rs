@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod confine;
+mod experiment_spec;
 pub mod identity;
 pub mod loader;
 pub mod model_spec;

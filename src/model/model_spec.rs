@@ -22,6 +22,8 @@
 //! named columns exist with usable types is checked when the features query is planned
 //! (`engine::model::output_schema`).
 
+use super::experiment_spec::{EXPERIMENT_KEYS, read_experiment};
+pub use super::experiment_spec::{ExperimentSpec, Metric, MetricKind};
 use super::reader::{Cx, Map};
 use super::sections::positive_int;
 use super::yaml::{Node, Value};
@@ -56,6 +58,8 @@ pub enum Algorithm {
     RandomForest(ForestSpec),
     /// Exponential smoothing per series (augurs' automatic ETS); see [`EtsSpec`].
     Ets(EtsSpec),
+    /// An A/B comparison of arms per period; see [`ExperimentSpec`].
+    Experiment(ExperimentSpec),
 }
 
 impl Algorithm {
@@ -63,6 +67,7 @@ impl Algorithm {
         match self {
             Algorithm::RandomForest(_) => "random_forest",
             Algorithm::Ets(_) => "ets",
+            Algorithm::Experiment(_) => "experiment",
         }
     }
 }
@@ -137,6 +142,7 @@ pub(super) fn read_model(cx: &mut Cx, node: &Node) -> Option<ModelSpec> {
         .iter()
         .chain(FOREST_KEYS)
         .chain(ETS_KEYS)
+        .chain(EXPERIMENT_KEYS)
         .copied()
         .collect();
     let map = cx.map(node, "model", "`model`", &all)?;
@@ -145,23 +151,23 @@ pub(super) fn read_model(cx: &mut Cx, node: &Node) -> Option<ModelSpec> {
     let own: &[&str] = match algorithm.as_str() {
         "random_forest" => FOREST_KEYS,
         "ets" => ETS_KEYS,
+        "experiment" => EXPERIMENT_KEYS,
         _ => {
             cx.at(
                 algorithm_node,
                 ProblemKind::InvalidValue {
                     key: "algorithm".into(),
                     value: algorithm,
-                    reason: "expected `random_forest` or `ets`".into(),
+                    reason: "expected `random_forest`, `ets` or `experiment`".into(),
                 },
             );
             return None;
         }
     };
-    let other = if own == FOREST_KEYS {
-        ETS_KEYS
-    } else {
-        FOREST_KEYS
-    };
+    let other = [FOREST_KEYS, ETS_KEYS, EXPERIMENT_KEYS]
+        .into_iter()
+        .filter(|keys| *keys != own)
+        .flatten();
     for key in other {
         if let Some(n) = map.get(key) {
             cx.at(
@@ -202,8 +208,10 @@ pub(super) fn read_model(cx: &mut Cx, node: &Node) -> Option<ModelSpec> {
     };
     let algorithm = if own == FOREST_KEYS {
         read_forest(cx, &map, params, gate).map(Algorithm::RandomForest)
-    } else {
+    } else if own == ETS_KEYS {
         read_ets(cx, &map, params, gate).map(Algorithm::Ets)
+    } else {
+        read_experiment(cx, &map, params, gate).map(Algorithm::Experiment)
     };
     Some(ModelSpec {
         algorithm: algorithm?,
@@ -377,7 +385,7 @@ fn valid_ets_spec(s: &str) -> bool {
     c.len() == 3 && "AMZ".contains(c[0]) && "NAMZ".contains(c[1]) && "NAMZ".contains(c[2])
 }
 
-fn count(cx: &mut Cx, key: &str, node: &Node) -> Option<usize> {
+pub(super) fn count(cx: &mut Cx, key: &str, node: &Node) -> Option<usize> {
     match node.value {
         Value::Int(i) if i >= 0 => Some(i as usize),
         _ => {
@@ -399,7 +407,7 @@ fn number(cx: &mut Cx, key: &str, node: &Node) -> Option<f64> {
 }
 
 /// A number in (0, 1), or (0, 1] when `one_allowed`.
-fn fraction(cx: &mut Cx, key: &str, node: &Node, one_allowed: bool) -> Option<f64> {
+pub(super) fn fraction(cx: &mut Cx, key: &str, node: &Node, one_allowed: bool) -> Option<f64> {
     let v = number(cx, key, node)?;
     if v > 0.0 && (v < 1.0 || (one_allowed && v == 1.0)) {
         return Some(v);

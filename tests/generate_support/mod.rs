@@ -16,7 +16,9 @@ use datafusion::arrow::datatypes::{
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use strata::generate::{DirtyRates, GenerateOptions, GenerateOutcome, generate_crm};
 
-pub const ODS_TABLES: [&str; 10] = [
+/// Every ODS table the generator writes, in output order: DOMAIN.md's ten, then the
+/// customer-success plan assignments.
+pub const ODS_TABLES: [&str; 11] = [
     "ods_crm_customer",
     "ods_shop_customer",
     "ods_erp_customer",
@@ -27,6 +29,7 @@ pub const ODS_TABLES: [&str; 10] = [
     "ods_product_usage",
     "ods_competitor_signal",
     "ods_lead",
+    "ods_cs_plan",
 ];
 
 pub fn end_date() -> NaiveDate {

@@ -28,26 +28,10 @@ use chrono::{Datelike, Months, NaiveDate};
 use datafusion::arrow::array::{
     Array, ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch,
 };
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::array_value_to_string;
 
-use super::{ModelOutcome, as_f64, ds_column, pick, store, strings};
-use crate::model::ModelSpec;
+use super::{Job, ModelOutcome, as_f64, ds_column, pick, store, strings};
 use crate::model::model_spec::EtsSpec;
-use crate::storage::Warehouse;
-
-/// One forecast stage's inputs.
-pub struct Job<'a> {
-    pub wh: &'a Warehouse,
-    pub run_id: &'a str,
-    pub stage: &'a str,
-    pub spec: &'a ModelSpec,
-    pub ets: &'a EtsSpec,
-    pub schema: &'a SchemaRef,
-    /// The features query's rows, sorted by time and id.
-    pub features: &'a RecordBatch,
-    pub ds: Option<NaiveDate>,
-}
 
 /// A fitted series model and its name (`AAN`; `STL(12)+ETS(ZZN)` for a seasonal one).
 struct Fitted {
@@ -111,7 +95,7 @@ fn fit(spec: &EtsSpec, y: &[f64]) -> Result<Fitted, String> {
 }
 
 /// Forecast, backtest and write the output rows; see the module docs.
-pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
+pub async fn run(job: Job<'_, EtsSpec>) -> Result<ModelOutcome, String> {
     let b = job.features;
     let col = |name: &str| {
         b.column_by_name(name)
@@ -122,7 +106,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         .as_any()
         .downcast_ref::<Date32Array>()
         .ok_or("the time column is not DATE")?;
-    let values = as_f64(col(&job.ets.value)?)?;
+    let values = as_f64(col(&job.settings.value)?)?;
     let ids: Vec<&ArrayRef> = job
         .spec
         .id
@@ -144,7 +128,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
             .filter(|_| !times.is_null(row))
             .ok_or_else(|| format!("time `{}` is NULL", job.spec.time))
     };
-    let spec = job.ets.clone();
+    let spec = job.settings.clone();
     let mut prepared = Vec::new();
     for (key, rows) in &series {
         let label = key.join("/");
@@ -167,7 +151,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
             if values[*r].is_nan() {
                 return Err(format!(
                     "series {label}: `{}` is NULL for {d}",
-                    job.ets.value
+                    job.settings.value
                 ));
             }
             months.push(d);
@@ -199,13 +183,13 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         }
     }
 
-    let h = job.ets.horizon;
+    let h = job.settings.horizon;
     let n = computed.len() * h;
     let mut first_rows = Vec::with_capacity(n);
     let mut month_days = Vec::with_capacity(n);
     let mut point = Vec::with_capacity(n);
     let mut bounds: Vec<Bounds> =
-        vec![(Vec::with_capacity(n), Vec::with_capacity(n)); job.ets.levels.len()];
+        vec![(Vec::with_capacity(n), Vec::with_capacity(n)); job.settings.levels.len()];
     let mut model_names = Vec::with_capacity(n);
     let mut mapes = Vec::with_capacity(n);
     let mut counts = Vec::with_capacity(n);
@@ -237,8 +221,8 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
     let overall = (ape_n > 0).then(|| 100.0 * ape_sum / ape_n as f64);
     let metrics_json = serde_json::json!({
         "stage": job.stage, "run_id": job.run_id, "ds": job.ds.map(|d| d.to_string()),
-        "algorithm": "ets", "spec": job.ets.spec, "season_length": job.ets.season_length,
-        "horizon": h, "levels": job.ets.levels, "backtest": job.ets.backtest,
+        "algorithm": "ets", "spec": job.settings.spec, "season_length": job.settings.season_length,
+        "horizon": h, "levels": job.settings.levels, "backtest": job.settings.backtest,
         "backtest_mape": overall, "backtest_months": ape_n, "series": per_series,
         "not_fitted": unfitted, "adopted": true,
     });

@@ -21,9 +21,7 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch};
-use datafusion::arrow::datatypes::SchemaRef;
 use rand::{RngExt, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -32,10 +30,8 @@ use smartcore::tree::decision_tree_classifier::{
     DecisionTreeClassifier, DecisionTreeClassifierParameters, SplitCriterion,
 };
 
-use super::{ModelOutcome, as_f64, ds_column, metrics, pick, store, strings};
-use crate::model::ModelSpec;
+use super::{Job, ModelOutcome, as_f64, ds_column, metrics, pick, store, strings};
 use crate::model::model_spec::ForestSpec;
-use crate::storage::Warehouse;
 
 /// The value a NULL feature takes.
 pub const MISSING: f64 = -1.0e12;
@@ -275,28 +271,14 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// One forest stage's inputs.
-pub struct Job<'a> {
-    pub wh: &'a Warehouse,
-    pub run_id: &'a str,
-    pub stage: &'a str,
-    pub spec: &'a ModelSpec,
-    pub forest: &'a ForestSpec,
-    pub schema: &'a SchemaRef,
-    /// The features query's rows, sorted by time and id.
-    pub features: &'a RecordBatch,
-    pub names: &'a [String],
-    pub ds: Option<NaiveDate>,
-}
-
 /// Train, measure, gate and score; see the module docs.
-pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
+pub async fn run(job: Job<'_, ForestSpec>) -> Result<ModelOutcome, String> {
     let b = job.features;
     let col = |name: &str| -> Result<&ArrayRef, String> {
         b.column_by_name(name)
             .ok_or_else(|| format!("the features query returned no column `{name}`"))
     };
-    let label = as_f64(col(&job.forest.label)?)?;
+    let label = as_f64(col(&job.settings.label)?)?;
     let time = as_f64(col(&job.spec.time)?)?;
     if let Some(row) = label
         .iter()
@@ -304,7 +286,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
     {
         return Err(format!(
             "label `{}` is {} on a row (features row {} in time/id order); labels are 0/1, TRUE/FALSE or NULL (to score)",
-            job.forest.label,
+            job.settings.label,
             label[row],
             row + 1
         ));
@@ -340,20 +322,20 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         .map(|r| time[r])
         .collect();
     times.dedup();
-    if times.len() <= job.forest.holdout {
+    if times.len() <= job.settings.holdout {
         return ModelOutcome::untrainable(
             job.spec,
             job.schema,
             format!(
                 "training needs labelled rows at more than {} distinct `{}` values (holdout {}); the features query gave {}",
-                job.forest.holdout,
+                job.settings.holdout,
                 job.spec.time,
-                job.forest.holdout,
+                job.settings.holdout,
                 times.len()
             ),
         );
     }
-    let cut = times[times.len() - job.forest.holdout];
+    let cut = times[times.len() - job.settings.holdout];
     let rows =
         |f: &dyn Fn(usize) -> bool| -> Vec<usize> { (0..b.num_rows()).filter(|r| f(*r)).collect() };
     let train = rows(&|r| !label[r].is_nan() && time[r] < cut);
@@ -372,7 +354,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         );
     }
     let (x_train, x_hold, x_score) = (matrix(&train), matrix(&hold), matrix(&score));
-    let spec = job.forest.clone();
+    let spec = job.settings.clone();
     let names = job.names.to_vec();
     let started = std::time::Instant::now();
     let fitted = tokio::task::spawn_blocking(move || {
@@ -388,7 +370,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
     let y_hold: Vec<bool> = hold.iter().map(|r| label[*r] == 1.0).collect();
     let auc = metrics::auc(&p_hold, &y_hold);
     let precision = metrics::precision_at(&p_hold, &y_hold, 0.1);
-    let baseline = job.forest.baseline.as_ref().and_then(|name| {
+    let baseline = job.settings.baseline.as_ref().and_then(|name| {
         let j = job.names.iter().position(|n| n == name)?;
         let signed = |rows: &[usize], sign: f64| -> Vec<f64> {
             rows.iter()
@@ -406,14 +388,14 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         Some((name.clone(), metrics::auc(&signed(&hold, sign), &y_hold)))
     });
     let mut failures = Vec::new();
-    if let Some(min) = job.forest.min_auc {
+    if let Some(min) = job.settings.min_auc {
         match auc {
             Some(a) if a >= min => {}
             Some(a) => failures.push(format!("holdout AUC {a:.4} is below min_auc {min}")),
             None => failures.push("the holdout has a single class, so its AUC is undefined".into()),
         }
     }
-    if let Some(min) = job.forest.min_precision_at_decile {
+    if let Some(min) = job.settings.min_precision_at_decile {
         match precision {
             Some(p) if p >= min => {}
             Some(p) => failures.push(format!(
@@ -432,9 +414,9 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         "ds": job.ds.map(|d| d.to_string()),
         "algorithm": "random_forest",
         "params": {
-            "trees": job.forest.trees, "max_depth": job.forest.max_depth,
-            "min_leaf": job.forest.min_leaf, "feature_fraction": job.forest.feature_fraction,
-            "bootstrap_fraction": job.forest.bootstrap_fraction, "seed": job.forest.seed,
+            "trees": job.settings.trees, "max_depth": job.settings.max_depth,
+            "min_leaf": job.settings.min_leaf, "feature_fraction": job.settings.feature_fraction,
+            "bootstrap_fraction": job.settings.bootstrap_fraction, "seed": job.settings.seed,
         },
         "features": job.names,
         "training_rows": train.len(),
@@ -447,7 +429,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
         "precision_at_decile": precision,
         "baseline": baseline.as_ref().map(|(n, a)| serde_json::json!({"feature": n, "auc": a})),
         "importance": ranked.iter().map(|j| serde_json::json!({"feature": job.names[*j], "importance": importance[*j]})).collect::<Vec<_>>(),
-        "gate": {"min_auc": job.forest.min_auc, "min_precision_at_decile": job.forest.min_precision_at_decile, "failures": failures},
+        "gate": {"min_auc": job.settings.min_auc, "min_precision_at_decile": job.settings.min_precision_at_decile, "failures": failures},
         "adopted": adopted,
         "model_id": forest.id,
     });
@@ -484,7 +466,7 @@ pub async fn run(job: Job<'_>) -> Result<ModelOutcome, String> {
             }
         }
     };
-    let explain = job.forest.explain;
+    let explain = job.settings.explain;
     let scored = tokio::task::spawn_blocking(move || {
         let p = forest.probabilities(&x_score)?;
         tracing::debug!(elapsed = ?started.elapsed(), "rows scored");

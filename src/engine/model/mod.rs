@@ -10,9 +10,11 @@
 //! model settings and gives the output schema, so `strata validate` plans model stages like SQL
 //! stages. Metrics and the trained model go to `_meta/models/<stage>/<run_id>/` ([`store`]).
 
+pub mod experiment;
 pub mod forecast;
 pub mod forest;
 pub mod metrics;
+pub mod stats;
 pub mod store;
 
 use std::sync::Arc;
@@ -28,6 +30,23 @@ use super::{Params, stage_sql_options};
 use crate::error::{Result, StrataError};
 use crate::model::{Algorithm, Materialization, ModelSpec, Stage};
 use crate::storage::Warehouse;
+
+/// One model stage's inputs, with its algorithm's settings `S`.
+pub struct Job<'a, S> {
+    pub wh: &'a Warehouse,
+    pub run_id: &'a str,
+    pub stage: &'a str,
+    pub spec: &'a ModelSpec,
+    pub settings: &'a S,
+    /// The stage's output schema.
+    pub schema: &'a SchemaRef,
+    /// The features query's rows, sorted by time and id.
+    pub features: &'a RecordBatch,
+    /// A forest's feature columns, in column order (empty for other algorithms).
+    pub names: &'a [String],
+    /// The run's date, for a partitioned stage's `ds` column.
+    pub ds: Option<chrono::NaiveDate>,
+}
 
 /// What a model stage produced besides its rows: a one-line account for the run summary.
 #[derive(Debug, Clone)]
@@ -161,8 +180,106 @@ pub fn output_schema(
             fields.push(Field::new("backtest_mape", DataType::Float64, true));
             fields.push(Field::new("backtest_months", DataType::Int64, false));
         }
+        Algorithm::Experiment(x) => experiment_fields(spec, x, features, time_type, &mut fields)?,
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = fields.iter().find(|f| !seen.insert(f.name().clone())) {
+        return Err(format!(
+            "the model's output would have two columns `{}`; rename a metric or a column",
+            dup.name()
+        ));
     }
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The output columns of an `experiment` (see [`experiment`]), after checking the features
+/// query's columns: a unit id, an orderable period, a string arm, BOOLEAN or integer
+/// proportions, integer NPS scores, and no other column.
+fn experiment_fields(
+    spec: &ModelSpec,
+    x: &crate::model::model_spec::ExperimentSpec,
+    features: &Schema,
+    time_type: DataType,
+    fields: &mut Vec<Field>,
+) -> std::result::Result<(), String> {
+    use crate::model::model_spec::MetricKind;
+    if spec.id.is_empty() {
+        return Err("an `experiment` needs `id`: the columns naming its unit (for example [customer_id]), one row per unit and period".into());
+    }
+    // The units are summed over, not copied: drop the id fields pushed for other algorithms.
+    fields.retain(|f| !spec.id.iter().any(|i| i == f.name()));
+    if !orderable(&time_type) {
+        return Err(format!(
+            "model `time` column `{}` is {time_type}; a period must be a date or a number",
+            spec.time
+        ));
+    }
+    let type_of = |name: &str, role: &str| {
+        features
+            .field_with_name(name)
+            .map(|f| f.data_type().clone())
+            .map_err(|_| {
+                let hint =
+                    crate::diag::suggest(name, features.fields().iter().map(|f| f.name().as_str()))
+                        .map(|c| format!("; did you mean `{c}`?"))
+                        .unwrap_or_default();
+                format!("the features query has no column `{name}` (model `{role}`){hint}")
+            })
+    };
+    let arm = type_of(&x.arm, "arm")?;
+    if !matches!(
+        arm,
+        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+    ) {
+        return Err(format!(
+            "model `arm` column `{}` is {arm}; it must be a string (CAST it)",
+            x.arm
+        ));
+    }
+    for m in &x.metrics {
+        let t = type_of(&m.column, &format!("metrics.{}.column", m.name))?;
+        let fits = match m.kind {
+            MetricKind::Proportion => t == DataType::Boolean || t.is_integer(),
+            MetricKind::Nps => t.is_integer(),
+        };
+        if !fits {
+            return Err(format!(
+                "metric `{}`: column `{}` is {t}; a `{}` metric needs {}",
+                m.name,
+                m.column,
+                m.kind.name(),
+                match m.kind {
+                    MetricKind::Proportion => "BOOLEAN or an integer 0/1",
+                    MetricKind::Nps => "an integer score from 0 to 10",
+                }
+            ));
+        }
+    }
+    if let Some(extra) = features.fields().iter().map(|f| f.name()).find(|n| {
+        **n != spec.time
+            && **n != x.arm
+            && !spec.id.iter().any(|i| i == *n)
+            && !x.metrics.iter().any(|m| m.column == **n)
+    }) {
+        return Err(format!(
+            "the features query of an `experiment` has column `{extra}`, which is not an id, the time, the arm or a metric's column; drop it"
+        ));
+    }
+    fields.push(Field::new(&spec.time, time_type, false));
+    fields.push(Field::new(&x.arm, DataType::Utf8, false));
+    fields.push(Field::new("is_control", DataType::Boolean, false));
+    fields.push(Field::new("units", DataType::Int64, false));
+    for m in &x.metrics {
+        for (i, name) in experiment::metric_columns(&m.name).into_iter().enumerate() {
+            let t = if i == 0 {
+                DataType::Int64
+            } else {
+                DataType::Float64
+            };
+            fields.push(Field::new(name, t, i != 0));
+        }
+    }
+    Ok(())
 }
 
 /// `0.8` -> `80`, `0.975` -> `97_5`: the suffix of an interval column.
@@ -241,32 +358,26 @@ pub async fn run(
     };
     let ds_column = (stage.materialization == Materialization::Partitioned).then_some(params.ds);
     let names = feature_names(spec, &features_schema).map_err(fail)?;
+    // A macro rather than a closure: each algorithm's job has its own settings type.
+    macro_rules! job {
+        ($settings:expr) => {
+            Job {
+                wh,
+                run_id,
+                stage: &stage.name,
+                spec,
+                settings: $settings,
+                schema,
+                features: &features,
+                names: &names,
+                ds: ds_column,
+            }
+        };
+    }
     match &spec.algorithm {
-        Algorithm::RandomForest(f) => forest::run(forest::Job {
-            wh,
-            run_id,
-            stage: &stage.name,
-            spec,
-            forest: f,
-            schema,
-            features: &features,
-            names: &names,
-            ds: ds_column,
-        })
-        .await
-        .map_err(fail),
-        Algorithm::Ets(e) => forecast::run(forecast::Job {
-            wh,
-            run_id,
-            stage: &stage.name,
-            spec,
-            ets: e,
-            schema,
-            features: &features,
-            ds: ds_column,
-        })
-        .await
-        .map_err(fail),
+        Algorithm::RandomForest(f) => forest::run(job!(f)).await.map_err(fail),
+        Algorithm::Ets(e) => forecast::run(job!(e)).await.map_err(fail),
+        Algorithm::Experiment(x) => experiment::run(job!(x)).await.map_err(fail),
     }
 }
 
