@@ -48,9 +48,19 @@ def run_measured(cmd, cwd, log_path):
     return proc.returncode, wall, cpu, usage.ru_maxrss * 1024, out
 
 
+def stale(base):
+    """A cache written by an older generator lacks a table the pipeline reads."""
+    with open(os.path.join(ROOT, "pipelines", "crm.yaml"), encoding="utf-8") as f:
+        tables = re.findall(r"location: data/ods/(\w+)", f.read())
+    return any(not os.path.isdir(os.path.join(base, "data", "ods", t)) for t in tables)
+
+
 def generate(strata, scale, cache, regenerate):
     base = os.path.join(cache, f"{scale}-{SCALES[scale]}c-{DAYS}d-seed{SEED}")
     marker = os.path.join(base, ".complete")
+    if os.path.exists(marker) and stale(base):
+        print(f"{base} lacks a table of pipelines/crm.yaml: generating it again", flush=True)
+        regenerate = True
     if regenerate and os.path.exists(base):
         shutil.rmtree(base)
     if not os.path.exists(marker):

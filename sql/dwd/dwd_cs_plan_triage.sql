@@ -28,7 +28,7 @@ WITH landed AS (
 SELECT nonblank(d.assignment_id) AS source_key,
        d.assignment_id,
        m.customer_id,
-       upper(btrim(d.plan)) AS plan,
+       upper(trim(d.plan)) AS plan,
        d.start_date,
        d.assigned_at,
        d.ds AS landing_ds,
