@@ -10,6 +10,11 @@
 CREATE OR REPLACE MACRO nonblank(t) AS
   CASE WHEN regexp_matches(t, '^[\t\n\x0b\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$') THEN NULL ELSE t END;
 
+-- normalize_label(text) (udf_values.rs): trimmed of Unicode White_Space, upper case, NULL when
+-- blank. strata applies NFKC first; DuckDB has none (full-width letters stay as typed).
+CREATE OR REPLACE MACRO normalize_label(t) AS
+  nullif(upper(regexp_replace(t, '^[\t\n\x0b\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+|[\t\n\x0b\f\r \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+$', '', 'g')), '');
+
 -- months_elapsed(from, to) (udf_months.rs): whole calendar months, less one while the day of the
 -- month of `from` is not yet reached in `to`.
 CREATE OR REPLACE MACRO months_elapsed(a, b) AS

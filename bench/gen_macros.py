@@ -184,6 +184,11 @@ TEMPLATE = r"""-- DuckDB equivalents of the SQL functions strata adds for stage 
 CREATE OR REPLACE MACRO nonblank(t) AS
   CASE WHEN regexp_matches(t, '^[{WS}]*$') THEN NULL ELSE t END;
 
+-- normalize_label(text) (udf_values.rs): trimmed of Unicode White_Space, upper case, NULL when
+-- blank. strata applies NFKC first; DuckDB has none (full-width letters stay as typed).
+CREATE OR REPLACE MACRO normalize_label(t) AS
+  nullif(upper(regexp_replace(t, '^[{WS}]+|[{WS}]+$', '', 'g')), '');
+
 -- months_elapsed(from, to) (udf_months.rs): whole calendar months, less one while the day of the
 -- month of `from` is not yet reached in `to`.
 CREATE OR REPLACE MACRO months_elapsed(a, b) AS

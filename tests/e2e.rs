@@ -127,6 +127,22 @@ fn show_sql_and_ls_read_the_current_release() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1);
+    // JSON keeps every double's bits and a decimal's exact digits (as text), and says null.
+    let out = p.strata(&[
+        "sql",
+        "SELECT CAST(0.36995516654807925 AS DOUBLE) AS v, CAST('12345678901234567.89' AS DECIMAL(20, 2)) AS d, CAST(NULL AS BIGINT) AS n, CAST(7 AS BIGINT) AS i",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("0.36995516654807925")
+            && out.stdout.contains("\"12345678901234567.89\"")
+            && out.stdout.contains("\"n\": null")
+            && out.stdout.contains("\"i\": 7"),
+        "{}",
+        out.stdout
+    );
     let out = p.strata(&["ls"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("ads_city_sales"), "{}", out.stdout);

@@ -129,6 +129,24 @@ async fn figures_match_hand_computations_and_reruns_are_identical() {
 }
 
 #[test]
+fn a_period_without_the_control_is_named_in_the_summary() {
+    let p = project(
+        MODEL,
+        SQL,
+        &(units_csv() + "b0,3,B,9,true\nb1,3,B,10,true\n"),
+    );
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "3 periods, 2 arms (control `A`); NO CONTROL in period 3 (no differences there)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn bad_settings_are_refused_statically() {
     let cases: &[(&str, &str, &[&str])] = &[
         (
@@ -177,6 +195,40 @@ fn bad_settings_are_refused_statically() {
             SQL,
             &["lower-case letters, digits and `_`"],
         ),
+        (
+            &MODEL.replace("resamples: 2000", "resamples: 0"),
+            SQL,
+            &["resamples", "between 100 and 100000"],
+        ),
+        (
+            &MODEL.replace("confidence: 0.95", "confidence: .nan"),
+            SQL,
+            &["confidence", "must be a finite number"],
+        ),
+        (
+            &MODEL.replace("confidence: 0.95", "confidence: 1"),
+            SQL,
+            &["confidence", "greater than 0 and less than 1"],
+        ),
+        (
+            &MODEL
+                .replace("        nps: {column: score, kind: nps}\n", "")
+                .replace(
+                    "        renewal_rate: {column: renewed, kind: proportion}\n",
+                    "",
+                )
+                .replace("      metrics:\n", "      metrics: {}\n"),
+            SQL,
+            &["needs at least one metric"],
+        ),
+        (
+            MODEL,
+            "SELECT unit, CAST(months_elapsed(CAST('2026-01-01' AS TIMESTAMP), DATE '2026-03-01') AS BIGINT) AS period, arm, score, renewed FROM seed_units\n",
+            &[
+                "months_elapsed(from, to) takes two DATEs",
+                "business_date(ts)",
+            ],
+        ),
     ];
     for (model, sql, expected) in cases {
         let p = project(model, sql, &units_csv());
@@ -206,6 +258,10 @@ fn bad_values_fail_the_stage_naming_the_unit() {
         (
             units_csv().replace(",A,", ",X,"),
             &["no row has the control arm `A` in column `arm`"],
+        ),
+        (
+            units_csv().replace("b3,1,B,", ",1,B,"),
+            &["id column `unit` is NULL on a row of arm B"],
         ),
     ];
     for (csv, expected) in cases {

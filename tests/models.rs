@@ -320,6 +320,11 @@ fn validate_checks_model_settings_against_the_features_query() {
             &["trees"],
         ),
         (
+            "      algorithm: ets\n      id: [category]\n      time: month\n      value: revenue\n      params: {spec: MMN}\n",
+            "SELECT category, month, revenue FROM seed_sales\n",
+            &["`spec`", "multiplicative trend", "unseeded simulation"],
+        ),
+        (
             &(FOREST.to_string() + "      gate: {min_auc: 1.5}\n"),
             FOREST_SQL,
             &["min_auc", "at most 1"],
@@ -337,4 +342,22 @@ fn validate_checks_model_settings_against_the_features_query() {
     let ok = project(FOREST, FOREST_SQL, "");
     let out = ok.strata(&["validate"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn an_id_with_two_rows_to_score_is_refused() {
+    // c000 has no label at 2026-06-01 as well as at the scoring cutoff: two rows to score and
+    // no time column in the output to tell them apart.
+    let rows = rows_csv();
+    let first = rows.lines().nth(1).unwrap().to_string();
+    let unlabelled = format!("{},", first.rsplit_once(',').unwrap().0);
+    let p = project(FOREST, FOREST_SQL, "");
+    p.write("data/seeds/rows.csv", &rows.replace(&first, &unlabelled));
+    let out = p.strata(&["run", "--ds", DS]);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_ne!(out.code, 0, "{all}");
+    assert!(
+        all.contains("id (c000) has more than one row to score (label NULL)"),
+        "{all}"
+    );
 }

@@ -4,7 +4,8 @@
 -- rerun whatever the file order, the number of files or the parallelism. A blank key (empty or
 -- only whitespace, see nonblank()) counts as missing: such rows are all kept and rejected as
 -- null_key. A blank plan or a NULL start_date leaves nothing to analyse: missing_value.
--- Plans are compared trimmed and upper-cased ('a ' is plan A).
+-- Plans are read with normalize_label(): NFKC, trimmed of Unicode whitespace, upper case, so
+-- 'b\t', 'B\u00a0' and the full-width 'Ｂ' are all plan B.
 WITH landed AS (
   SELECT assignment_id, crm_id, plan, start_date, assigned_at, ds
   FROM ods_cs_plan
@@ -28,14 +29,14 @@ WITH landed AS (
 SELECT nonblank(d.assignment_id) AS source_key,
        d.assignment_id,
        m.customer_id,
-       upper(trim(d.plan)) AS plan,
+       normalize_label(d.plan) AS plan,
        d.start_date,
        d.assigned_at,
        d.ds AS landing_ds,
        CASE WHEN nonblank(d.assignment_id) IS NULL OR nonblank(d.crm_id) IS NULL THEN 'null_key'
             WHEN m.customer_id IS NULL THEN 'orphan_customer'
             WHEN business_date(d.assigned_at) > d.ds THEN 'future_event'
-            WHEN nonblank(d.plan) IS NULL OR d.start_date IS NULL THEN 'missing_value'
+            WHEN normalize_label(d.plan) IS NULL OR d.start_date IS NULL THEN 'missing_value'
        END AS reject_reason
 -- The customer map first: DataFusion builds its hash table from a join's first input (see
 -- dwd_order_latest), and the deduplicated rows have no statistics to swap the sides by.

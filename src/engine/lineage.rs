@@ -376,12 +376,43 @@ fn model_origins(
                 }
             } else if bookkeeping.contains(&name.as_str()) {
                 Origins::new()
+            } else if let Some(inputs) = experiment_inputs(spec, name) {
+                let mut o = Origins::new();
+                for input in inputs {
+                    if let Some((_, from)) = columns.iter().find(|(n, _)| *n == input) {
+                        merge(&mut o, from.clone());
+                    }
+                }
+                at_least(o, Derivation::Aggregation)
             } else {
                 everything.clone()
             };
             (name.clone(), origins)
         })
         .collect()
+}
+
+/// The features an experiment's output column `name` is computed from: `units` from the ids,
+/// `is_control` from the arm, each metric's columns from its column and the arm (the
+/// differences compare arms). `None` for other algorithms and columns.
+fn experiment_inputs(spec: &crate::model::ModelSpec, name: &str) -> Option<Vec<String>> {
+    let crate::model::Algorithm::Experiment(x) = &spec.algorithm else {
+        return None;
+    };
+    if name == "units" {
+        return Some(spec.id.clone());
+    }
+    if name == "is_control" {
+        return Some(vec![x.arm.clone()]);
+    }
+    x.metrics
+        .iter()
+        .find(|m| {
+            super::model::experiment::metric_columns(&m.name)
+                .iter()
+                .any(|c| c == name)
+        })
+        .map(|m| vec![m.column.clone(), x.arm.clone()])
 }
 
 /// Whether `name` is an experiment's arm column (`arm`) or one of its metric columns.

@@ -444,7 +444,12 @@ fn reconcile_file(
                 super::preflight::values_fit(metadata, &file.physical, *index, declared)
                     .map_err(refuse)?;
             }
-            if is_key && super::preflight::all_null(metadata, &file.physical, *index) {
+            // One record without its key is an ordinary reject (null_key, in dwd_reject); two
+            // or more, none with a key, mean a broken file.
+            if is_key
+                && metadata.file_metadata().num_rows() > 1
+                && super::preflight::all_null(metadata, &file.physical, *index)
+            {
                 return Err(refuse(Refusal::EmptyKey {
                     column: declared.name().clone(),
                 }));

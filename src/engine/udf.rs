@@ -11,7 +11,7 @@
 //! | `mask_name(text)` | `张*` |
 //! | `business_date(ts)` | the calendar date of a timestamp in the pipeline's business time zone (`DATE`) |
 //! | `pii_hash(text)` | hex HMAC-SHA256 keyed with the environment variable named by `pii.hash_key_env` |
-//! | `nonblank(text)`, `parse_score(text)` | see [`super::udf_values`] |
+//! | `nonblank(text)`, `normalize_label(text)`, `parse_score(text)` | see [`super::udf_values`] |
 //! | `months_elapsed(from, to)` | whole calendar months between two dates (BIGINT); see [`super::udf_months`] |
 //!
 //! The string functions take and return strings and map NULL to NULL (except `intent`, which maps NULL to the
@@ -225,6 +225,9 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     }));
     ctx.register_udf(StringFn::udf("nonblank", String::new(), None, |t| {
         Ok(super::udf_values::nonblank(t).map(str::to_string))
+    }));
+    ctx.register_udf(StringFn::udf("normalize_label", String::new(), None, |t| {
+        Ok(super::udf_values::normalize_label(t))
     }));
     ctx.register_udf(ScalarUDF::new_from_impl(
         super::udf_values::ParseScore::new(),

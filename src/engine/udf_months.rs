@@ -4,8 +4,10 @@
 //! `(year(to) - year(from)) * 12 + month(to) - month(from)`, less one while the day of the month
 //! of `from` is not yet reached in `to` (as Postgres' `age()` counts months): from 2026-06-10,
 //! 2026-07-09 is 0 and 2026-07-10 is 1; from 2026-01-31, 2026-02-28 is 0 and 2026-03-01 is 1.
-//! Negative when `to` is earlier (2026-06-10 to 2026-06-05 is -1). Arguments are DATEs (other
-//! types are cast to DATE); NULL in, NULL out; the result is BIGINT.
+//! When `to` is earlier the count runs backwards and is negated, as Postgres' `age()` does:
+//! 2026-06-10 to 2026-06-05 is 0, to 2026-05-10 is -1. Both arguments must be DATEs: a
+//! timestamp is refused at planning (its date depends on the zone: use `business_date(ts)`),
+//! and so are strings and numbers. NULL in, NULL out; the result is BIGINT.
 
 use std::sync::Arc;
 
@@ -13,13 +15,16 @@ use chrono::Datelike;
 use datafusion::arrow::array::{Array, ArrayRef, Date32Array, Int64Array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result as DfResult, ScalarValue, exec_err};
+use datafusion::common::{Result as DfResult, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 /// Whole months from `from` to `to` (see the module docs).
 pub fn months_elapsed(from: chrono::NaiveDate, to: chrono::NaiveDate) -> i64 {
+    if to < from {
+        return -months_elapsed(to, from);
+    }
     let months = (i64::from(to.year()) - i64::from(from.year())) * 12 + i64::from(to.month())
         - i64::from(from.month());
     months - i64::from(to.day() < from.day())
@@ -52,7 +57,14 @@ impl ScalarUDFImpl for MonthsElapsed {
     fn signature(&self) -> &Signature {
         &self.signature
     }
-    fn return_type(&self, _arg_types: &[DataType]) -> DfResult<DataType> {
+    fn return_type(&self, arg_types: &[DataType]) -> DfResult<DataType> {
+        for t in arg_types {
+            if !matches!(t, DataType::Date32 | DataType::Date64 | DataType::Null) {
+                return plan_err!(
+                    "months_elapsed(from, to) takes two DATEs, not {t}: for a timestamp use business_date(ts), for text DATE '2026-11-21' or CAST(text AS DATE)"
+                );
+            }
+        }
         Ok(DataType::Int64)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
@@ -107,6 +119,9 @@ mod tests {
         ] {
             assert_eq!(months_elapsed(d(a), d(b)), want, "{a} -> {b}");
         }
-        assert_eq!(months_elapsed(d("2026-06-10"), d("2026-06-05")), -1);
+        // Backwards, negated (Postgres: age('2026-06-05', '2026-06-10') is -5 days).
+        assert_eq!(months_elapsed(d("2026-06-10"), d("2026-06-05")), 0);
+        assert_eq!(months_elapsed(d("2026-06-10"), d("2026-05-10")), -1);
+        assert_eq!(months_elapsed(d("2026-03-01"), d("2026-01-31")), -1);
     }
 }

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `nonblank(text)` | `text` unchanged, or NULL when it is NULL, empty or only whitespace (any Unicode `White_Space` character) |
 //! | `is_person_name(text, display)` | whether a name is a person's rather than a company's (`张伟`, `王先生`, `Mr Smith`); `display` is true for a display-name field (a shop nickname), false for a company-name field; NULL text is not a person's. Rules: [`crate::engine::identity::person`] |
+//! | `normalize_label(text)` | a code typed by people (a plan, a tier, a status): NFKC (full-width `Ｂ` is `B`), trimmed of Unicode whitespace, upper case; NULL when blank |
 //! | `parse_score(text)` | the integer a survey score was typed as: the text NFKC-normalized (full-width `９` is `9`), trimmed of Unicode whitespace, must be ASCII digits with an optional leading `+`; NULL otherwise (`'4.0'`, `'N/A'`, `'-1'`, `''`). The range (0..10 NPS, 1..5 CSAT) is checked in SQL |
 //!
 //! The pure functions [`nonblank`] and [`parse_score`] are what the UDFs run, row by row.
@@ -28,6 +29,14 @@ pub fn nonblank(text: &str) -> Option<&str> {
     } else {
         Some(text)
     }
+}
+
+/// `normalize_label(text)`: NFKC, trimmed of Unicode whitespace, upper case; `None` when nothing
+/// is left.
+pub fn normalize_label(text: &str) -> Option<String> {
+    let folded: String = text.nfkc().collect();
+    let trimmed = folded.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_uppercase())
 }
 
 /// The integer a survey score was typed as, per DOMAIN.md: NFKC, then trim Unicode whitespace,
@@ -171,6 +180,22 @@ mod tests {
         assert_eq!(nonblank(" O1 "), Some(" O1 "));
         // U+200B ZERO WIDTH SPACE is not White_Space: the key is not blank.
         assert_eq!(nonblank("\u{200b}"), Some("\u{200b}"));
+    }
+
+    #[test]
+    fn labels_as_typed() {
+        for (text, want) in [
+            ("B", Some("B")),
+            ("b\t", Some("B")),
+            ("B\u{a0}", Some("B")),
+            ("\u{ff22}", Some("B")),
+            ("B\u{3000}", Some("B")),
+            (" plan a ", Some("PLAN A")),
+            ("\u{3000} ", None),
+            ("", None),
+        ] {
+            assert_eq!(normalize_label(text).as_deref(), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -16,7 +16,6 @@
 
 use super::model_spec::{count, fraction};
 use super::reader::{Cx, Map};
-use super::sections::positive_int;
 use super::yaml::{Node, Value};
 use crate::diag::ProblemKind;
 
@@ -97,9 +96,9 @@ pub(super) fn read_experiment(
                 .is_some();
         }
         if let Some(n) = p.get("resamples") {
-            match positive_int(cx, "resamples", n) {
-                Some(v) if (100..=100_000).contains(&v) => spec.resamples = v,
-                Some(v) => {
+            match n.value {
+                Value::Int(v) if (100..=100_000).contains(&v) => spec.resamples = v as usize,
+                Value::Int(v) => {
                     cx.at(
                         n,
                         ProblemKind::InvalidValue {
@@ -110,7 +109,10 @@ pub(super) fn read_experiment(
                     );
                     ok = false;
                 }
-                None => ok = false,
+                _ => {
+                    cx.wrong_type("resamples", n, "a whole number from 100 to 100000");
+                    ok = false;
+                }
             }
         }
         if let Some(n) = p.get("seed") {
@@ -145,7 +147,16 @@ fn metrics(cx: &mut Cx, node: &Node) -> Option<Vec<Metric>> {
         return None;
     };
     if entries.is_empty() {
-        cx.wrong_type("metrics", node, "at least one metric");
+        cx.at(
+            node,
+            ProblemKind::InvalidValue {
+                key: "metrics".into(),
+                value: "{}".into(),
+                reason:
+                    "needs at least one metric, for example `nps: {column: nps_score, kind: nps}`"
+                        .into(),
+            },
+        );
         return None;
     }
     let mut out = Vec::new();

@@ -356,7 +356,7 @@ fn read_ets(
                         ProblemKind::InvalidValue {
                             key: "spec".into(),
                             value: s,
-                            reason: "three letters: error A, M or Z; trend N, A, M or Z; season N, A, M or Z (`ZZZ` searches all)".into(),
+                            reason: "three letters: error A, M or Z; trend N, A or Z; season N, A, M or Z (`ZZZ` searches all). A multiplicative trend (M) is not offered: augurs computes its intervals by unseeded simulation, so reruns would publish different bounds".into(),
                         },
                     );
                     ok = false;
@@ -380,9 +380,12 @@ fn read_ets(
     ok.then_some(spec)
 }
 
+/// Error, trend and season letters augurs can fit with closed-form intervals: no multiplicative
+/// trend (augurs simulates those intervals with an unseeded generator, and refuses additive
+/// error with it); `Z` in the trend searches N and A (augurs' default).
 fn valid_ets_spec(s: &str) -> bool {
     let c: Vec<char> = s.chars().collect();
-    c.len() == 3 && "AMZ".contains(c[0]) && "NAMZ".contains(c[1]) && "NAMZ".contains(c[2])
+    c.len() == 3 && "AMZ".contains(c[0]) && "NAZ".contains(c[1]) && "NAMZ".contains(c[2])
 }
 
 pub(super) fn count(cx: &mut Cx, key: &str, node: &Node) -> Option<usize> {
@@ -399,6 +402,17 @@ fn number(cx: &mut Cx, key: &str, node: &Node) -> Option<f64> {
     match node.value {
         Value::Int(i) => Some(i as f64),
         Value::Float(f) if f.is_finite() => Some(f),
+        Value::Float(f) => {
+            cx.at(
+                node,
+                ProblemKind::InvalidValue {
+                    key: key.into(),
+                    value: f.to_string(),
+                    reason: "must be a finite number".into(),
+                },
+            );
+            None
+        }
         _ => {
             cx.wrong_type(key, node, "a number");
             None
@@ -420,7 +434,7 @@ pub(super) fn fraction(cx: &mut Cx, key: &str, node: &Node, one_allowed: bool) -
             reason: if one_allowed {
                 "must be greater than 0 and at most 1".into()
             } else {
-                "must be between 0 and 1".into()
+                "must be greater than 0 and less than 1".into()
             },
         },
     );

@@ -98,6 +98,12 @@ pub async fn run(job: Job<'_, ExperimentSpec>) -> Result<ModelOutcome, String> {
         .iter()
         .map(|p| array_value_to_string(time, p.first_row).unwrap_or_default())
         .collect();
+    let without_control: Vec<String> = periods
+        .iter()
+        .zip(&time_values)
+        .filter(|(p, _)| !p.arms.contains_key(&settings.control))
+        .map(|(_, t)| t.clone())
+        .collect();
     let figures = tokio::task::spawn_blocking(move || {
         periods
             .iter()
@@ -157,8 +163,16 @@ pub async fn run(job: Job<'_, ExperimentSpec>) -> Result<ModelOutcome, String> {
         .iter()
         .collect::<std::collections::BTreeSet<_>>()
         .len();
+    let warning = if without_control.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; NO CONTROL in period {} (no differences there)",
+            without_control.join(", ")
+        )
+    };
     let note = format!(
-        "{periods} periods, {} arms (control `{}`)",
+        "{periods} periods, {} arms (control `{}`){warning}",
         rows.iter()
             .map(|(_, a)| a.as_str())
             .collect::<std::collections::BTreeSet<_>>()
@@ -200,6 +214,13 @@ fn group(job: &Job<'_, ExperimentSpec>) -> Result<Vec<Period>, String> {
             return Err(format!(
                 "arm column `{}` is NULL on a row; every unit needs an arm",
                 job.settings.arm
+            ));
+        }
+        if let Some(i) = ids.iter().position(|a| a.is_null(row)) {
+            return Err(format!(
+                "id column `{}` is NULL on a row of arm {}; every unit needs an id",
+                job.spec.id[i],
+                text(arm, row)
             ));
         }
         let t = text(time, row);

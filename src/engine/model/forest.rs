@@ -341,6 +341,26 @@ pub async fn run(job: Job<'_, ForestSpec>) -> Result<ModelOutcome, String> {
     let train = rows(&|r| !label[r].is_nan() && time[r] < cut);
     let hold = rows(&|r| !label[r].is_nan() && time[r] >= cut);
     let score = rows(&|r| label[r].is_nan());
+    // One scored row per id: the output has no time column to tell two apart.
+    let mut seen = std::collections::HashSet::new();
+    for r in score.iter().filter(|_| !job.spec.id.is_empty()) {
+        let key: Vec<String> = job
+            .spec
+            .id
+            .iter()
+            .filter_map(|i| b.column_by_name(i))
+            .map(|a| {
+                datafusion::arrow::util::display::array_value_to_string(a, *r).unwrap_or_default()
+            })
+            .collect();
+        if !seen.insert(key.clone()) {
+            return Err(format!(
+                "id ({}) has more than one row to score (label NULL); score one row per id (the rows of the latest `{}`, say) and give earlier rows their label",
+                key.join(", "),
+                job.spec.time
+            ));
+        }
+    }
     let y_train: Vec<u32> = train.iter().map(|r| label[*r] as u32).collect();
     if y_train.iter().all(|y| *y == y_train[0]) {
         return ModelOutcome::untrainable(

@@ -71,7 +71,8 @@ pub fn two_proportion_p(a: (u64, u64), b: (u64, u64)) -> f64 {
         return 1.0;
     }
     let z = (a.0 as f64 / na - b.0 as f64 / nb) / se;
-    (2.0 * (1.0 - standard_normal().cdf(z.abs()))).min(1.0)
+    // The upper tail directly: 1 - cdf loses everything beyond z of about 8.
+    (2.0 * standard_normal().sf(z.abs())).min(1.0)
 }
 
 /// A unit's NPS class: +1 promoter (9-10), 0 passive (7-8), -1 detractor (0-6).
@@ -182,6 +183,9 @@ mod tests {
         // = 0.075467; z = 0.2 / 0.075467 = 2.65017; two-sided p = 0.008045.
         close(two_proportion_p((56, 70), (48, 80)), 0.008045, 5e-6);
         assert_eq!(two_proportion_p((0, 10), (0, 12)), 1.0);
+        // Far tails stay positive: 900/1000 vs 100/1000, z = 35.78, p = 2 * Q(35.78) ~ 1e-280.
+        let p = two_proportion_p((900, 1000), (100, 1000));
+        assert!(p > 0.0 && p < 1e-250, "{p}");
         assert_eq!(two_proportion_p((5, 10), (5, 10)), 1.0);
     }
 
