@@ -185,18 +185,10 @@ pub async fn run(job: Job<'_, ExperimentSpec>) -> Result<ModelOutcome, String> {
 /// The rows grouped by period and arm, with each metric's values checked.
 fn group(job: &Job<'_, ExperimentSpec>) -> Result<Vec<Period>, String> {
     let b = job.features;
-    let col = |name: &str| {
-        b.column_by_name(name)
-            .ok_or_else(|| format!("the features query returned no column `{name}`"))
-    };
+    let col = |name: &str| job.column(name);
     let time = col(&job.spec.time)?;
     let arm = col(&job.settings.arm)?;
-    let ids: Vec<&ArrayRef> = job
-        .spec
-        .id
-        .iter()
-        .map(|i| col(i))
-        .collect::<Result<_, _>>()?;
+    let ids = job.id_columns()?;
     let values: Vec<Vec<f64>> = job
         .settings
         .metrics
@@ -295,8 +287,6 @@ fn seeded(seed: u64, metric: &str, period: &str, arm: &str, purpose: &str) -> Pc
 
 /// Every arm's output figures for one period, in arm order.
 fn compare(s: &ExperimentSpec, p: &Period, period: &str) -> Vec<(i64, Vec<Figures>)> {
-    let z = z_of(s.confidence);
-    let (lo_q, hi_q) = ((1.0 - s.confidence) / 2.0, 1.0 - (1.0 - s.confidence) / 2.0);
     let control = p.arms.get(&s.control);
     p.arms
         .iter()
@@ -310,81 +300,87 @@ fn compare(s: &ExperimentSpec, p: &Period, period: &str) -> Vec<(i64, Vec<Figure
                     let theirs = control
                         .filter(|_| *arm != s.control)
                         .map(|(_, v)| &v[m])
-                        .filter(|v| !v.is_empty() && !mine.is_empty());
-                    let mut f = Figures {
-                        n: mine.len() as i64,
-                        ..Figures::default()
+                        .filter(|v| !v.is_empty());
+                    let at = Draws {
+                        seed: s.seed,
+                        metric: &metric.name,
+                        period,
                     };
                     match metric.kind {
-                        MetricKind::Proportion => {
-                            let count = |v: &Values| {
-                                (v.iter().filter(|x| **x == 1).count() as u64, v.len() as u64)
-                            };
-                            if !mine.is_empty() {
-                                let a = count(mine);
-                                f.value = Some(a.0 as f64 / a.1 as f64);
-                                let (l, h) = wilson(a.0, a.1, z);
-                                (f.low, f.high) = (Some(l), Some(h));
-                                if let Some(theirs) = theirs {
-                                    let b = count(theirs);
-                                    f.diff =
-                                        Some(a.0 as f64 / a.1 as f64 - b.0 as f64 / b.1 as f64);
-                                    let (l, h) = newcombe(a, b, z);
-                                    (f.diff_low, f.diff_high) = (Some(l), Some(h));
-                                    f.p_value = Some(two_proportion_p(a, b));
-                                }
-                            }
-                        }
-                        MetricKind::Nps => {
-                            if !mine.is_empty() {
-                                f.value = nps(mine);
-                                let draws = bootstrap_nps(
-                                    mine,
-                                    s.resamples,
-                                    &mut seeded(s.seed, &metric.name, period, arm, "bootstrap"),
-                                );
-                                (f.low, f.high) = (quantile(&draws, lo_q), quantile(&draws, hi_q));
-                                if let Some(theirs) = theirs {
-                                    f.diff =
-                                        Some(nps(mine).unwrap_or(0.0) - nps(theirs).unwrap_or(0.0));
-                                    let control_draws = bootstrap_nps(
-                                        theirs,
-                                        s.resamples,
-                                        &mut seeded(
-                                            s.seed,
-                                            &metric.name,
-                                            period,
-                                            &s.control,
-                                            "bootstrap",
-                                        ),
-                                    );
-                                    let diffs: Vec<f64> = draws
-                                        .iter()
-                                        .zip(&control_draws)
-                                        .map(|(a, b)| a - b)
-                                        .collect();
-                                    (f.diff_low, f.diff_high) =
-                                        (quantile(&diffs, lo_q), quantile(&diffs, hi_q));
-                                    f.p_value = Some(permutation_p(
-                                        mine,
-                                        theirs,
-                                        s.resamples,
-                                        &mut seeded(
-                                            s.seed,
-                                            &metric.name,
-                                            period,
-                                            arm,
-                                            "permutation",
-                                        ),
-                                    ));
-                                }
-                            }
-                        }
+                        _ if mine.is_empty() => Figures::default(),
+                        MetricKind::Proportion => proportion(s, mine, theirs),
+                        MetricKind::Nps => net_promoter(s, &at, arm, mine, theirs),
                     }
-                    f
                 })
                 .collect();
             (*units, figures)
         })
         .collect()
+}
+
+/// Where a metric's resampling draws come from: one generator per arm and purpose.
+struct Draws<'a> {
+    seed: u64,
+    metric: &'a str,
+    period: &'a str,
+}
+
+impl Draws<'_> {
+    fn rng(&self, arm: &str, purpose: &str) -> Pcg64Mcg {
+        seeded(self.seed, self.metric, self.period, arm, purpose)
+    }
+}
+
+/// Share, Wilson interval and, against the control's values, Newcombe's interval of the
+/// difference and the two-proportion test. `mine` is not empty.
+fn proportion(s: &ExperimentSpec, mine: &Values, theirs: Option<&Values>) -> Figures {
+    let z = z_of(s.confidence);
+    let count = |v: &Values| (v.iter().filter(|x| **x == 1).count() as u64, v.len() as u64);
+    let a = count(mine);
+    let share = |c: (u64, u64)| c.0 as f64 / c.1 as f64;
+    let (low, high) = wilson(a.0, a.1, z);
+    let mut f = Figures {
+        n: mine.len() as i64,
+        value: Some(share(a)),
+        low: Some(low),
+        high: Some(high),
+        ..Figures::default()
+    };
+    if let Some(theirs) = theirs {
+        let b = count(theirs);
+        let (l, h) = newcombe(a, b, z);
+        f.diff = Some(share(a) - share(b));
+        (f.diff_low, f.diff_high) = (Some(l), Some(h));
+        f.p_value = Some(two_proportion_p(a, b));
+    }
+    f
+}
+
+/// NPS, its bootstrap interval and, against the control's values, the bootstrap interval of the
+/// difference and the permutation test. `mine` is not empty.
+fn net_promoter(
+    s: &ExperimentSpec,
+    at: &Draws<'_>,
+    arm: &str,
+    mine: &Values,
+    theirs: Option<&Values>,
+) -> Figures {
+    let (lo_q, hi_q) = ((1.0 - s.confidence) / 2.0, 1.0 - (1.0 - s.confidence) / 2.0);
+    let draws = bootstrap_nps(mine, s.resamples, &mut at.rng(arm, "bootstrap"));
+    let mut f = Figures {
+        n: mine.len() as i64,
+        value: nps(mine),
+        low: quantile(&draws, lo_q),
+        high: quantile(&draws, hi_q),
+        ..Figures::default()
+    };
+    if let Some(theirs) = theirs {
+        let control = bootstrap_nps(theirs, s.resamples, &mut at.rng(&s.control, "bootstrap"));
+        let diffs: Vec<f64> = draws.iter().zip(&control).map(|(a, b)| a - b).collect();
+        f.diff = Some(nps(mine).unwrap_or(0.0) - nps(theirs).unwrap_or(0.0));
+        (f.diff_low, f.diff_high) = (quantile(&diffs, lo_q), quantile(&diffs, hi_q));
+        let mut rng = at.rng(arm, "permutation");
+        f.p_value = Some(permutation_p(mine, theirs, s.resamples, &mut rng));
+    }
+    f
 }

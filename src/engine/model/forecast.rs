@@ -97,22 +97,14 @@ fn fit(spec: &EtsSpec, y: &[f64]) -> Result<Fitted, String> {
 /// Forecast, backtest and write the output rows; see the module docs.
 pub async fn run(job: Job<'_, EtsSpec>) -> Result<ModelOutcome, String> {
     let b = job.features;
-    let col = |name: &str| {
-        b.column_by_name(name)
-            .ok_or_else(|| format!("the features query returned no column `{name}`"))
-    };
+    let col = |name: &str| job.column(name);
     let time_col = col(&job.spec.time)?;
     let times = time_col
         .as_any()
         .downcast_ref::<Date32Array>()
         .ok_or("the time column is not DATE")?;
     let values = as_f64(col(&job.settings.value)?)?;
-    let ids: Vec<&ArrayRef> = job
-        .spec
-        .id
-        .iter()
-        .map(|i| col(i))
-        .collect::<Result<_, _>>()?;
+    let ids = job.id_columns()?;
     // Series in the order of their id text; each keeps its rows in time order.
     let mut series: BTreeMap<Vec<String>, Vec<usize>> = BTreeMap::new();
     for row in 0..b.num_rows() {

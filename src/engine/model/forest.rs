@@ -274,10 +274,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// Train, measure, gate and score; see the module docs.
 pub async fn run(job: Job<'_, ForestSpec>) -> Result<ModelOutcome, String> {
     let b = job.features;
-    let col = |name: &str| -> Result<&ArrayRef, String> {
-        b.column_by_name(name)
-            .ok_or_else(|| format!("the features query returned no column `{name}`"))
-    };
+    let col = |name: &str| job.column(name);
     let label = as_f64(col(&job.settings.label)?)?;
     let time = as_f64(col(&job.spec.time)?)?;
     if let Some(row) = label

@@ -48,6 +48,20 @@ pub struct Job<'a, S> {
     pub ds: Option<chrono::NaiveDate>,
 }
 
+impl<S> Job<'_, S> {
+    /// The features query's column `name`.
+    pub(crate) fn column(&self, name: &str) -> std::result::Result<&ArrayRef, String> {
+        self.features
+            .column_by_name(name)
+            .ok_or_else(|| format!("the features query returned no column `{name}`"))
+    }
+
+    /// The id columns, in `id` order.
+    pub(crate) fn id_columns(&self) -> std::result::Result<Vec<&ArrayRef>, String> {
+        self.spec.id.iter().map(|i| self.column(i)).collect()
+    }
+}
+
 /// What a model stage produced besides its rows: a one-line account for the run summary.
 #[derive(Debug, Clone)]
 pub struct ModelOutcome {
