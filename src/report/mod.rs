@@ -1,6 +1,7 @@
 //! The only place that prints: results to stdout, progress and diagnostics to stderr, as human
 //! text or JSON.
 
+mod json_rows;
 mod perf;
 pub mod progress;
 mod tools;
@@ -8,7 +9,6 @@ mod tools;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use crate::app::ValidateOutcome;
@@ -417,7 +417,7 @@ impl Printer {
 
     pub fn query(&self, q: &QueryResult) {
         if self.format == Format::Json {
-            return self.json(&batches_to_json(&q.batches));
+            return self.json(&json_rows::batches_to_json(&q.batches));
         }
         match pretty_format_batches(&q.batches) {
             Ok(t) => self.out(&t.to_string()),
@@ -443,62 +443,6 @@ pub fn check_line(c: &crate::checks::CheckResult) -> String {
 }
 
 /// Rows as JSON objects.
-/// Query rows as JSON objects, one per row, keyed by column name. Floats are written with the
-/// shortest text that reads back as the same double (serde_json's ryu); decimals as strings of
-/// their exact value (a JSON number read as a double would round 16 or more digits); dates and
-/// timestamps as strings as printed; nested values as their printed text.
-fn batches_to_json(batches: &[RecordBatch]) -> serde_json::Value {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type};
-    use serde_json::Value;
-    let mut rows = Vec::new();
-    for b in batches {
-        let schema = b.schema();
-        for row in 0..b.num_rows() {
-            let mut object = serde_json::Map::new();
-            for (field, column) in schema.fields().iter().zip(b.columns()) {
-                let value = if column.is_null(row) {
-                    Value::Null
-                } else {
-                    match field.data_type() {
-                        DataType::Boolean => Value::Bool(column.as_boolean().value(row)),
-                        DataType::Float64 => {
-                            json_float(column.as_primitive::<Float64Type>().value(row))
-                        }
-                        DataType::Float32 => {
-                            json_float(f64::from(column.as_primitive::<Float32Type>().value(row)))
-                        }
-                        t if t.is_integer() => {
-                            let text = datafusion::arrow::util::display::array_value_to_string(
-                                column, row,
-                            )
-                            .unwrap_or_default();
-                            text.parse::<i64>()
-                                .map(Value::from)
-                                .or_else(|_| text.parse::<u64>().map(Value::from))
-                                .unwrap_or(Value::String(text))
-                        }
-                        _ => Value::String(
-                            datafusion::arrow::util::display::array_value_to_string(column, row)
-                                .unwrap_or_default(),
-                        ),
-                    }
-                };
-                object.insert(field.name().clone(), value);
-            }
-            rows.push(Value::Object(object));
-        }
-    }
-    Value::Array(rows)
-}
-
-/// A double as a JSON number; NaN and infinities, which JSON has no number for, as strings.
-fn json_float(v: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(v)
-        .map(serde_json::Value::Number)
-        .unwrap_or_else(|| serde_json::Value::String(v.to_string()))
-}
-
 fn render_plan(plan: &Plan, outputs: &[String]) -> String {
     let rows: Vec<Vec<String>> = plan
         .stages
