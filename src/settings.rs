@@ -64,8 +64,8 @@ impl RunSettings {
             })?;
             slot.1 = slot.1.parse_like(value).map_err(|r| {
                 invalid(format!(
-                    "`{name}` is a {} variable: {r}",
-                    slot.1.type_name()
+                    "`{name}` is {} variable: {r}",
+                    crate::diag::with_article(slot.1.type_name())
                 ))
             })?;
         }

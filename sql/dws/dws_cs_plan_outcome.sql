@@ -4,16 +4,21 @@
 -- calendar months, less one while the day of the month of s is not yet reached, as Postgres'
 -- age() counts); it is complete once ds is its last day or later.
 -- - Enrolment: a customer's earliest start_date; a customer assigned to two different plans
---   (a crossover) is left out of the comparison.
+--   (a crossover, whenever either starts) is left out of the comparison.
 -- - nps_score: the customer's latest valid NPS score submitted in months 1..m; NULL if none.
 -- - renewed: for customers with a contract ending in months 1..m (and by ds), whether every such
 --   contract has a renewing contract (renewed_from); NULL if none ended.
 WITH assigned AS (
-  SELECT customer_id, MIN(plan) AS plan, MIN(start_date) AS start_date
-  FROM dwd_cs_plan
+  -- Crossovers are known from every landed assignment, whenever it starts: a customer already
+  -- assigned to plan B from next month is not counted in plan A meanwhile.
+  SELECT customer_id, plan, start_date
+  FROM (
+    SELECT customer_id, MIN(plan) AS plan, MIN(start_date) AS start_date
+    FROM dwd_cs_plan
+    GROUP BY customer_id
+    HAVING COUNT(DISTINCT plan) = 1
+  )
   WHERE start_date <= $ds
-  GROUP BY customer_id
-  HAVING COUNT(DISTINCT plan) = 1
 ), after_ds AS (
   SELECT CAST(CAST($ds AS DATE) + INTERVAL '1 day' AS DATE) AS d
 ), elapsed AS (

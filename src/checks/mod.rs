@@ -379,6 +379,7 @@ fn sample_key(df: &DataFrame, checked: &[String]) -> Vec<String> {
 async fn samples(df: DataFrame, columns: &[String]) -> DfResult<Vec<String>> {
     let batches = df
         .select(columns.iter().map(ident).collect::<Vec<Expr>>())?
+        .distinct()?
         .limit(0, Some(5))?
         .collect()
         .await?;
@@ -394,12 +395,27 @@ async fn samples(df: DataFrame, columns: &[String]) -> DfResult<Vec<String>> {
             let cells: Vec<String> = formatters
                 .iter()
                 .zip(b.schema().fields())
-                .map(|(f, field)| mask_sample(field.name(), &f.value(row).to_string()))
+                .map(|(f, field)| visible(&mask_sample(field.name(), &f.value(row).to_string())))
                 .collect();
             out.push(cells.join(" | "));
         }
     }
     Ok(out)
+}
+
+/// A sample as a reader can tell it from another: characters that show nothing (zero-width
+/// spaces, the byte order mark, controls) written as `\u{feff}`, so `\u{feff}B` does not look
+/// like `B`.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if crate::engine::normalize::is_invisible(c) || c.is_control() {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Mask a sample cell of `column` before it leaves the warehouse. Identifier columns (`id`,

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `nonblank(text)` | `text` unchanged, or NULL when it is NULL, empty or only whitespace (any Unicode `White_Space` character) |
 //! | `is_person_name(text, display)` | whether a name is a person's rather than a company's (`张伟`, `王先生`, `Mr Smith`); `display` is true for a display-name field (a shop nickname), false for a company-name field; NULL text is not a person's. Rules: [`crate::engine::identity::person`] |
-//! | `normalize_label(text)` | a code typed by people (a plan, a tier, a status): NFKC (full-width `Ｂ` is `B`), trimmed of Unicode whitespace, upper case; NULL when blank |
+//! | `normalize_label(text)` | a code typed by people (a plan, a tier, a status): NFKC (full-width `Ｂ` is `B`), zero-width characters and the byte order mark dropped, trimmed of Unicode whitespace, upper case; NULL when blank |
 //! | `parse_score(text)` | the integer a survey score was typed as: the text NFKC-normalized (full-width `９` is `9`), trimmed of Unicode whitespace, must be ASCII digits with an optional leading `+`; NULL otherwise (`'4.0'`, `'N/A'`, `'-1'`, `''`). The range (0..10 NPS, 1..5 CSAT) is checked in SQL |
 //!
 //! The pure functions [`nonblank`] and [`parse_score`] are what the UDFs run, row by row.
@@ -31,10 +31,13 @@ pub fn nonblank(text: &str) -> Option<&str> {
     }
 }
 
-/// `normalize_label(text)`: NFKC, trimmed of Unicode whitespace, upper case; `None` when nothing
-/// is left.
+/// `normalize_label(text)`: NFKC, invisible characters (zero-width spaces, the byte order mark)
+/// dropped, trimmed of Unicode whitespace, upper case; `None` when nothing is left.
 pub fn normalize_label(text: &str) -> Option<String> {
-    let folded: String = text.nfkc().collect();
+    let folded: String = text
+        .nfkc()
+        .filter(|c| !super::normalize::is_invisible(*c))
+        .collect();
     let trimmed = folded.trim();
     (!trimmed.is_empty()).then(|| trimmed.to_uppercase())
 }
@@ -190,6 +193,8 @@ mod tests {
             ("B\u{a0}", Some("B")),
             ("\u{ff22}", Some("B")),
             ("B\u{3000}", Some("B")),
+            ("\u{feff}B", Some("B")),
+            ("B\u{200b}", Some("B")),
             (" plan a ", Some("PLAN A")),
             ("\u{3000} ", None),
             ("", None),

@@ -25,7 +25,15 @@ pub(super) fn batches_to_json(batches: &[RecordBatch]) -> serde_json::Value {
                             json_float(column.as_primitive::<Float64Type>().value(row))
                         }
                         DataType::Float32 => {
-                            json_float(f64::from(column.as_primitive::<Float32Type>().value(row)))
+                            json_float(
+                                // The float's own shortest text (0.1, not 0.10000000149011612).
+                                column
+                                    .as_primitive::<Float32Type>()
+                                    .value(row)
+                                    .to_string()
+                                    .parse()
+                                    .unwrap_or(f64::NAN),
+                            )
                         }
                         t if t.is_integer() => {
                             let text = datafusion::arrow::util::display::array_value_to_string(

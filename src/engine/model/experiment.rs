@@ -331,11 +331,22 @@ impl Draws<'_> {
     }
 }
 
+/// `scale * (a.0 / a.1 - b.0 / b.1)` rounded once: `scale * (a.0 * b.1 - b.0 * a.1) / (a.1 *
+/// b.1)` in integers, then one division. So a difference that is exactly a threshold (6/10 -
+/// 13/25 = 0.08; NPS 5/12 - 4/15 = 15 points) is the same double as the threshold written in the
+/// pipeline, not 0.07999999999999996, and `>=` decides as the rule reads.
+fn exact_difference(a: (i64, u64), b: (i64, u64), scale: i128) -> f64 {
+    let numerator = scale * (i128::from(a.0) * i128::from(b.1) - i128::from(b.0) * i128::from(a.1));
+    let denominator = i128::from(a.1) * i128::from(b.1);
+    numerator as f64 / denominator as f64
+}
+
 /// Share, Wilson interval and, against the control's values, Newcombe's interval of the
 /// difference and the two-proportion test. `mine` is not empty.
 fn proportion(s: &ExperimentSpec, mine: &Values, theirs: Option<&Values>) -> Figures {
     let z = z_of(s.confidence);
     let count = |v: &Values| (v.iter().filter(|x| **x == 1).count() as u64, v.len() as u64);
+    let signed = |c: (u64, u64)| (c.0 as i64, c.1);
     let a = count(mine);
     let share = |c: (u64, u64)| c.0 as f64 / c.1 as f64;
     let (low, high) = wilson(a.0, a.1, z);
@@ -349,7 +360,7 @@ fn proportion(s: &ExperimentSpec, mine: &Values, theirs: Option<&Values>) -> Fig
     if let Some(theirs) = theirs {
         let b = count(theirs);
         let (l, h) = newcombe(a, b, z);
-        f.diff = Some(share(a) - share(b));
+        f.diff = Some(exact_difference(signed(a), signed(b), 1));
         (f.diff_low, f.diff_high) = (Some(l), Some(h));
         f.p_value = Some(two_proportion_p(a, b));
     }
@@ -377,10 +388,25 @@ fn net_promoter(
     if let Some(theirs) = theirs {
         let control = bootstrap_nps(theirs, s.resamples, &mut at.rng(&s.control, "bootstrap"));
         let diffs: Vec<f64> = draws.iter().zip(&control).map(|(a, b)| a - b).collect();
-        f.diff = Some(nps(mine).unwrap_or(0.0) - nps(theirs).unwrap_or(0.0));
+        let sum = |v: &Values| (v.iter().map(|c| i64::from(*c)).sum::<i64>(), v.len() as u64);
+        f.diff = Some(exact_difference(sum(mine), sum(theirs), 100));
         (f.diff_low, f.diff_high) = (quantile(&diffs, lo_q), quantile(&diffs, hi_q));
         let mut rng = at.rng(arm, "permutation");
         f.p_value = Some(permutation_p(mine, theirs, s.resamples, &mut rng));
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_difference;
+
+    #[test]
+    fn differences_that_equal_a_threshold_equal_it() {
+        // 6/10 - 13/25 = 20/250 = 0.08 (the subtraction of doubles gives 0.07999999999999996).
+        assert_eq!(exact_difference((6, 10), (13, 25), 1), 0.08);
+        // NPS 100 * (5/12 - 4/15) = 100 * 27/180 = 15.
+        assert_eq!(exact_difference((5, 12), (4, 15), 100), 15.0);
+        assert_eq!(exact_difference((-3, 10), (2, 10), 100), -50.0);
+    }
 }
