@@ -13,6 +13,15 @@ use strata::settings::Overrides;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Returns the memory mimalloc holds for the calling thread and no longer uses (blocks other
+/// threads freed, empty pages) to the system; see `strata::engine::guard::set_release`.
+#[allow(unsafe_code)]
+fn release_free_memory() {
+    // SAFETY: mi_collect only walks the calling thread's own heap and the abandoned segments;
+    // it takes no pointers and may be called on any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -36,6 +45,7 @@ fn main() -> ExitCode {
         },
         quiet: cli.quiet,
     };
+    strata::engine::guard::set_release(release_free_memory);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

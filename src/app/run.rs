@@ -315,9 +315,6 @@ async fn lock_unmoved(
     Ok(lock)
 }
 
-/// How long a run waits for memory to come back down after stopping a stage.
-const MEMORY_PATIENCE: Duration = Duration::from_secs(30);
-
 /// What a run's stages read: the session (sources registered), the validated schemas and the
 /// resolved sources.
 struct Inputs<'a> {
@@ -459,7 +456,8 @@ async fn execute(
         if matches!(executed, Err(StrataError::MemoryCeiling { .. }))
             && !engine::guard::settle(
                 engine::guard::settle_target(ceiling, settings.engine.memory_limit),
-                MEMORY_PATIENCE,
+                engine::guard::SETTLE_IDLE,
+                engine::guard::SETTLE_CAP,
             )
             .await
         {

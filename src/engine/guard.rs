@@ -66,17 +66,74 @@ pub fn settle_target(ceiling: u64, limit: u64) -> u64 {
     ceiling.saturating_sub(limit).max(ceiling / 2)
 }
 
+/// How long memory may stay above the settle target while the process does no work before a
+/// run gives up waiting: memory that is held by nothing still running will not come back.
+pub const SETTLE_IDLE: Duration = Duration::from_secs(10);
+
+/// The longest a run waits for memory to come back down, however busy the process is.
+pub const SETTLE_CAP: Duration = Duration::from_secs(600);
+
+/// Whether the process did work between two readings of its CPU clock (see
+/// [`super::usage::cpu_time`]) `window` apart: at least a tenth of one core. Sampling memory
+/// uses far less.
+pub(crate) fn busy(before: Duration, after: Duration, window: Duration) -> bool {
+    after.saturating_sub(before) >= window / 10
+}
+
+/// The function that makes the global allocator return the calling thread's freed memory to
+/// the system; see [`set_release`].
+static RELEASE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Installs `release`, which makes the process's allocator return the memory the calling thread
+/// owns and no longer uses (the `strata` binary installs mimalloc's `mi_collect`). A thread-
+/// caching allocator keeps blocks that one thread frees for another in the owner's lists until
+/// the owner allocates again, so after a stopped stage is dropped, memory owned by idle worker
+/// threads stays resident; [`settle`] calls `release` on the runtime's workers. Without it the
+/// memory comes back only when those threads run or exit.
+pub fn set_release(release: fn()) {
+    let _ = RELEASE.set(release);
+}
+
+/// Runs the installed release function on this thread and, as spawned tasks, on the runtime's
+/// worker threads (several per worker, so that each worker picks at least one up).
+fn release_everywhere() {
+    let Some(&release) = RELEASE.get() else {
+        return;
+    };
+    release();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        for _ in 0..runtime.metrics().num_workers() * 4 {
+            runtime.spawn(async move { release() });
+        }
+    }
+}
+
 /// After a stage was stopped, wait until resident memory is back under `target` (see
-/// [`settle_target`]): the stopped stage's tasks finish their current step before they notice.
-/// False if it stays above for `patience`.
-pub async fn settle(target: u64, patience: Duration) -> bool {
+/// [`settle_target`]). The stopped stage's tasks finish their current step before they notice,
+/// and one step (a window operator evaluating everything it buffered) can run for seconds to
+/// minutes, so the run waits while the process is still working. False once memory has stayed
+/// above the target for `idle` with the process doing no work, or after `cap` in all.
+pub async fn settle(target: u64, idle: Duration, cap: Duration) -> bool {
+    const WINDOW: Duration = Duration::from_secs(1);
     let started = std::time::Instant::now();
+    let mut idle_since = started;
+    let mut last = (started, super::usage::cpu_time());
+    release_everywhere();
     loop {
         match resident_bytes() {
             Some(now) if now > target => {}
             _ => return true,
         }
-        if started.elapsed() > patience {
+        let now = std::time::Instant::now();
+        if now.duration_since(last.0) >= WINDOW {
+            let cpu = super::usage::cpu_time();
+            if busy(last.1, cpu, now.duration_since(last.0)) {
+                idle_since = now;
+            }
+            last = (now, cpu);
+            release_everywhere();
+        }
+        if now.duration_since(idle_since) > idle || now.duration_since(started) > cap {
             return false;
         }
         tokio::time::sleep(EVERY).await;
@@ -108,6 +165,16 @@ mod tests {
         assert_eq!(settle_target(300 * MB, 64 * MB), 236 * MB);
         // A ceiling barely above the limit: half the ceiling.
         assert_eq!(settle_target(300 * MB, 256 * MB), 150 * MB);
+    }
+
+    #[test]
+    fn a_tenth_of_a_core_is_busy() {
+        let ms = Duration::from_millis;
+        let second = ms(1000);
+        assert!(busy(ms(1000), ms(1100), second));
+        assert!(!busy(ms(1000), ms(1099), second));
+        assert!(busy(ms(1000), ms(1200), 2 * second));
+        assert!(!busy(ms(1000), ms(1000), second));
     }
 
     #[test]
