@@ -1,0 +1,209 @@
+//! The warehouse on S3-compatible object storage: a real S3 server (moto in server mode, from the
+//! test Python environment that `scripts/pyenv.sh` installs) on loopback. The bundled pipeline
+//! on the committed sample publishes on S3 exactly the tables it publishes on a local disk, as
+//! an independent reader (boto3 + pyarrow, `tests/s3_warehouse.py`) sees them; the run lock is a
+//! conditional put there too; a run killed with SIGKILL leaves the current release untouched,
+//! and the next run takes over the dead run's lock and publishes.
+
+mod util;
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use util::crm_fixture::copy_tree;
+use util::{Project, python, repo_root};
+
+const DS: &str = "2026-11-21";
+const BUCKET: &str = "strata-test";
+const PREFIX: &str = "warehouse";
+
+/// A moto S3 server on a free loopback port, stopped when dropped.
+struct S3Server {
+    child: Child,
+    endpoint: String,
+    python: String,
+}
+
+impl S3Server {
+    fn start() -> Self {
+        let python = python();
+        let moto = Path::new(&python).with_file_name("moto_server");
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&moto)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", moto.display()));
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            python,
+        };
+        let started = Instant::now();
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.helper(&["bucket", &server.endpoint, BUCKET]);
+        server
+    }
+
+    /// The AWS variables a client of this server needs.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("STRATA_WAREHOUSE", format!("s3://{BUCKET}/{PREFIX}")),
+        ]
+    }
+
+    /// Runs `tests/s3_warehouse.py` with `args`; its stdout, or a panic with its stderr.
+    fn helper(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.python)
+            .arg(repo_root().join("tests/s3_warehouse.py"))
+            .args(args)
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "s3_warehouse.py {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// The warehouse's `_meta/current.json` as JSON (`null` before the first release).
+    fn current(&self) -> serde_json::Value {
+        serde_json::from_str(&self.helper(&["current", &self.endpoint, BUCKET, PREFIX])).unwrap()
+    }
+
+    /// Compares every table of the S3 warehouse's current release with the local one's.
+    fn compare(&self, local: &Path) -> String {
+        self.helper(&[
+            "compare",
+            local.to_str().unwrap(),
+            &self.endpoint,
+            BUCKET,
+            PREFIX,
+        ])
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A copy of the bundled project (pipeline, SQL, sample data).
+fn bundled_copy() -> Project {
+    let p = Project::new();
+    for dir in ["pipelines", "sql", "data"] {
+        copy_tree(&repo_root().join(dir), &p.path().join(dir));
+    }
+    p
+}
+
+/// `strata run` in `p` against the S3 warehouse, not waited for.
+fn spawn_s3_run(p: &Project, s3: &S3Server, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["run", "--ds", DS, "-q"])
+        .args(extra)
+        .current_dir(p.path())
+        .env("STRATA_MEMORY_LIMIT", "1GB")
+        .envs(s3.env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: Child) -> (i32, String) {
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
+    let s3 = S3Server::start();
+    let local = bundled_copy();
+    let remote = bundled_copy();
+    assert!(s3.current().is_null());
+
+    // The same run on both warehouses, side by side.
+    let on_s3 = spawn_s3_run(&remote, &s3, &[]);
+    let on_disk = local.strata(&["run", "--ds", DS, "-q"]);
+    assert_eq!(on_disk.code, 0, "{}", on_disk.stderr);
+    let (code, out) = finish(on_s3);
+    assert_eq!(code, 0, "{out}");
+    let first = s3.current();
+    assert_eq!(first["ds"], DS, "{first}");
+    let equal = s3.compare(&local.path().join("warehouse"));
+    // Every stage of the bundled pipeline publishes one table.
+    let pipeline = std::fs::read_to_string(repo_root().join("pipelines/crm.yaml")).unwrap();
+    let stages = pipeline
+        .split_once("\nstages:\n")
+        .unwrap()
+        .1
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- name:") && l.starts_with("  - "))
+        .count();
+    assert_eq!(equal, format!("{stages} tables equal"), "{equal}");
+
+    // The lock is a conditional put: a lock held by a run on another host refuses the run.
+    let holder = r#"{"run_id":"20261130T000000.000Z-0a0a0a","host":"etl-node-7","pid":4242,"started_at":"2026-11-30T00:00:00+00:00"}"#;
+    let lock_key = format!("{PREFIX}/_meta/lock.json");
+    s3.helper(&["put", &s3.endpoint, BUCKET, &lock_key, holder]);
+    let (code, out) = finish(spawn_s3_run(&remote, &s3, &["--force"]));
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("etl-node-7") && out.contains("4242"), "{out}");
+    assert_eq!(s3.current(), first);
+
+    // SIGKILL a forced rebuild at several moments: the current release stays the first one,
+    // whole; the dead run's lock (this host, no such process) is taken over by the next run.
+    for (i, after) in [1500u64, 6000].into_iter().enumerate() {
+        let extra: &[&str] = if i == 0 {
+            &["--force", "--break-lock"]
+        } else {
+            &["--force"]
+        };
+        let mut child = spawn_s3_run(&remote, &s3, extra);
+        std::thread::sleep(Duration::from_millis(after));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(s3.current(), first, "killed after {after} ms");
+    }
+    assert_eq!(
+        s3.compare(&local.path().join("warehouse")),
+        format!("{stages} tables equal")
+    );
+    let (code, out) = finish(spawn_s3_run(&remote, &s3, &["--force"]));
+    assert_eq!(code, 0, "{out}");
+    let second = s3.current();
+    assert_ne!(second["run_id"], first["run_id"]);
+    assert_eq!(
+        s3.compare(&local.path().join("warehouse")),
+        format!("{stages} tables equal")
+    );
+}
