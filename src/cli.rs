@@ -127,6 +127,13 @@ pub struct RunArgs {
     /// Directory for spill files (default: the system temp directory).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Engine that runs the stages: embedded (in this process) or ballista (overrides
+    /// `engine.kind` and STRATA_ENGINE).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// Ballista scheduler, df://host:port (overrides `engine.scheduler` and STRATA_SCHEDULER).
+    #[arg(long)]
+    pub scheduler: Option<String>,
     /// Take over the warehouse's run lock even if its holder may still be running.
     #[arg(long)]
     pub break_lock: bool,

@@ -197,6 +197,13 @@ pub enum StrataError {
     NothingToRetry { run_id: String, status: String },
     #[error("backfill range {from}..{to} is empty: --from is after --to")]
     EmptyRange { from: String, to: String },
+    #[error(
+        "this build of strata has no {engine} engine; the run asks for one (scheduler {scheduler})"
+    )]
+    EngineNotBuilt {
+        engine: &'static str,
+        scheduler: String,
+    },
     #[error("interrupted")]
     Interrupted,
     #[error("cannot encode run record `{}`", path)]
@@ -232,6 +239,7 @@ impl StrataError {
                 | StrataError::UnknownRun { .. }
                 | StrataError::NothingToRetry { .. }
                 | StrataError::EmptyRange { .. }
+                | StrataError::EngineNotBuilt { .. }
         )
     }
 
@@ -247,6 +255,10 @@ impl StrataError {
                 ..
             } => Some(format!("did you mean `{s}`?")),
             StrataError::UnknownTable { .. } => Some("`strata ls` lists the tables".into()),
+            StrataError::EngineNotBuilt { engine, .. } => Some(format!(
+                "the {engine} engine is not part of this build; run in this process with \
+                 `--engine embedded` (or `kind: embedded` under `engine:`)"
+            )),
             StrataError::UnknownCustomer { .. } => {
                 Some("customer ids are in dwd_customer (`strata show dwd_customer`)".into())
             }

@@ -97,6 +97,8 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
             o.memory_limit = r.memory_limit;
             o.memory_ceiling = r.memory_ceiling;
             o.spill_dir = r.spill_dir;
+            o.engine = r.engine;
+            o.scheduler = r.scheduler;
             let request = RunRequest {
                 overrides: o,
                 select: r.select,

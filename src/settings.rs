@@ -1,14 +1,15 @@
 //! Resolve run settings once, at the edge: command-line values, environment and the pipeline
 //! file merge into one [`RunSettings`]. Precedence, highest first: command line, environment
-//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`, `STRATA_MEMORY_CEILING`), pipeline file, machine
+//! (`STRATA_WAREHOUSE`, `STRATA_MEMORY_LIMIT`, `STRATA_MEMORY_CEILING`, `STRATA_ENGINE`,
+//! `STRATA_SCHEDULER`), pipeline file, machine
 //! defaults. The core never sees clap types.
 
 use chrono::{NaiveDate, Utc};
 
-use crate::engine::{EngineSettings, Params};
+use crate::engine::{EngineSettings, Executor, Params};
 use crate::error::{Result, StrataError};
-use crate::model::Pipeline;
 use crate::model::types::{VarValue, parse_bytes, parse_date};
+use crate::model::{EngineKind, Pipeline, SchedulerUrl};
 
 /// What the command line may override, as plain values.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +21,10 @@ pub struct Overrides {
     pub memory_ceiling: Option<String>,
     pub warehouse: Option<String>,
     pub spill_dir: Option<std::path::PathBuf>,
+    /// `--engine`: `embedded` or `ballista`.
+    pub engine: Option<String>,
+    /// `--scheduler`: `df://host:port`.
+    pub scheduler: Option<String>,
 }
 
 /// Everything a run needs beyond the pipeline model.
@@ -71,6 +76,7 @@ impl RunSettings {
         }
         let mut engine = EngineSettings::machine_defaults();
         let cfg = &pipeline.engine;
+        engine.executor = executor(pipeline, o)?;
         if let Some(limit) = cfg.memory_limit {
             engine.memory_limit = limit;
         }
@@ -125,6 +131,57 @@ impl RunSettings {
             engine,
             warehouse,
         })
+    }
+}
+
+/// The engine that runs the stages: `--engine` over `STRATA_ENGINE` over `engine.kind`, and
+/// for Ballista the scheduler from `--scheduler` over `STRATA_SCHEDULER` over
+/// `engine.scheduler`. Refused: an unknown kind or a malformed URL (naming the flag or the
+/// variable), Ballista without a scheduler, and `--scheduler` with the embedded engine (a
+/// `STRATA_SCHEDULER` set for every command is ignored there).
+fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
+    let invalid = |argument: &str, value: &str, reason: String| StrataError::InvalidArgument {
+        argument: argument.into(),
+        value: value.into(),
+        reason,
+    };
+    // The value and where it came from, for the message when it is refused.
+    let from = |flag: &Option<String>, name: &str, var: &str| {
+        flag.clone()
+            .map(|v| (v, name.to_string()))
+            .or_else(|| std::env::var(var).ok().map(|v| (v, var.to_string())))
+    };
+    let (kind, origin) = match from(&o.engine, "--engine", "STRATA_ENGINE") {
+        Some((text, origin)) => (
+            EngineKind::parse(&text).map_err(|reason| invalid(&origin, &text, reason))?,
+            origin,
+        ),
+        None => (
+            pipeline.engine.kind.unwrap_or_default(),
+            "engine.kind".to_string(),
+        ),
+    };
+    let scheduler = match from(&o.scheduler, "--scheduler", "STRATA_SCHEDULER") {
+        Some((text, origin)) => {
+            Some(SchedulerUrl::parse(&text).map_err(|reason| invalid(&origin, &text, reason))?)
+        }
+        None => pipeline.engine.scheduler.clone(),
+    };
+    match (kind, scheduler) {
+        (EngineKind::Embedded, _) if o.scheduler.is_some() => Err(invalid(
+            "--scheduler",
+            o.scheduler.as_deref().unwrap_or_default(),
+            "a scheduler is only used with `--engine ballista`".into(),
+        )),
+        (EngineKind::Embedded, _) => Ok(Executor::Embedded),
+        (EngineKind::Ballista, Some(scheduler)) => Ok(Executor::Ballista { scheduler }),
+        (EngineKind::Ballista, None) => Err(invalid(
+            &origin,
+            "ballista",
+            "the Ballista engine needs its scheduler: `--scheduler df://host:50050`, \
+             STRATA_SCHEDULER, or `scheduler:` under `engine:` in the pipeline file"
+                .into(),
+        )),
     }
 }
 

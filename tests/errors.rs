@@ -235,3 +235,177 @@ fn identity_section_is_strict_and_located() {
     assert!(err.contains("pipelines/shop.yaml:19:3"), "{err}");
     assert!(err.contains("`placeholders`"), "{err}");
 }
+
+#[test]
+fn engine_section_is_located() {
+    let engine = |body: &str| BASE.replace("name: shop\n", &format!("name: shop\nengine:\n{body}"));
+    let err = invalid(
+        &project(
+            &engine("  kind: spark\n  scheduler: df://sched\n"),
+            DWD,
+            DWS,
+        ),
+        &[],
+    );
+    assert!(
+        err.contains(
+            "pipelines/shop.yaml:3:9: invalid value `spark` for `kind`: expected `embedded` or `ballista`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "pipelines/shop.yaml:4:14: invalid value `df://sched` for `scheduler`: no port"
+        ),
+        "{err}"
+    );
+    for (url, reason) in [
+        ("http://sched:50050", "expected df://host:port"),
+        ("df://:50050", "`` is not a host name or address"),
+        ("df://sched:0", "`0` is not a port (1 to 65535)"),
+        (
+            "df://user@sched:50050",
+            "`user@sched` is not a host name or address",
+        ),
+    ] {
+        let err = invalid(
+            &project(
+                &engine(&format!("  kind: ballista\n  scheduler: {url}\n")),
+                DWD,
+                DWS,
+            ),
+            &[],
+        );
+        assert!(
+            err.contains(&format!(
+                "pipelines/shop.yaml:4:14: invalid value `{url}` for `scheduler`: {reason}"
+            )),
+            "{err}"
+        );
+    }
+    let err = invalid(
+        &project(
+            &engine("  kind: embedded\n  scheduler: df://sched:50050\n"),
+            DWD,
+            DWS,
+        ),
+        &[],
+    );
+    assert!(
+        err.contains("pipelines/shop.yaml:4:14: invalid value `df://sched:50050` for `scheduler`: a scheduler is only used with `kind: ballista`"),
+        "{err}"
+    );
+}
+
+/// The engine is chosen at the edge (`--engine` over STRATA_ENGINE over `engine.kind`, the
+/// scheduler likewise), and a build without the Ballista engine refuses it before the lock,
+/// publishing nothing.
+#[test]
+fn the_engine_is_chosen_at_the_edge_and_a_missing_one_is_refused() {
+    use datafusion::arrow::array::{Decimal128Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let yaml = BASE.replace(
+        "name: shop\n",
+        "name: shop\nengine:\n  kind: ballista\n  scheduler: df://sched.example:50050\n",
+    );
+    let p = project(&yaml, DWD, DWS);
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("order_id", DataType::Utf8, false),
+        Field::new("customer_id", DataType::Utf8, false),
+        Field::new("amount", DataType::Decimal128(18, 2), false),
+    ]));
+    let orders = util::batch(
+        schema,
+        vec![
+            util::arc(StringArray::from(vec!["O1", "O2"])),
+            util::arc(StringArray::from(vec!["C1", "C1"])),
+            util::arc(
+                Decimal128Array::from(vec![1050, 250])
+                    .with_precision_and_scale(18, 2)
+                    .unwrap(),
+            ),
+        ],
+    );
+    p.write_parquet("data/ods/ods_order/ds=2026-11-21/part-0.parquet", &orders);
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["run", "--ds", "2026-11-21", "-q"];
+        all.extend_from_slice(args);
+        p.strata_env(&all, env)
+    };
+    let refused = |out: util::Output, scheduler: &str| {
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!(
+                "error: this build of strata has no ballista engine; the run asks for one (scheduler {scheduler})"
+            )) && out.stderr.contains("hint: the ballista engine is not part of this build; run in this process with `--engine embedded`"),
+            "{}",
+            out.stderr
+        );
+        assert!(!p.path().join("warehouse/current").exists());
+        assert!(!p.path().join("warehouse/_meta/lock.json").exists());
+    };
+    refused(run(&[], &[]), "df://sched.example:50050");
+    // The environment's scheduler over the file's, the flag over both.
+    refused(
+        run(&[], &[("STRATA_SCHEDULER", "df://10.0.0.7:50051")]),
+        "df://10.0.0.7:50051",
+    );
+    refused(
+        run(
+            &["--scheduler", "df://cli-host:6000"],
+            &[("STRATA_SCHEDULER", "df://10.0.0.7:50051")],
+        ),
+        "df://cli-host:6000",
+    );
+    let out = run(&[], &[("STRATA_SCHEDULER", "df://10.0.0.7")]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("invalid STRATA_SCHEDULER `df://10.0.0.7`: no port"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["--engine", "sparkle"], &[]);
+    assert!(
+        out.code == 1
+            && out
+                .stderr
+                .contains("invalid --engine `sparkle`: expected `embedded` or `ballista`"),
+        "{}",
+        out.stderr
+    );
+    // A scheduler on the command line with the embedded engine is a mistake, not ignored.
+    let out = run(&["--engine", "embedded", "--scheduler", "df://x:1"], &[]);
+    assert!(
+        out.code == 1
+            && out.stderr.contains(
+                "invalid --scheduler `df://x:1`: a scheduler is only used with `--engine ballista`"
+            ),
+        "{}",
+        out.stderr
+    );
+    // The embedded engine, from the environment and then from the flag, runs the pipeline.
+    let out = run(&[], &[("STRATA_ENGINE", "embedded")]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(
+        &["--engine", "embedded", "--force"],
+        &[("STRATA_ENGINE", "ballista")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(p.path().join("warehouse/current").exists());
+    // Ballista without any scheduler names the three places to give one.
+    let p2 = project(
+        &BASE.replace("name: shop\n", "name: shop\nengine:\n  kind: ballista\n"),
+        DWD,
+        DWS,
+    );
+    let out = p2.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "invalid engine.kind `ballista`: the Ballista engine needs its scheduler: `--scheduler df://host:50050`, STRATA_SCHEDULER, or `scheduler:` under `engine:` in the pipeline file"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -127,6 +127,8 @@ fn spawn_s3_run(p: &Project, s3: &S3Server, extra: &[&str]) -> Child {
         .args(extra)
         .current_dir(p.path())
         .env("STRATA_MEMORY_LIMIT", "1GB")
+        .env_remove("STRATA_ENGINE")
+        .env_remove("STRATA_SCHEDULER")
         .envs(s3.env())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -222,6 +222,7 @@ pub async fn run(
         outcome.elapsed = started.elapsed();
         return Ok(outcome);
     }
+    engine::require_executor(&settings.engine)?;
     let read = engine::preflight::sources_of(&plan);
     resolved.require_data(&read, settings.params.ds)?;
     if decisions.nothing_to_do() {
@@ -233,7 +234,7 @@ pub async fn run(
         lock.release(&wh).await?;
         return result;
     }
-    let ctx = engine::session(&settings.engine, Some(&wh), &project.pipeline)?;
+    let ctx = engine::run_session(&settings.engine, &wh, &project.pipeline)?;
     resolved.register(&ctx)?;
     outcome.source_checks = audit::source_checks(&ctx, &resolved, &read, &settings).await?;
     let lock = lock_unmoved(&wh, &run_id, request.break_lock, &planned_on).await?;

@@ -46,13 +46,24 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::{Result, StrataError};
-use crate::model::Pipeline;
 use crate::model::types::{VarValue, date_scalar};
+use crate::model::{Pipeline, SchedulerUrl};
 use crate::storage::Warehouse;
+
+/// Where a run's stages execute (`engine.kind`, `--engine`, `STRATA_ENGINE`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Executor {
+    /// DataFusion in the `strata` process.
+    #[default]
+    Embedded,
+    /// A Ballista cluster reached through its scheduler.
+    Ballista { scheduler: SchedulerUrl },
+}
 
 /// Resolved engine settings for one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineSettings {
+    pub executor: Executor,
     pub memory_limit: u64,
     /// The resident-memory ceiling of the process, when set explicitly (see [`guard`]).
     pub memory_ceiling: Option<u64>,
@@ -67,6 +78,7 @@ impl EngineSettings {
     /// core, zstd(1).
     pub fn machine_defaults() -> Self {
         Self {
+            executor: Executor::Embedded,
             memory_limit: default_memory_limit(),
             memory_ceiling: None,
             target_partitions: std::thread::available_parallelism()
@@ -127,6 +139,31 @@ impl Params {
         }
         ParamValues::from(map)
     }
+}
+
+/// Refuses an executor this build cannot drive: `Executor::Ballista` here, which has no
+/// Ballista client ([`StrataError::EngineNotBuilt`]). A run calls it before anything else that
+/// executes, so the refusal comes before the lock, even when every stage would be unchanged.
+pub fn require_executor(settings: &EngineSettings) -> Result<()> {
+    match &settings.executor {
+        Executor::Embedded => Ok(()),
+        Executor::Ballista { scheduler } => Err(StrataError::EngineNotBuilt {
+            engine: "ballista",
+            scheduler: scheduler.to_string(),
+        }),
+    }
+}
+
+/// The session a run executes its stages in. Everything else a run does (validation, checks,
+/// publishing, the lock, run records) stays in this process whichever engine runs the stages.
+/// Errors as [`require_executor`] for an executor this build cannot drive.
+pub fn run_session(
+    settings: &EngineSettings,
+    warehouse: &Warehouse,
+    pipeline: &Pipeline,
+) -> Result<SessionContext> {
+    require_executor(settings)?;
+    session(settings, Some(warehouse), pipeline)
 }
 
 /// Build the run's session: memory pool, spill directory, object store, UDFs.

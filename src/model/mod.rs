@@ -123,8 +123,78 @@ pub struct WarehouseConfig {
     pub keep_releases: usize,
 }
 
+/// Which engine executes a run's stages (`engine.kind`): DataFusion inside the `strata`
+/// process, or a Apache DataFusion Ballista cluster (the same DataFusion, distributed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    #[default]
+    Embedded,
+    Ballista,
+}
+
+impl EngineKind {
+    /// `embedded` or `ballista`; anything else is refused with the accepted names.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "embedded" => Ok(EngineKind::Embedded),
+            "ballista" => Ok(EngineKind::Ballista),
+            _ => Err("expected `embedded` or `ballista`".into()),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Embedded => "embedded",
+            EngineKind::Ballista => "ballista",
+        }
+    }
+}
+
+/// A Ballista scheduler's address in Ballista's own URL form, `df://host:port` (its scheduler
+/// listens on 50050 by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerUrl {
+    pub host: String,
+    pub port: u16,
+}
+
+impl SchedulerUrl {
+    /// Parses `df://host:port`; refuses another scheme, a missing host or port, a path, a user
+    /// or a query, saying which.
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        let rest = text
+            .strip_prefix("df://")
+            .ok_or("expected df://host:port (Ballista's scheduler URL)")?;
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or("no port: expected df://host:port, such as df://localhost:50050")?;
+        if host.is_empty() || host.contains(['/', '@', '?', '#', ' ']) {
+            return Err(format!("`{host}` is not a host name or address"));
+        }
+        let port = port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| format!("`{port}` is not a port (1 to 65535)"))?;
+        Ok(SchedulerUrl {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+impl std::fmt::Display for SchedulerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "df://{}:{}", self.host, self.port)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EngineConfig {
+    /// `engine.kind`, when written.
+    pub kind: Option<EngineKind>,
+    /// `engine.scheduler`, for `kind: ballista`.
+    pub scheduler: Option<SchedulerUrl>,
     pub memory_limit: Option<u64>,
     pub target_partitions: Option<usize>,
     pub spill_dir: Option<PathBuf>,

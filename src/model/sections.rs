@@ -7,11 +7,15 @@ use std::path::PathBuf;
 use super::reader::Cx;
 use super::types::{VarValue, parse_bytes};
 use super::yaml::{Node, Value};
-use super::{EngineConfig, IntentDictionary, PiiConfig, VarDecl, WarehouseConfig};
+use super::{
+    EngineConfig, EngineKind, IntentDictionary, PiiConfig, SchedulerUrl, VarDecl, WarehouseConfig,
+};
 use crate::diag::ProblemKind;
 
 const WAREHOUSE_KEYS: &[&str] = &["root", "keep_releases"];
 const ENGINE_KEYS: &[&str] = &[
+    "kind",
+    "scheduler",
     "memory_limit",
     "target_partitions",
     "spill_dir",
@@ -77,6 +81,20 @@ pub(super) fn read_engine(cx: &mut Cx, node: Option<&Node>) -> Option<EngineConf
     let Some(node) = node else { return Some(cfg) };
     let map = cx.map(node, "engine", "`engine`", ENGINE_KEYS)?;
     let mut ok = true;
+    match parsed(cx, map.get("kind"), "kind", EngineKind::parse) {
+        Ok(kind) => cfg.kind = kind,
+        Err(()) => ok = false,
+    }
+    let embedded = cfg.kind == Some(EngineKind::Embedded);
+    match parsed(cx, map.get("scheduler"), "scheduler", |text| {
+        if embedded {
+            return Err("a scheduler is only used with `kind: ballista`".into());
+        }
+        SchedulerUrl::parse(text)
+    }) {
+        Ok(scheduler) => cfg.scheduler = scheduler,
+        Err(()) => ok = false,
+    }
     if let Some(n) = map.get("memory_limit") {
         let text = match &n.value {
             Value::Str(s) => Some(s.clone()),
@@ -115,6 +133,28 @@ pub(super) fn read_engine(cx: &mut Cx, node: Option<&Node>) -> Option<EngineConf
         cfg.compression = c;
     }
     ok.then_some(cfg)
+}
+
+/// The string at `key` read with `parse`: `None` when absent, `Err` once a located problem
+/// naming the key and the value has been recorded.
+fn parsed<T>(
+    cx: &mut Cx,
+    node: Option<&Node>,
+    key: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, ()> {
+    let Some(node) = node else { return Ok(None) };
+    let text = cx.string(key, node).ok_or(())?;
+    parse(&text).map(Some).map_err(|reason| {
+        cx.at(
+            node,
+            ProblemKind::InvalidValue {
+                key: key.into(),
+                value: text,
+                reason,
+            },
+        )
+    })
 }
 
 pub(super) fn read_vars(cx: &mut Cx, node: Option<&Node>) -> Vec<VarDecl> {

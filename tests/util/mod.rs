@@ -68,6 +68,8 @@ impl Project {
             .current_dir(self.path())
             .env_remove("STRATA_WAREHOUSE")
             .env_remove("STRATA_MEMORY_LIMIT")
+            .env_remove("STRATA_ENGINE")
+            .env_remove("STRATA_SCHEDULER")
             .env("STRATA_MEMORY_LIMIT", "1GB");
         for (k, v) in env {
             cmd.env(k, v);
