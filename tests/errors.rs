@@ -297,6 +297,12 @@ fn engine_section_is_located() {
     );
 }
 
+/// Asserts `out` is a refusal (exit 1) whose stderr contains `text`.
+fn exits_1_with(out: &util::Output, text: &str) {
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains(text), "{}", out.stderr);
+}
+
 /// The engine is chosen at the edge (`--engine` over STRATA_ENGINE over `engine.kind`, the
 /// scheduler likewise), and a build without the Ballista engine refuses it before the lock,
 /// publishing nothing.
@@ -333,13 +339,15 @@ fn the_engine_is_chosen_at_the_edge_and_a_missing_one_is_refused() {
         p.strata_env(&all, env)
     };
     let refused = |out: util::Output, scheduler: &str| {
-        assert_eq!(out.code, 1, "{}", out.stderr);
-        assert!(
-            out.stderr.contains(&format!(
+        exits_1_with(
+            &out,
+            &format!(
                 "error: this build of strata has no ballista engine; the run asks for one (scheduler {scheduler})"
-            )) && out.stderr.contains("hint: the ballista engine is not part of this build; run in this process with `--engine embedded`"),
-            "{}",
-            out.stderr
+            ),
+        );
+        exits_1_with(
+            &out,
+            "hint: the ballista engine is not part of this build; run in this process with `--engine embedded`",
         );
         assert!(!p.path().join("warehouse/current").exists());
         assert!(!p.path().join("warehouse/_meta/lock.json").exists());
@@ -358,31 +366,17 @@ fn the_engine_is_chosen_at_the_edge_and_a_missing_one_is_refused() {
         "df://cli-host:6000",
     );
     let out = run(&[], &[("STRATA_SCHEDULER", "df://10.0.0.7")]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("invalid STRATA_SCHEDULER `df://10.0.0.7`: no port"),
-        "{}",
-        out.stderr
-    );
+    exits_1_with(&out, "invalid STRATA_SCHEDULER `df://10.0.0.7`: no port");
     let out = run(&["--engine", "sparkle"], &[]);
-    assert!(
-        out.code == 1
-            && out
-                .stderr
-                .contains("invalid --engine `sparkle`: expected `embedded` or `ballista`"),
-        "{}",
-        out.stderr
+    exits_1_with(
+        &out,
+        "invalid --engine `sparkle`: expected `embedded` or `ballista`",
     );
     // A scheduler on the command line with the embedded engine is a mistake, not ignored.
     let out = run(&["--engine", "embedded", "--scheduler", "df://x:1"], &[]);
-    assert!(
-        out.code == 1
-            && out.stderr.contains(
-                "invalid --scheduler `df://x:1`: a scheduler is only used with `--engine ballista`"
-            ),
-        "{}",
-        out.stderr
+    exits_1_with(
+        &out,
+        "invalid --scheduler `df://x:1`: a scheduler is only used with `--engine ballista`",
     );
     // The embedded engine, from the environment and then from the flag, runs the pipeline.
     let out = run(&[], &[("STRATA_ENGINE", "embedded")]);
@@ -400,12 +394,8 @@ fn the_engine_is_chosen_at_the_edge_and_a_missing_one_is_refused() {
         DWS,
     );
     let out = p2.strata(&["run", "--ds", "2026-11-21"]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains(
-            "invalid engine.kind `ballista`: the Ballista engine needs its scheduler: `--scheduler df://host:50050`, STRATA_SCHEDULER, or `scheduler:` under `engine:` in the pipeline file"
-        ),
-        "{}",
-        out.stderr
+    exits_1_with(
+        &out,
+        "invalid engine.kind `ballista`: the Ballista engine needs its scheduler: `--scheduler df://host:50050`, STRATA_SCHEDULER, or `scheduler:` under `engine:` in the pipeline file",
     );
 }
