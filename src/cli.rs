@@ -185,9 +185,13 @@ pub struct ChecksArgs {
 pub struct RollbackArgs {
     #[command(flatten)]
     pub project: ProjectArgs,
-    /// The release (run id) to make current (default: the one before the current release).
+    /// The release (run id) to make current (default: the release the current one was built
+    /// from).
     #[arg(long)]
     pub to: Option<String>,
+    /// Take over the warehouse's run lock even if its holder may still be running.
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 #[derive(Debug, Args)]

@@ -167,8 +167,13 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 warehouse: r.project.warehouse,
                 ..Overrides::default()
             };
-            let pointer =
-                app::inspect::rollback(r.project.pipeline.as_deref(), &o, r.to.as_deref()).await?;
+            let pointer = app::inspect::rollback(
+                r.project.pipeline.as_deref(),
+                &o,
+                r.to.as_deref(),
+                r.break_lock,
+            )
+            .await?;
             printer.rolled_back(&pointer);
         }
         Command::Ls(p) => {

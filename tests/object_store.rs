@@ -51,8 +51,9 @@ async fn mini_pipeline_on_memory_store() {
     // The 21st after the 22nd is a past date: its partition was unchanged, so no new release,
     // and the full tables stay as of the 22nd.
     assert_eq!(listing.release.as_ref().unwrap().ds, "2026-11-22");
-    let back = strata::app::inspect::rollback(Some(&pipeline), &overrides("2026-11-21"), None)
-        .await
-        .unwrap();
+    let back =
+        strata::app::inspect::rollback(Some(&pipeline), &overrides("2026-11-21"), None, false)
+            .await
+            .unwrap();
     assert_eq!(back.ds, "2026-11-21");
 }

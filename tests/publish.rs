@@ -226,3 +226,75 @@ fn two_concurrent_runs_one_proceeds() {
         "{err}"
     );
 }
+
+/// The run id `_meta/current.json` names.
+fn current_id(wh: &Path) -> String {
+    let pointer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(wh.join("_meta/current.json")).unwrap()).unwrap();
+    pointer["run_id"].as_str().unwrap().to_string()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A tree left by a run that died (here: a copy of the current release with its completion
+/// marker, as strata before 2026-11-30 left them) is not a release: rollback skips it, the next
+/// run removes it, and pruning does not count it. Rollback follows the release each was built
+/// from, so a release that was rolled back is not returned to.
+#[tokio::test]
+async fn dead_runs_trees_are_not_releases_and_rollback_follows_the_base() {
+    let p = mini_project();
+    let wh = p.path().join("warehouse");
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "-q"];
+        all.extend_from_slice(args);
+        let out = p.strata(&all);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        current_id(&wh)
+    };
+    let r1 = run(&["--ds", "2026-11-21"]);
+    let r2 = run(&["--ds", "2026-11-22"]);
+    // 170 on the 21st; O5 (999) lands on the 22nd.
+    assert!(ads_total(&wh).await.contains("1169.0"));
+    let dead = "29991231T000000.000Z-dead01";
+    copy_tree(
+        &wh.join("_releases").join(&r2),
+        &wh.join("_releases").join(dead),
+    );
+    let out = p.strata(&["rollback", "--to", dead]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("no release `{dead}`")),
+        "{}",
+        out.stderr
+    );
+    // Back to what r2 was built from.
+    let out = p.strata(&["rollback"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(current_id(&wh), r1);
+    assert!(ads_total(&wh).await.contains("170.0"));
+    // A new release built on r1: the dead tree is removed at its start.
+    let r3 = run(&["--ds", "2026-11-22", "--force"]);
+    assert!(!wh.join("_releases").join(dead).exists());
+    // Rolling back from r3 returns to r1, not to the rolled-back r2.
+    let out = p.strata(&["rollback"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(current_id(&wh), r1, "r3 was {r3}");
+    // keep_releases 3 keeps three releases, the current one included.
+    let r4 = run(&["--ds", "2026-11-22", "--force"]);
+    let mut kept: Vec<String> = std::fs::read_dir(wh.join("_releases"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, vec![r2, r3, r4]);
+}

@@ -2,8 +2,9 @@
 //! test Python environment that `scripts/pyenv.sh` installs) on loopback. The bundled pipeline
 //! on the committed sample publishes on S3 exactly the tables it publishes on a local disk, as
 //! an independent reader (boto3 + pyarrow, `tests/s3_warehouse.py`) sees them; the run lock is a
-//! conditional put there too; a run killed with SIGKILL leaves the current release untouched,
-//! and the next run takes over the dead run's lock and publishes.
+//! conditional put there too; a run stopped with Ctrl-C or killed with SIGKILL leaves the
+//! current release untouched, and the next run takes over the dead run's lock and publishes.
+//! The prefix holds a space and Chinese characters.
 
 mod util;
 
@@ -17,7 +18,8 @@ use util::{Project, python, repo_root};
 
 const DS: &str = "2026-11-21";
 const BUCKET: &str = "strata-test";
-const PREFIX: &str = "warehouse";
+/// A prefix with a space and Chinese characters: one object path for strata and the engine.
+const PREFIX: &str = "nightly run/数据仓库";
 
 /// A moto S3 server on a free loopback port, stopped when dropped.
 struct S3Server {
@@ -181,6 +183,22 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("etl-node-7") && out.contains("4242"), "{out}");
     assert_eq!(s3.current(), first);
+
+    // Ctrl-C at several moments (while stages run, checks run or outputs move): the run stops
+    // with "interrupted" (exit 2) and publishes nothing.
+    for after in [2000u64, 7000, 14000] {
+        let child = spawn_s3_run(&remote, &s3, &["--force", "--break-lock"]);
+        std::thread::sleep(Duration::from_millis(after));
+        let signalled = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(signalled.success());
+        let (code, out) = finish(child);
+        assert_eq!(code, 2, "SIGINT after {after} ms: {out}");
+        assert!(out.contains("interrupted"), "{out}");
+        assert_eq!(s3.current(), first, "SIGINT after {after} ms");
+    }
 
     // SIGKILL a forced rebuild at several moments: the current release stays the first one,
     // whole; the dead run's lock (this host, no such process) is taken over by the next run.

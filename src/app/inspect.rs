@@ -263,9 +263,10 @@ pub async fn rollback(
     given: Option<&Path>,
     overrides: &Overrides,
     to: Option<&str>,
+    break_lock: bool,
 ) -> Result<ReleasePointer> {
     let o = open(given, overrides).await?;
-    let lock = crate::storage::lock::RunLock::acquire(&o.wh, "rollback", false).await?;
+    let lock = crate::storage::lock::RunLock::acquire(&o.wh, "rollback", break_lock).await?;
     let result = crate::storage::release::rollback(&o.wh, to).await;
     lock.release(&o.wh).await?;
     result

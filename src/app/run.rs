@@ -382,6 +382,16 @@ async fn execute(
     let mut new_state = state.clone();
     let run_id = outcome.run_id.clone();
     let plan = outcome.plan.clone();
+    // Ctrl-C (SIGINT) stops the run at any point before it publishes: the handler is installed
+    // here for the whole run, and a signal that arrives while checks run or outputs are moved is
+    // kept and seen at the next stage or before the commit (listening only while a stage ran
+    // swallowed those, and the run went on to publish).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|source| StrataError::Io {
+        operation: "listen for Ctrl-C",
+        path: ".".into(),
+        source,
+    })?;
     release::remove_debris(wh).await?;
     observer.run_started(&run_id, plan.stages.len());
     let pending = PendingRelease::begin(wh, &run_id).await?;
@@ -392,6 +402,9 @@ async fn execute(
     let mut memory_stuck: Option<String> = None;
     let mut broken: HashSet<String> = HashSet::new();
     for planned in &plan.stages {
+        if interrupted(&mut interrupt) {
+            return Err(StrataError::Interrupted);
+        }
         let stage_def = &project.pipeline.stages[planned.index];
         let work = decisions.work[&planned.name];
         let partitioned = stage_def.materialization == Materialization::Partitioned;
@@ -446,7 +459,7 @@ async fn execute(
         let schema = &schemas.tables[&planned.name];
         let executed = tokio::select! {
             r = stage::run_stage(ctx, wh, &run_id, stage_def, schema, &settings.params) => r,
-            _ = tokio::signal::ctrl_c() => return Err(StrataError::Interrupted),
+            _ = interrupt.recv() => return Err(StrataError::Interrupted),
             resident = engine::guard::exceeded(ceiling) => Err(StrataError::MemoryCeiling {
                 stage: stage_def.name.clone(),
                 sql_file: stage_def.sql_display.clone(),
@@ -544,6 +557,9 @@ async fn execute(
         .as_of
         .clone()
         .unwrap_or_else(|| outcome.ds.clone());
+    if interrupted(&mut interrupt) {
+        return Err(StrataError::Interrupted);
+    }
     let release = pending
         .commit(wh, &as_of, project.pipeline.warehouse.keep_releases)
         .await?;
@@ -551,6 +567,12 @@ async fn execute(
         .await?;
     outcome.release = Some(release);
     Ok(())
+}
+
+/// Whether Ctrl-C arrived since the last look, without waiting.
+fn interrupted(signal: &mut tokio::signal::unix::Signal) -> bool {
+    use futures::FutureExt;
+    signal.recv().now_or_never().is_some()
 }
 
 /// A sortable, unique run id: UTC time plus a random suffix.

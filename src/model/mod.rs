@@ -119,7 +119,7 @@ impl Pipeline {
 pub struct WarehouseConfig {
     /// Root URL or path as written (resolved by `storage`).
     pub root: String,
-    /// How many earlier releases are kept for rollback.
+    /// How many releases are kept, the current one included (the others for rollback).
     pub keep_releases: usize,
 }
 

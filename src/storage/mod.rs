@@ -52,6 +52,21 @@ fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
     STORES.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
+/// The object path a store URL's path names: percent-decoded, as DataFusion's `ListingTableUrl`
+/// decodes the URLs strata hands it, so that `s3://bucket/my prefix/数据` is one prefix for both
+/// (taking the encoded text as the path encoded it twice, and the engine wrote where strata did
+/// not look). A query, fragment, port or user is refused rather than dropped.
+fn url_root(url: &Url) -> std::result::Result<ObjPath, String> {
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("a warehouse URL cannot have a query (?) or fragment (#); percent-encode them (%3F, %23) if they belong to the prefix".into());
+    }
+    if url.port().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("a warehouse URL names a bucket, not a host: no port or user (the endpoint comes from AWS_ENDPOINT_URL, credentials from the AWS variables)".into());
+    }
+    ObjPath::from_url_path(url.path().trim_matches('/'))
+        .map_err(|e| format!("the path cannot be used as an object store path: {e}"))
+}
+
 impl Warehouse {
     /// Open the warehouse at `location`, creating a local root; relative local paths are
     /// resolved against `base`.
@@ -69,6 +84,13 @@ impl Warehouse {
             location: location.to_string(),
             reason: reason.to_string(),
         };
+        if location.trim().is_empty() {
+            // An unset variable in `STRATA_WAREHOUSE=$URL` would otherwise make the project
+            // directory the warehouse.
+            return Err(invalid(
+                "empty; give a path or URL (--warehouse, STRATA_WAREHOUSE or `warehouse.root`)",
+            ));
+        }
         let scheme = location.split_once("://").map(|(s, _)| s);
         match scheme {
             None | Some("file") => {
@@ -125,7 +147,7 @@ impl Warehouse {
                     store_url: Url::parse(&format!("memory://{name}"))
                         .map_err(|_| invalid("not a valid URL"))?,
                     store,
-                    root: ObjPath::from(url.path().trim_matches('/')),
+                    root: url_root(&url).map_err(|r| invalid(&r))?,
                     local_root: None,
                     display: location.to_string(),
                 })
@@ -152,7 +174,7 @@ impl Warehouse {
                     store_url: Url::parse(&format!("s3://{bucket}"))
                         .map_err(|_| invalid("not a valid URL"))?,
                     store: Arc::new(store),
-                    root: ObjPath::from(url.path().trim_matches('/')),
+                    root: url_root(&url).map_err(|r| invalid(&r))?,
                     local_root: None,
                     display: location.to_string(),
                 })
@@ -173,6 +195,8 @@ impl Warehouse {
     }
 
     /// The URL of a directory under the root, with a trailing slash, for DataFusion tables.
+    /// A `store_url`-based URL of the directory `rel`, as DataFusion reads and writes it (its
+    /// `ListingTableUrl` percent-decodes the path back to this warehouse's object path).
     pub fn dir_url(&self, rel: &str) -> String {
         let path = self.path(rel);
         let base = self.store_url.as_str().trim_end_matches('/');

@@ -28,12 +28,16 @@ pub const POINTER: &str = "_meta/current.json";
 /// Written into a release tree once it is complete, just before it becomes current.
 pub const MARKER: &str = "_release.json";
 
-/// What `_meta/current.json` holds.
+/// What `_meta/current.json` and a release's completion marker hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleasePointer {
     pub run_id: String,
     pub ds: String,
     pub published_at: String,
+    /// The release this one was built from (absent for the first release, and in markers
+    /// written before it was recorded); `strata rollback` without `--to` returns to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 /// The release tree directory of a run, relative to the root.
@@ -147,6 +151,13 @@ impl PendingRelease {
                 let Some(parts) = meta.location.prefix_match(&from_root) else {
                     continue;
                 };
+                let parts: Vec<_> = parts.collect();
+                // The base's completion marker is not copied: the new tree is complete only
+                // once its own run writes one (a copied marker made a killed run's tree look
+                // complete, count as a kept release and be offered to rollback).
+                if parts.len() == 1 && parts[0].as_ref() == MARKER {
+                    continue;
+                }
                 let mut to = target.clone();
                 for p in parts {
                     to = to.join(p);
@@ -203,6 +214,7 @@ impl PendingRelease {
             run_id: self.run_id.clone(),
             ds: ds.to_string(),
             published_at: chrono::Utc::now().to_rfc3339(),
+            base: self.base.clone(),
         };
         let marker = wh.path(&format!("{}/{MARKER}", release_dir(&self.run_id)));
         let body = serde_json::to_vec_pretty(&pointer).map_err(|source| StrataError::Record {
@@ -228,8 +240,7 @@ pub async fn remove_debris(wh: &Warehouse) -> Result<()> {
         if Some(&id) == current.as_ref() {
             continue;
         }
-        let marker = wh.path(&format!("{}/{MARKER}", release_dir(&id)));
-        if wh.get(&marker).await?.is_none() {
+        if completed(wh, &id).await?.is_none() {
             tracing::info!(release = %id, "removing an incomplete release left by a stopped run");
             wh.delete_prefix(&wh.path(&release_dir(&id))).await?;
         }
@@ -246,21 +257,33 @@ pub async fn remove_debris(wh: &Warehouse) -> Result<()> {
     Ok(())
 }
 
+/// The completion marker of release `id`, when the tree has its own: a marker naming another
+/// release (copied from the base by a strata before 2026-11-30 into a tree whose run then
+/// died) does not make a tree complete.
+async fn completed(wh: &Warehouse, id: &str) -> Result<Option<ReleasePointer>> {
+    let marker = wh.path(&format!("{}/{MARKER}", release_dir(id)));
+    Ok(wh
+        .get(&marker)
+        .await?
+        .and_then(|bytes| serde_json::from_slice::<ReleasePointer>(&bytes).ok())
+        .filter(|p| p.run_id == id))
+}
+
 /// Completed releases, oldest first.
 pub async fn complete_releases(wh: &Warehouse) -> Result<Vec<ReleasePointer>> {
     let mut out = Vec::new();
     for id in wh.release_ids().await? {
-        let marker = wh.path(&format!("{}/{MARKER}", release_dir(&id)));
-        if let Some(bytes) = wh.get(&marker).await?
-            && let Ok(p) = serde_json::from_slice::<ReleasePointer>(&bytes)
-        {
+        if let Some(p) = completed(wh, &id).await? {
             out.push(p);
         }
     }
     Ok(out)
 }
 
-/// Make an earlier complete release current: `to`, or the one before the current release.
+/// Make an earlier complete release current: `to`, or else the release the current one was
+/// built from (its `base`), or, for releases that do not record it, the newest complete release
+/// published before it. Following bases walks back the history a rolled-back release was not
+/// part of: after W, X, a rollback to W and a new Y built on W, the next rollback returns to W.
 pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer> {
     let current = wh.current_release().await?.ok_or(StrataError::NoRelease)?;
     let releases = complete_releases(wh).await?;
@@ -273,9 +296,13 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
         Some(id) => releases
             .iter()
             .find(|r| r.run_id == id && id != current.run_id),
-        None => releases
-            .iter()
-            .rfind(|r| r.run_id.as_str() < current.run_id.as_str()),
+        None => match current.base.as_deref() {
+            Some(base) => releases.iter().find(|r| r.run_id == base),
+            None => releases
+                .iter()
+                .filter(|r| r.published_at < current.published_at)
+                .max_by(|a, b| a.published_at.cmp(&b.published_at)),
+        },
     };
     let Some(target) = target else {
         return Err(StrataError::UnknownRelease {
@@ -287,9 +314,14 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
     Ok(target.clone())
 }
 
-/// Remove all but the newest `keep` releases (never the current one).
+/// Keep `keep` releases, the current one included: remove the oldest complete releases before
+/// it beyond that (incomplete trees are the debris [`remove_debris`] removes).
 pub async fn prune(wh: &Warehouse, current: &str, keep: usize) -> Result<()> {
-    let ids = wh.release_ids().await?;
+    let ids: Vec<String> = complete_releases(wh)
+        .await?
+        .into_iter()
+        .map(|p| p.run_id)
+        .collect();
     let older: Vec<&String> = ids.iter().filter(|id| id.as_str() < current).collect();
     let excess = older.len().saturating_sub(keep.saturating_sub(1));
     for id in older.into_iter().take(excess) {
