@@ -183,7 +183,7 @@ pub enum StrataError {
     #[error("the warehouse lock changed hands while it was being taken; try again")]
     LockContended,
     #[error(
-        "release `{now}` became current while this run was planned on release `{planned_on}`; nothing was run"
+        "release `{now}` became current while this run was planned on release `{planned_on}`; this run published nothing"
     )]
     ReleaseMoved { planned_on: String, now: String },
     #[error("no release `{run_id}` to roll back to")]
@@ -255,6 +255,12 @@ impl StrataError {
                 ..
             } => Some(format!("did you mean `{s}`?")),
             StrataError::UnknownTable { .. } => Some("`strata ls` lists the tables".into()),
+            StrataError::Storage { path, .. } if path.starts_with("s3://") => Some(
+                "check that the bucket exists and that AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
+                 AWS_REGION and, for S3-compatible stores, AWS_ENDPOINT_URL \
+                 are set"
+                    .into(),
+            ),
             StrataError::EngineNotBuilt { engine, .. } => Some(format!(
                 "the {engine} engine is not part of this build; run in this process with \
                  `--engine embedded` (or `kind: embedded` under `engine:`)"

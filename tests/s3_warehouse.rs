@@ -155,6 +155,26 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     let remote = bundled_copy();
     assert!(s3.current().is_null());
 
+    // A bucket that does not exist is an error naming the warehouse, not an empty warehouse.
+    let missing = "s3://no-such-bucket/crm";
+    for command in ["status", "ls", "runs"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args([command, "--warehouse", missing])
+            .current_dir(remote.path())
+            .envs(s3.env())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {err}");
+        assert!(
+            err.contains(&format!(
+                "error: storage operation `list the warehouse` failed on `{missing}`"
+            )) && err.contains("NoSuchBucket")
+                && err.contains("hint: check that the bucket exists"),
+            "{command}: {err}"
+        );
+    }
+
     // The same run on both warehouses, side by side.
     let on_s3 = spawn_s3_run(&remote, &s3, &[]);
     let on_disk = local.strata(&["run", "--ds", DS, "-q"]);

@@ -105,6 +105,7 @@ pub async fn retry(
     let project = crate::app::load_project(pipeline)?;
     let settings = RunSettings::resolve(&project.pipeline, &request.overrides)?;
     let wh = Warehouse::open_read_only(&settings.warehouse, &project.pipeline.project_dir)?;
+    wh.reachable().await?;
     let rec = records::get(&wh, Some(run_id)).await?;
     if rec.status == "succeeded" {
         return Err(StrataError::NothingToRetry {

@@ -52,6 +52,7 @@ async fn open(given: Option<&Path>, overrides: &Overrides) -> Result<Opened> {
     let project = load_project(given)?;
     let settings = RunSettings::resolve(&project.pipeline, overrides)?;
     let wh = Warehouse::open(&settings.warehouse, &project.pipeline.project_dir)?;
+    wh.reachable().await?;
     let release = wh.current_release().await?;
     Ok(Opened {
         project,

@@ -185,6 +185,7 @@ pub async fn run(
     .await?;
     let schemas = check_schemas(&project, &settings, &project.plan, &resolved.schemas()).await?;
     let wh = Warehouse::open(&settings.warehouse, &project.pipeline.project_dir)?;
+    wh.reachable().await?;
     let run_id = new_run_id();
     let selected = select(&project, &wh, &settings, &request.select).await?;
     // What is published, and how it was built: stages whose code and inputs are unchanged are

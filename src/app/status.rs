@@ -91,6 +91,7 @@ pub async fn status(
     let project = load_project(pipeline)?;
     let settings = RunSettings::resolve(&project.pipeline, overrides)?;
     let wh = Warehouse::open_read_only(&settings.warehouse, &project.pipeline.project_dir)?;
+    wh.reachable().await?;
     let current = wh.current_release().await?;
     let state = match &current {
         Some(p) => ReleaseState::load(&wh, &p.run_id).await?,

@@ -255,6 +255,25 @@ impl Warehouse {
         Ok(dirs)
     }
 
+    /// Checks that an object store answers for this warehouse (its bucket exists, the
+    /// credentials are accepted) by listing the root once; a missing bucket otherwise reads as
+    /// an empty warehouse, since a missing object and a missing bucket both read as "not
+    /// found". Local disks are not checked (a missing directory is an empty warehouse there).
+    pub async fn reachable(&self) -> Result<()> {
+        if self.local_root.is_some() {
+            return Ok(());
+        }
+        self.store
+            .list_with_delimiter(Some(&self.root))
+            .await
+            .map(|_| ())
+            .map_err(|source| StrataError::Storage {
+                operation: "list the warehouse",
+                path: self.display.clone(),
+                source,
+            })
+    }
+
     pub async fn get(&self, path: &ObjPath) -> Result<Option<bytes::Bytes>> {
         match self.store.get(path).await {
             Ok(r) => Ok(Some(

@@ -15,6 +15,7 @@
 //! The previous releases stay on disk (`keep_releases`) for `strata rollback`. Trees of runs that
 //! died are removed by the next run.
 
+use object_store::ObjectStoreExt;
 use object_store::path::Path as ObjPath;
 use serde::{Deserialize, Serialize};
 
@@ -90,19 +91,70 @@ impl Warehouse {
         self.child_dirs(&self.path(RELEASES)).await
     }
 
-    /// Make `pointer` the current release.
-    pub async fn set_current(&self, pointer: &ReleasePointer) -> Result<()> {
+    /// Make `pointer` the current release, provided the current one is still `expected` (the
+    /// release the caller planned on; `None` for none yet). On object stores the pointer is
+    /// written with a conditional put (`If-Match` on the pointer's ETag, or create-if-absent),
+    /// so of two writers that read the same pointer only one wins; the other gets
+    /// [`StrataError::ReleaseMoved`] and its release does not become current. On local disks
+    /// the run lock serializes writers and the symlink swap is the commit.
+    pub async fn set_current(
+        &self,
+        pointer: &ReleasePointer,
+        expected: Option<&str>,
+    ) -> Result<()> {
         let path = self.path(POINTER);
         let body = serde_json::to_vec_pretty(pointer).map_err(|source| StrataError::Record {
             path: path.to_string(),
             source,
         })?;
-        // Local disks: the symlink swap is the commit; the JSON pointer follows it.
         if let Some(root) = &self.local_root {
             swap_local_links(root, &pointer.run_id)?;
+            return self.put(&path, body).await;
         }
-        self.put(&path, body).await?;
-        Ok(())
+        let moved = |now: String| StrataError::ReleaseMoved {
+            planned_on: expected.unwrap_or("(none)").to_string(),
+            now,
+        };
+        let mode = match self.store.get(&path).await {
+            Ok(found) => {
+                let version = object_store::UpdateVersion {
+                    e_tag: found.meta.e_tag.clone(),
+                    version: found.meta.version.clone(),
+                };
+                let bytes = found
+                    .bytes()
+                    .await
+                    .map_err(|e| Self::storage_error("read", &path, e))?;
+                let now = serde_json::from_slice::<ReleasePointer>(&bytes)
+                    .map(|p| p.run_id)
+                    .unwrap_or_else(|_| "(unreadable pointer)".into());
+                if Some(now.as_str()) != expected {
+                    return Err(moved(now));
+                }
+                object_store::PutMode::Update(version)
+            }
+            Err(object_store::Error::NotFound { .. }) if expected.is_none() => {
+                object_store::PutMode::Create
+            }
+            Err(object_store::Error::NotFound { .. }) => return Err(moved("(none)".into())),
+            Err(e) => return Err(Self::storage_error("read", &path, e)),
+        };
+        match self
+            .store
+            .put_opts(
+                &path,
+                object_store::PutPayload::from(body),
+                object_store::PutOptions::from(mode),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => Err(moved("(written by another run meanwhile)".into())),
+            Err(e) => Err(Self::storage_error("write", &path, e)),
+        }
     }
 }
 
@@ -222,7 +274,7 @@ impl PendingRelease {
             source,
         })?;
         wh.put(&marker, body).await?;
-        wh.set_current(&pointer).await?;
+        wh.set_current(&pointer, self.base.as_deref()).await?;
         prune(wh, &pointer.run_id, keep).await?;
         Ok(pointer)
     }
@@ -310,7 +362,7 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
             available,
         });
     };
-    wh.set_current(target).await?;
+    wh.set_current(target, Some(&current.run_id)).await?;
     Ok(target.clone())
 }
 
@@ -328,4 +380,44 @@ pub async fn prune(wh: &Warehouse, current: &str, keep: usize) -> Result<()> {
         wh.delete_prefix(&wh.path(&release_dir(id))).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pointer(id: &str) -> ReleasePointer {
+        ReleasePointer {
+            run_id: id.into(),
+            ds: "2026-11-21".into(),
+            published_at: "2026-11-30T00:00:00+00:00".into(),
+            base: None,
+        }
+    }
+
+    /// On an object store the pointer moves only from the release the writer planned on.
+    #[tokio::test]
+    async fn the_pointer_moves_only_from_the_expected_release() {
+        let wh = Warehouse::open("memory://pointer-cas/wh", std::path::Path::new(".")).unwrap();
+        let moved = |r: Result<()>| match r {
+            Err(StrataError::ReleaseMoved { now, .. }) => now,
+            other => panic!("expected ReleaseMoved, got {other:?}"),
+        };
+        wh.set_current(&pointer("r1"), None).await.unwrap();
+        // A second "first release" loses: r1 is there.
+        assert_eq!(moved(wh.set_current(&pointer("r2"), None).await), "r1");
+        // A writer that planned on another release loses.
+        assert_eq!(
+            moved(wh.set_current(&pointer("r2"), Some("r0")).await),
+            "r1"
+        );
+        wh.set_current(&pointer("r2"), Some("r1")).await.unwrap();
+        assert_eq!(wh.current_release().await.unwrap().unwrap().run_id, "r2");
+        // The writer that also planned on r1 comes second and loses.
+        assert_eq!(
+            moved(wh.set_current(&pointer("r3"), Some("r1")).await),
+            "r2"
+        );
+        assert_eq!(wh.current_release().await.unwrap().unwrap().run_id, "r2");
+    }
 }
