@@ -183,6 +183,24 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     assert_eq!(code, 0, "{out}");
     let first = s3.current();
     assert_eq!(first["ds"], DS, "{first}");
+    // `strata ls` points report tools at the current release's prefix (no links on S3).
+    let ls = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("ls")
+        .current_dir(remote.path())
+        .envs(s3.env())
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&ls.stdout);
+    let expected = format!(
+        "s3://{BUCKET}/{PREFIX}/_releases/{}/ads/ads_rfm_score/",
+        first["run_id"].as_str().unwrap()
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("ads_rfm_score ") && l.ends_with(&expected)),
+        "{listing}"
+    );
     let equal = s3.compare(&local.path().join("warehouse"));
     // Every stage of the bundled pipeline publishes one table.
     let pipeline = std::fs::read_to_string(repo_root().join("pipelines/crm.yaml")).unwrap();

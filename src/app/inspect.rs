@@ -82,7 +82,12 @@ pub async fn ls(given: Option<&Path>, overrides: &Overrides) -> Result<Listing> 
             table: stage.name.clone(),
             layer: stage.layer,
             materialization: Some(stage.materialization),
-            location: reader_location(&o.wh, stage.layer, &stage.name),
+            location: reader_location(
+                &o.wh,
+                o.release.as_ref().map(|r| r.run_id.as_str()),
+                stage.layer,
+                &stage.name,
+            ),
             files: 0,
             bytes: 0,
             partitions: 0,
@@ -110,14 +115,17 @@ pub async fn ls(given: Option<&Path>, overrides: &Overrides) -> Result<Listing> 
     })
 }
 
-/// Where a report tool reads a table: the stable local path, or the release prefix elsewhere.
-fn reader_location(wh: &Warehouse, layer: Layer, table: &str) -> String {
-    match &wh.local_root {
-        Some(root) => format!("{}/", root.join(layer.as_str()).join(table).display()),
-        None => format!(
-            "{}/current/{layer}/{table}/",
-            wh.display.trim_end_matches('/')
+/// Where a report tool reads a table: the stable local path, or on object stores (which have
+/// no links) the prefix of the current release `release`, which `_meta/current.json` names.
+fn reader_location(wh: &Warehouse, release: Option<&str>, layer: Layer, table: &str) -> String {
+    match (&wh.local_root, release) {
+        (Some(root), _) => format!("{}/", root.join(layer.as_str()).join(table).display()),
+        (None, Some(id)) => format!(
+            "{}/{}/{layer}/{table}/",
+            wh.display.trim_end_matches('/'),
+            crate::storage::release::release_dir(id)
         ),
+        (None, None) => "(not published)".into(),
     }
 }
 

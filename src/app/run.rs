@@ -210,7 +210,7 @@ pub async fn run(
         pipeline: project.pipeline.name.clone(),
         ds: ds.clone(),
         dry_run: request.dry_run,
-        outputs: output_locations(&plan, &project, &wh, &ds),
+        outputs: output_locations(&plan, &project, &wh, &ds, &run_id),
         plan: plan.clone(),
         source_anomalies: resolved.anomalies(),
         source_checks: Vec::new(),

@@ -80,7 +80,15 @@ pub async fn select(
 }
 
 /// Where each stage of `plan` is read by report tools after this run.
-pub fn output_locations(plan: &Plan, project: &Project, wh: &Warehouse, ds: &str) -> Vec<String> {
+/// Where each planned stage's output will be read: the stable local path, or on object stores
+/// the prefix of the release run `run_id` builds.
+pub fn output_locations(
+    plan: &Plan,
+    project: &Project,
+    wh: &Warehouse,
+    ds: &str,
+    run_id: &str,
+) -> Vec<String> {
     plan.stages
         .iter()
         .map(|s| {
@@ -96,8 +104,9 @@ pub fn output_locations(plan: &Plan, project: &Project, wh: &Warehouse, ds: &str
                     format!("{}/{}/{}/", rel.display(), def.layer, def.name)
                 }
                 None => format!(
-                    "{}/current/{}/{}/",
+                    "{}/{}/{}/{}/",
                     wh.display.trim_end_matches('/'),
+                    crate::storage::release::release_dir(run_id),
                     def.layer,
                     def.name
                 ),
