@@ -180,6 +180,8 @@ pub enum StrataError {
     Locked {
         holder: crate::storage::lock::LockHolder,
     },
+    #[error("the warehouse lock `{path}` is not a lock strata wrote (unreadable)")]
+    UnreadableLock { path: String },
     #[error("the warehouse lock changed hands while it was being taken; try again")]
     LockContended,
     #[error(
@@ -283,6 +285,9 @@ impl StrataError {
             StrataError::ReleaseMoved { .. } => {
                 Some("run again: it plans on the release that is current now".into())
             }
+            StrataError::UnreadableLock { .. } => Some(
+                "if no run is using the warehouse, pass --break-lock to take the lock over".into(),
+            ),
             StrataError::Locked { .. } => Some(
                 "wait for that run to finish; if it is gone for good, pass --break-lock".into(),
             ),

@@ -176,7 +176,35 @@ fn lock_held_by_a_live_process_stops_a_run() {
             .code,
         0
     );
-    // A lock whose process is gone is taken over without asking.
+    // A lock from a machine with the same host name but another boot (or PID namespace) is
+    // not provably dead, though no such process runs here.
+    let elsewhere = holder
+        .replace(&std::process::id().to_string(), "4194303")
+        .replace(
+            "\"started_at\"",
+            "\"machine\": \"00000000-0000-0000-0000-000000000000 pid:[1]\", \"started_at\"",
+        );
+    std::fs::write(meta.join("lock.json"), &elsewhere).unwrap();
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error: the warehouse is locked by"),
+        "{}",
+        out.stderr
+    );
+    // A lock strata did not write is not taken over without --break-lock.
+    std::fs::write(meta.join("lock.json"), "not json").unwrap();
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("is not a lock strata wrote (unreadable)")
+            && out.stderr.contains("pass --break-lock"),
+        "{}",
+        out.stderr
+    );
+    // A lock whose process is gone (on this machine, as far as the lock tells) is taken over
+    // without asking.
     std::fs::write(
         meta.join("lock.json"),
         holder.replace(&std::process::id().to_string(), "4194303"),

@@ -20,6 +20,12 @@ pub struct LockHolder {
     pub host: String,
     pub pid: u32,
     pub started_at: String,
+    /// The holder's machine: its kernel boot id and PID namespace
+    /// (`/proc/sys/kernel/random/boot_id`, `/proc/self/ns/pid`), so that two machines or
+    /// containers with the same host name are not taken for one. Absent in locks written
+    /// before it was recorded, and where `/proc` does not tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 impl std::fmt::Display for LockHolder {
@@ -42,6 +48,13 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// This machine's kernel boot id and PID namespace, where `/proc` tells both.
+pub fn machine_id() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{} {}", boot.trim(), ns.display()))
+}
+
 impl LockHolder {
     pub fn me(run_id: &str) -> Self {
         Self {
@@ -49,12 +62,19 @@ impl LockHolder {
             host: host_name(),
             pid: std::process::id(),
             started_at: chrono::Utc::now().to_rfc3339(),
+            machine: machine_id(),
         }
     }
 
-    /// True when the holder ran on this host and its process no longer exists.
+    /// True when the holder ran on this machine (same host name and, when the lock records it,
+    /// the same boot id and PID namespace) and its process no longer exists. A holder on
+    /// another machine is never provably dead: `--break-lock` takes its lock over.
     pub fn provably_dead(&self) -> bool {
         self.host == host_name()
+            && self
+                .machine
+                .as_ref()
+                .is_none_or(|m| Some(m) == machine_id().as_ref())
             && self.pid != std::process::id()
             && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
@@ -91,7 +111,14 @@ impl RunLock {
                         Some(bytes) => serde_json::from_slice::<LockHolder>(&bytes).ok(),
                         None => continue,
                     };
-                    let stale = holder.as_ref().is_none_or(LockHolder::provably_dead);
+                    // An unreadable lock was not written by a strata run that died: only
+                    // --break-lock takes it over.
+                    if holder.is_none() && !break_lock {
+                        return Err(StrataError::UnreadableLock {
+                            path: format!("{}/{LOCK}", wh.display.trim_end_matches('/')),
+                        });
+                    }
+                    let stale = holder.as_ref().is_some_and(LockHolder::provably_dead);
                     if break_lock || stale {
                         tracing::warn!(holder = ?holder, "taking over a stale run lock");
                         wh.store
