@@ -25,7 +25,7 @@ use crate::report::error_chain_text;
 use crate::settings::{Overrides, RunSettings};
 use crate::storage::Warehouse;
 use crate::storage::lock::RunLock;
-use crate::storage::release;
+use crate::storage::release::{self, new_run_id};
 use crate::storage::release::{PendingRelease, ReleasePointer};
 use crate::storage::state::ReleaseState;
 
@@ -574,20 +574,6 @@ async fn execute(
 fn interrupted(signal: &mut tokio::signal::unix::Signal) -> bool {
     use futures::FutureExt;
     signal.recv().now_or_never().is_some()
-}
-
-/// A sortable, unique run id: UTC time plus a random suffix.
-pub fn new_run_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let now = chrono::Utc::now();
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    h.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
-    format!(
-        "{}-{:06x}",
-        now.format("%Y%m%dT%H%M%S%.3fZ"),
-        h.finish() & 0xff_ffff
-    )
 }
 
 #[cfg(test)]

@@ -41,6 +41,20 @@ pub struct ReleasePointer {
     pub base: Option<String>,
 }
 
+/// A sortable, unique run id: UTC time plus a random suffix.
+pub fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let now = chrono::Utc::now();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
+    format!(
+        "{}-{:06x}",
+        now.format("%Y%m%dT%H%M%S%.3fZ"),
+        h.finish() & 0xff_ffff
+    )
+}
+
 /// The release tree directory of a run, relative to the root.
 pub fn release_dir(run_id: &str) -> String {
     format!("{RELEASES}/{run_id}")
