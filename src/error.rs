@@ -180,6 +180,10 @@ pub enum StrataError {
     Locked {
         holder: crate::storage::lock::LockHolder,
     },
+    #[error(
+        "the run lock was taken over while this run ran (it is held by {holder}); this run published nothing"
+    )]
+    LockLost { holder: String },
     #[error("the warehouse lock `{path}` is not a lock strata wrote (unreadable)")]
     UnreadableLock { path: String },
     #[error("the warehouse lock changed hands while it was being taken; try again")]

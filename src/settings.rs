@@ -161,6 +161,16 @@ fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
             "engine.kind".to_string(),
         ),
     };
+    if kind == EngineKind::Embedded {
+        return match &o.scheduler {
+            Some(text) => Err(invalid(
+                "--scheduler",
+                text,
+                "a scheduler is only used with `--engine ballista`".into(),
+            )),
+            None => Ok(Executor::Embedded),
+        };
+    }
     let scheduler = match from(&o.scheduler, "--scheduler", "STRATA_SCHEDULER") {
         Some((text, origin)) => {
             Some(SchedulerUrl::parse(&text).map_err(|reason| invalid(&origin, &text, reason))?)
@@ -168,11 +178,6 @@ fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
         None => pipeline.engine.scheduler.clone(),
     };
     match (kind, scheduler) {
-        (EngineKind::Embedded, _) if o.scheduler.is_some() => Err(invalid(
-            "--scheduler",
-            o.scheduler.as_deref().unwrap_or_default(),
-            "a scheduler is only used with `--engine ballista`".into(),
-        )),
         (EngineKind::Embedded, _) => Ok(Executor::Embedded),
         (EngineKind::Ballista, Some(scheduler)) => Ok(Executor::Ballista { scheduler }),
         (EngineKind::Ballista, None) => Err(invalid(

@@ -379,7 +379,14 @@ fn the_engine_is_chosen_at_the_edge_and_a_missing_one_is_refused() {
         "invalid --scheduler `df://x:1`: a scheduler is only used with `--engine ballista`",
     );
     // The embedded engine, from the environment and then from the flag, runs the pipeline.
-    let out = run(&[], &[("STRATA_ENGINE", "embedded")]);
+    // A STRATA_SCHEDULER set for every command does not concern the embedded engine.
+    let out = run(
+        &[],
+        &[
+            ("STRATA_ENGINE", "embedded"),
+            ("STRATA_SCHEDULER", "garbage"),
+        ],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = run(
         &["--engine", "embedded", "--force"],

@@ -298,6 +298,26 @@ async fn dead_runs_trees_are_not_releases_and_rollback_follows_the_base() {
         &wh.join("_releases").join(&r2),
         &wh.join("_releases").join(dead),
     );
+    // A run that died after marking its tree but before the pointer moved: the marker names
+    // the tree and says it was not published.
+    let unpublished = "29991231T000000.000Z-dead02";
+    copy_tree(
+        &wh.join("_releases").join(&r2),
+        &wh.join("_releases").join(unpublished),
+    );
+    let marker = wh.join("_releases").join(unpublished).join("_release.json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&marker).unwrap()).unwrap();
+    m["run_id"] = unpublished.into();
+    m["published"] = false.into();
+    std::fs::write(&marker, serde_json::to_vec(&m).unwrap()).unwrap();
+    let out = p.strata(&["rollback", "--to", unpublished]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("no release `{unpublished}`")),
+        "{}",
+        out.stderr
+    );
     let out = p.strata(&["rollback", "--to", dead]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
@@ -313,16 +333,22 @@ async fn dead_runs_trees_are_not_releases_and_rollback_follows_the_base() {
     // A new release built on r1: the dead tree is removed at its start.
     let r3 = run(&["--ds", "2026-11-22", "--force"]);
     assert!(!wh.join("_releases").join(dead).exists());
+    assert!(!wh.join("_releases").join(unpublished).exists());
     // Rolling back from r3 returns to r1, not to the rolled-back r2.
     let out = p.strata(&["rollback"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(current_id(&wh), r1, "r3 was {r3}");
-    // keep_releases 3 keeps three releases, the current one included.
+    // keep_releases 3 keeps three releases, the current one included: r4, the release it was
+    // built from (r1), then the newest other (r3); r2, rolled back from, goes.
     let r4 = run(&["--ds", "2026-11-22", "--force"]);
     let mut kept: Vec<String> = std::fs::read_dir(wh.join("_releases"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     kept.sort();
-    assert_eq!(kept, vec![r2, r3, r4]);
+    assert_eq!(kept, vec![r1.clone(), r3, r4], "r2 was {r2}");
+    // So a plain rollback right after the run still has its release to return to.
+    let out = p.strata(&["rollback"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(current_id(&wh), r1);
 }

@@ -561,6 +561,7 @@ async fn execute(
     if interrupted(&mut interrupt) {
         return Err(StrataError::Interrupted);
     }
+    RunLock::ensure_held(wh, &run_id).await?;
     let release = pending
         .commit(wh, &as_of, project.pipeline.warehouse.keep_releases)
         .await?;

@@ -147,6 +147,25 @@ impl RunLock {
         Err(StrataError::LockContended)
     }
 
+    /// Fails with [`StrataError::LockLost`] when `_meta/lock.json` no longer names this run:
+    /// another run took the lock over (`--break-lock`) and may have removed this run's tree as
+    /// debris, so this run must not publish.
+    pub async fn ensure_held(wh: &Warehouse, run_id: &str) -> Result<()> {
+        let holder = wh
+            .get(&wh.path(LOCK))
+            .await?
+            .and_then(|bytes| serde_json::from_slice::<LockHolder>(&bytes).ok());
+        match holder {
+            Some(h) if h.run_id == run_id => Ok(()),
+            Some(h) => Err(StrataError::LockLost {
+                holder: h.to_string(),
+            }),
+            None => Err(StrataError::LockLost {
+                holder: "nobody (the lock is gone)".into(),
+            }),
+        }
+    }
+
     /// Remove the lock if it is still ours.
     pub async fn release(self, wh: &Warehouse) -> Result<()> {
         let path = wh.path(LOCK);
@@ -156,5 +175,31 @@ impl RunLock {
             let _ = wh.store.delete(&path).await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run whose lock another run took over (`--break-lock`) learns it before publishing.
+    #[tokio::test]
+    async fn a_lock_taken_over_is_noticed() {
+        let wh = Warehouse::open("memory://lock-lost/wh", std::path::Path::new(".")).unwrap();
+        let lock = RunLock::acquire(&wh, "r1", false).await.unwrap();
+        RunLock::ensure_held(&wh, "r1").await.unwrap();
+        let other = RunLock::acquire(&wh, "r2", true).await.unwrap();
+        match RunLock::ensure_held(&wh, "r1").await {
+            Err(StrataError::LockLost { holder }) => assert!(holder.starts_with("run r2 on host")),
+            other => panic!("expected LockLost, got {other:?}"),
+        }
+        // r1's release of its lock leaves r2's alone.
+        lock.release(&wh).await.unwrap();
+        RunLock::ensure_held(&wh, "r2").await.unwrap();
+        other.release(&wh).await.unwrap();
+        assert!(matches!(
+            RunLock::ensure_held(&wh, "r2").await,
+            Err(StrataError::LockLost { .. })
+        ));
     }
 }

@@ -39,6 +39,15 @@ pub struct ReleasePointer {
     /// written before it was recorded); `strata rollback` without `--to` returns to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// In a completion marker: false from just before the release is made current until it
+    /// is. A tree whose marker stays false (its run died in between, or lost the pointer to
+    /// another run) never became a release. Absent in older markers, which count as published.
+    #[serde(default = "published_default")]
+    pub published: bool,
+}
+
+fn published_default() -> bool {
+    true
 }
 
 /// A sortable, unique run id: UTC time plus a random suffix.
@@ -276,22 +285,32 @@ impl PendingRelease {
 
     /// Make this release current, then remove releases beyond the newest `keep`.
     pub async fn commit(&self, wh: &Warehouse, ds: &str, keep: usize) -> Result<ReleasePointer> {
-        let pointer = ReleasePointer {
+        let mut pointer = ReleasePointer {
             run_id: self.run_id.clone(),
             ds: ds.to_string(),
             published_at: chrono::Utc::now().to_rfc3339(),
             base: self.base.clone(),
+            published: false,
         };
-        let marker = wh.path(&format!("{}/{MARKER}", release_dir(&self.run_id)));
-        let body = serde_json::to_vec_pretty(&pointer).map_err(|source| StrataError::Record {
-            path: marker.to_string(),
-            source,
-        })?;
-        wh.put(&marker, body).await?;
+        // The marker goes in first (local readers find the release through it), marked not
+        // yet published; once the pointer has moved it says so.
+        write_marker(wh, &pointer).await?;
+        pointer.published = true;
         wh.set_current(&pointer, self.base.as_deref()).await?;
-        prune(wh, &pointer.run_id, keep).await?;
+        write_marker(wh, &pointer).await?;
+        prune(wh, &pointer, keep).await?;
         Ok(pointer)
     }
+}
+
+/// Writes `pointer` as the completion marker of its release tree.
+async fn write_marker(wh: &Warehouse, pointer: &ReleasePointer) -> Result<()> {
+    let marker = wh.path(&format!("{}/{MARKER}", release_dir(&pointer.run_id)));
+    let body = serde_json::to_vec_pretty(pointer).map_err(|source| StrataError::Record {
+        path: marker.to_string(),
+        source,
+    })?;
+    wh.put(&marker, body).await
 }
 
 /// Remove what runs that died left behind: all staging areas and every release tree that was
@@ -301,7 +320,20 @@ pub async fn remove_debris(wh: &Warehouse) -> Result<()> {
         wh.delete_prefix(&wh.path(&format!("{STAGING}/{run}")))
             .await?;
     }
-    let current = wh.current_release().await?.map(|p| p.run_id);
+    let current = wh.current_release().await?;
+    // A run that died between moving the pointer and marking its release published: the
+    // release is current, so it is one.
+    if let Some(p) = current.as_ref().filter(|p| !p.published) {
+        write_marker(
+            wh,
+            &ReleasePointer {
+                published: true,
+                ..p.clone()
+            },
+        )
+        .await?;
+    }
+    let current = current.map(|p| p.run_id);
     for id in wh.release_ids().await? {
         if Some(&id) == current.as_ref() {
             continue;
@@ -332,7 +364,7 @@ async fn completed(wh: &Warehouse, id: &str) -> Result<Option<ReleasePointer>> {
         .get(&marker)
         .await?
         .and_then(|bytes| serde_json::from_slice::<ReleasePointer>(&bytes).ok())
-        .filter(|p| p.run_id == id))
+        .filter(|p| p.run_id == id && p.published))
 }
 
 /// Completed releases, oldest first.
@@ -372,7 +404,10 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
     };
     let Some(target) = target else {
         return Err(StrataError::UnknownRelease {
-            run_id: to.unwrap_or("(previous)").to_string(),
+            run_id: to
+                .map(str::to_string)
+                .or_else(|| current.base.clone())
+                .unwrap_or_else(|| "(previous)".into()),
             available,
         });
     };
@@ -380,18 +415,30 @@ pub async fn rollback(wh: &Warehouse, to: Option<&str>) -> Result<ReleasePointer
     Ok(target.clone())
 }
 
-/// Keep `keep` releases, the current one included: remove the oldest complete releases before
-/// it beyond that (incomplete trees are the debris [`remove_debris`] removes).
-pub async fn prune(wh: &Warehouse, current: &str, keep: usize) -> Result<()> {
-    let ids: Vec<String> = complete_releases(wh)
-        .await?
-        .into_iter()
-        .map(|p| p.run_id)
-        .collect();
-    let older: Vec<&String> = ids.iter().filter(|id| id.as_str() < current).collect();
-    let excess = older.len().saturating_sub(keep.saturating_sub(1));
-    for id in older.into_iter().take(excess) {
-        wh.delete_prefix(&wh.path(&release_dir(id))).await?;
+/// Keep `keep` releases, the current one included: first the releases `strata rollback` walks
+/// back to (the current one's base, that one's base, ...), then the newest others; remove the
+/// rest of the complete releases (incomplete trees are the debris [`remove_debris`] removes).
+pub async fn prune(wh: &Warehouse, current: &ReleasePointer, keep: usize) -> Result<()> {
+    let releases = complete_releases(wh).await?;
+    let mut kept = vec![current.run_id.clone()];
+    let mut at = current.base.clone();
+    while kept.len() < keep {
+        let Some(release) = at.and_then(|id| releases.iter().find(|r| r.run_id == id)) else {
+            break;
+        };
+        kept.push(release.run_id.clone());
+        at = release.base.clone();
+    }
+    for r in releases.iter().rev() {
+        if kept.len() >= keep {
+            break;
+        }
+        if !kept.contains(&r.run_id) {
+            kept.push(r.run_id.clone());
+        }
+    }
+    for r in releases.iter().filter(|r| !kept.contains(&r.run_id)) {
+        wh.delete_prefix(&wh.path(&release_dir(&r.run_id))).await?;
     }
     Ok(())
 }
@@ -406,6 +453,7 @@ mod tests {
             ds: "2026-11-21".into(),
             published_at: "2026-11-30T00:00:00+00:00".into(),
             base: None,
+            published: true,
         }
     }
 
