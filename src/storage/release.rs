@@ -283,7 +283,7 @@ impl PendingRelease {
         Ok(())
     }
 
-    /// Make this release current, then remove releases beyond the newest `keep`.
+    /// Make this release current, then keep `keep` releases (see [`prune`]).
     pub async fn commit(&self, wh: &Warehouse, ds: &str, keep: usize) -> Result<ReleasePointer> {
         let mut pointer = ReleasePointer {
             run_id: self.run_id.clone(),
