@@ -5,6 +5,7 @@ mod util;
 
 use std::path::Path;
 
+use util::crm_fixture::copy_tree;
 use util::mini::{PIPELINE, mini_project};
 use util::{pretty, query_dir};
 
@@ -262,18 +263,6 @@ fn current_id(wh: &Path) -> String {
     pointer["run_id"].as_str().unwrap().to_string()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 /// A tree left by a run that died (here: a copy of the current release with its completion
 /// marker, as strata before 2026-11-30 left them) is not a release: rollback skips it, the next
 /// run removes it, and pruning does not count it. Rollback follows the release each was built
@@ -311,20 +300,15 @@ async fn dead_runs_trees_are_not_releases_and_rollback_follows_the_base() {
     m["run_id"] = unpublished.into();
     m["published"] = false.into();
     std::fs::write(&marker, serde_json::to_vec(&m).unwrap()).unwrap();
-    let out = p.strata(&["rollback", "--to", unpublished]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains(&format!("no release `{unpublished}`")),
-        "{}",
-        out.stderr
-    );
-    let out = p.strata(&["rollback", "--to", dead]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains(&format!("no release `{dead}`")),
-        "{}",
-        out.stderr
-    );
+    for tree in [unpublished, dead] {
+        let out = p.strata(&["rollback", "--to", tree]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("no release `{tree}`")),
+            "{}",
+            out.stderr
+        );
+    }
     // Back to what r2 was built from.
     let out = p.strata(&["rollback"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
