@@ -9,19 +9,10 @@ mod util;
 use std::path::Path;
 use std::process::Command;
 
-use util::crm_fixture::{copy_tree, rows, warehouse_context};
-use util::{Project, python, repo_root};
+use util::crm_fixture::{bundled_copy, rows, warehouse_context};
+use util::{python, repo_root};
 
 const DS: &str = "2026-11-21";
-
-/// A copy of the bundled project (pipeline, SQL, sample data) in a throwaway directory.
-fn bundled_copy() -> Project {
-    let p = Project::new();
-    for dir in ["pipelines", "sql", "data"] {
-        copy_tree(&repo_root().join(dir), &p.path().join(dir));
-    }
-    p
-}
 
 /// Every published table's rows, sorted, by table name.
 async fn tables(root: &Path) -> Vec<(String, Vec<String>)> {

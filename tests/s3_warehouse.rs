@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use util::crm_fixture::copy_tree;
+use util::crm_fixture::bundled_copy;
 use util::{Project, python, repo_root};
 
 const DS: &str = "2026-11-21";
@@ -111,15 +111,6 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A copy of the bundled project (pipeline, SQL, sample data).
-fn bundled_copy() -> Project {
-    let p = Project::new();
-    for dir in ["pipelines", "sql", "data"] {
-        copy_tree(&repo_root().join(dir), &p.path().join(dir));
-    }
-    p
 }
 
 /// `strata run` in `p` against the S3 warehouse, not waited for.

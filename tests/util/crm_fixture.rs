@@ -223,6 +223,15 @@ pub fn land_rows_at(
     land_file(p, table, ds, file, columns);
 }
 
+/// A copy of the bundled project (pipeline, SQL, sample data) in a throwaway directory.
+pub fn bundled_copy() -> Project {
+    let p = Project::new();
+    for dir in ["pipelines", "sql", "data"] {
+        copy_tree(&super::repo_root().join(dir), &p.path().join(dir));
+    }
+    p
+}
+
 /// Copy a directory tree (projects may not reach outside their directory, so no symlinks).
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
