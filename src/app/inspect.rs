@@ -228,8 +228,10 @@ async fn context(o: &Opened, overrides: &Overrides) -> Result<(SessionContext, U
         }
         let err = |source| StrataError::Query { source };
         let url = ListingTableUrl::parse(o.wh.dir_url(&dir)).map_err(err)?;
-        let mut options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        // The session's Parquet options, so strings read as in a run (plain Utf8, not views).
+        let format =
+            ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
+        let mut options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
         if stage.materialization == Materialization::Partitioned {
             options = options.with_table_partition_cols(vec![("ds".into(), DataType::Date32)]);
         }

@@ -242,8 +242,8 @@ pub fn register_output(
 ) -> Result<()> {
     let err = |source| StrataError::Engine { source };
     let url = ListingTableUrl::parse(wh.dir_url(dir)).map_err(err)?;
-    let mut options =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
+    let mut options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
     if partitioned {
         options = options.with_table_partition_cols(vec![(
             "ds".to_string(),
