@@ -1,7 +1,9 @@
 //! The committed sample's ODS rewritten by pyarrow the way pandas, Spark and Hive write files
 //! (see `tests/fixtures/rewrite_like_tools.py`) gives the same tables as the untouched sample.
 //!
-//! pyarrow is the independent writer; `scripts/pyenv.sh` installs it (pinned in
+//! The sample's published files hold plain strings, no Arrow view types (read by pyarrow).
+//!
+//! pyarrow is the independent writer and reader; `scripts/pyenv.sh` installs it (pinned in
 //! `tests/requirements.txt`) into `target/pyenv` the first time.
 
 mod util;
@@ -39,6 +41,23 @@ async fn files_from_pandas_spark_and_hive_give_the_same_tables() {
     let plain = bundled_copy();
     let out = plain.strata(&["run", "pipelines/crm.yaml", "--ds", DS, "-q"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // Every published column is a plain string type, as pyarrow reads the files: a view type
+    // (DataFusion's md5 returns Utf8View) once reached customer_id in every DWD and DWS table.
+    let views = Command::new(&python)
+        .arg(repo_root().join("tests/fixtures/view_columns.py"))
+        .arg(plain.path().join("warehouse"))
+        .output()
+        .unwrap();
+    assert!(
+        views.status.success(),
+        "{}",
+        String::from_utf8_lossy(&views.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&views.stdout),
+        "",
+        "view-typed columns"
+    );
 
     let rewritten = bundled_copy();
     let status = Command::new(&python)
