@@ -27,9 +27,7 @@ WITH c AS (
   JOIN members m ON m.r = mk.r
   GROUP BY m.label, f.k, f.reason
 )
--- customer_id is cast to plain Utf8: DataFusion's md5 returns Utf8View, which every later
--- table would inherit (and whose shared buffers the memory pool counts once per batch).
-SELECT arrow_cast('CU' || upper(substr(md5(COALESCE(f.label, f.r)), 1, 12)), 'Utf8') AS customer_id,
+SELECT 'CU' || upper(substr(md5(COALESCE(f.label, f.r)), 1, 12)) AS customer_id,
        f.kind AS link_kind,
        CASE substr(f.k, 1, 2) WHEN 'p:' THEN 'phone' WHEN 'e:' THEN 'email' WHEN 'n:' THEN 'name'
             WHEN 'h:' THEN 'name' WHEN 'o:' THEN 'override' END AS key_kind,

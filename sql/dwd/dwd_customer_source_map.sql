@@ -3,8 +3,6 @@
 -- match keys, with junk keys refused and the steward's overrides applied); its label is the
 -- customer's anchor record, so a customer keeps its id as long as its anchor record exists.
 -- A record without any usable key is a customer of its own.
--- customer_id is cast to plain Utf8: DataFusion's md5 returns Utf8View, which every later
--- table would inherit (and whose shared buffers the memory pool counts once per batch).
 WITH recs AS (
   SELECT DISTINCT r, source_system, source_customer_id FROM dwd_customer_match_key
 ), members AS (
@@ -12,6 +10,6 @@ WITH recs AS (
 )
 SELECT recs.source_system,
        recs.source_customer_id,
-       arrow_cast('CU' || upper(substr(md5(COALESCE(members.label, recs.r)), 1, 12)), 'Utf8') AS customer_id
+       'CU' || upper(substr(md5(COALESCE(members.label, recs.r)), 1, 12)) AS customer_id
 FROM recs
 LEFT JOIN members ON members.r = recs.r

@@ -207,7 +207,8 @@ pub fn session(
     // merge the same bytes are reserved many times over: a 200,000-customer RFM stage asked a
     // 256 MB pool for 251 MB for one batch while using 120 MB in all (apache/datafusion#12136,
     // #25271). Plain strings keep the accounting honest and the written files readable by
-    // tools that do not know string_view.
+    // tools that do not know string_view. Functions that return views anyway (md5) are cast
+    // back in each stage's output (stage::plain_strings).
     options.execution.parquet.schema_force_view_types = false;
     options.sql_parser.map_string_types_to_utf8view = false;
     options.execution.parquet.compression = Some(settings.compression.clone());

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::UInt64Array;
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use datafusion::common::Column;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::format_as_file_type;
 use datafusion::datasource::file_format::parquet::{ParquetFormat, ParquetFormatFactory};
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
@@ -48,6 +50,63 @@ pub struct StageOutput {
     /// A model stage's account of its model (holdout metrics, adoption, backtest error).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// `df` with every output column whose type holds an Arrow view type (Utf8View, BinaryView, also
+/// inside lists and structs) cast to the plain type (Utf8, Binary), names kept; `df` unchanged
+/// when there is none. Stage outputs are written, registered and read by later stages with plain
+/// types, whatever the SQL's functions return (DataFusion 55's `md5` returns Utf8View): the
+/// memory pool counts the shared buffers of view arrays once per batch (apache/datafusion#12136),
+/// which made stages spill with gigabytes free, and not every Parquet reader knows view types.
+/// Errors: DataFusion's, when a cast cannot be planned.
+pub fn plain_strings(df: DataFrame) -> std::result::Result<DataFrame, DataFusionError> {
+    let casts: Vec<Option<DataType>> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| plain_type(f.data_type()))
+        .collect();
+    if casts.iter().all(Option::is_none) {
+        return Ok(df);
+    }
+    let exprs: Vec<Expr> = df
+        .schema()
+        .iter()
+        .zip(casts)
+        .map(|((qualifier, field), to)| {
+            let column = Expr::Column(Column::from((qualifier, field)));
+            match to {
+                Some(to) => cast(column, to).alias(field.name()),
+                None => column,
+            }
+        })
+        .collect();
+    df.select(exprs)
+}
+
+/// The type `t` with its view types made plain, or `None` when it holds none.
+fn plain_type(t: &DataType) -> Option<DataType> {
+    let field =
+        |f: &Field| plain_type(f.data_type()).map(|d| Arc::new(f.clone().with_data_type(d)));
+    match t {
+        DataType::Utf8View => Some(DataType::Utf8),
+        DataType::BinaryView => Some(DataType::Binary),
+        DataType::List(f) => field(f).map(DataType::List),
+        DataType::LargeList(f) => field(f).map(DataType::LargeList),
+        DataType::Struct(fields) => {
+            let plain: Vec<Option<_>> = fields.iter().map(|f| field(f.as_ref())).collect();
+            if plain.iter().all(Option::is_none) {
+                return None;
+            }
+            let fields: Fields = fields
+                .iter()
+                .zip(plain)
+                .map(|(f, p)| p.unwrap_or_else(|| f.clone()))
+                .collect();
+            Some(DataType::Struct(fields))
+        }
+        _ => None,
+    }
 }
 
 /// The name of the partition directory for `params.ds`.
@@ -108,6 +167,7 @@ pub async fn run_stage(
             .map_err(stage_err)?
             .with_param_values(params.to_param_values())
             .map_err(stage_err)?;
+        let df = plain_strings(df).map_err(stage_err)?;
         // The write is planned here rather than by `DataFrame::write_parquet` so that the
         // executed plan, and with it the spill metrics, stays at hand.
         let (state, plan) = df.into_parts();
@@ -266,4 +326,68 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(t: DataType) -> DataType {
+        DataType::List(Arc::new(Field::new("item", t, true)))
+    }
+
+    #[test]
+    fn view_types_become_plain_inside_lists_and_structs() {
+        assert_eq!(
+            plain_type(&item(DataType::Utf8View)),
+            Some(item(DataType::Utf8))
+        );
+        let mixed = |b| {
+            DataType::Struct(Fields::from(vec![
+                Field::new("a", DataType::Int32, false),
+                Field::new("b", b, true),
+            ]))
+        };
+        assert_eq!(
+            plain_type(&mixed(DataType::BinaryView)),
+            Some(mixed(DataType::Binary))
+        );
+        assert_eq!(plain_type(&DataType::Utf8), None);
+        assert_eq!(plain_type(&item(DataType::Int64)), None);
+        assert_eq!(plain_type(&mixed(DataType::Utf8)), None);
+    }
+
+    #[tokio::test]
+    async fn a_query_returning_views_is_written_with_plain_strings() {
+        // DataFusion 55's md5 returns Utf8View; the cast keeps names, order and values.
+        let ctx = SessionContext::new();
+        let df = ctx
+            .sql("SELECT md5('a') AS h, 7 AS n, [md5('b')] AS l")
+            .await
+            .unwrap();
+        assert_eq!(df.schema().field(0).data_type(), &DataType::Utf8View);
+        let plain = plain_strings(df).unwrap();
+        let batches = plain.collect().await.unwrap();
+        let schema = batches[0].schema();
+        let types: Vec<_> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.data_type().clone()))
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                ("h", DataType::Utf8),
+                ("n", DataType::Int64),
+                ("l", item(DataType::Utf8)),
+            ]
+        );
+        let h = batches[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::StringArray>()
+            .unwrap();
+        // md5("a"), as `printf a | md5sum` gives it.
+        assert_eq!(h.value(0), "0cc175b9c0f1b6a831c399e269772661");
+    }
 }

@@ -150,6 +150,12 @@ pub async fn plan_stage(
         .sql_with_options(&stage.sql, stage_sql_options())
         .await?
         .with_param_values(params.to_param_values())?;
+    // A model stage's features keep their types: the model reads them as its query returns them.
+    let df = if stage.model.is_none() {
+        super::stage::plain_strings(df)?
+    } else {
+        df
+    };
     // The physical plan's schema is what will be written; the logical one can disagree when a
     // parameter's type was inferred before its value was bound.
     let physical = df.create_physical_plan().await?;
