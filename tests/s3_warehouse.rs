@@ -213,35 +213,46 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     assert!(out.contains("etl-node-7") && out.contains("4242"), "{out}");
     assert_eq!(s3.current(), first);
 
-    // Ctrl-C at several moments (while stages run, checks run or outputs move): the run stops
-    // with "interrupted" (exit 2) and publishes nothing.
-    for after in [2000u64, 7000, 14000] {
+    // A forced rebuild, timed: the interrupts below come at fractions of its length, so they
+    // fall while stages run, checks run or outputs move on a fast machine as on a slow one (at
+    // fixed moments, a fast debug build had finished before the last one).
+    let started = Instant::now();
+    let (code, out) = finish(spawn_s3_run(&remote, &s3, &["--force", "--break-lock"]));
+    let length = started.elapsed();
+    assert_eq!(code, 0, "{out}");
+    let first = s3.current();
+
+    // Ctrl-C at several moments: the run stops with "interrupted" (exit 2) and publishes
+    // nothing.
+    for share in [0.25, 0.5, 0.7] {
+        let after = length.mul_f64(share);
         let child = spawn_s3_run(&remote, &s3, &["--force", "--break-lock"]);
-        std::thread::sleep(Duration::from_millis(after));
+        std::thread::sleep(after);
         let signalled = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .unwrap();
         assert!(signalled.success());
         let (code, out) = finish(child);
-        assert_eq!(code, 2, "SIGINT after {after} ms: {out}");
+        assert_eq!(code, 2, "SIGINT after {after:?} of {length:?}: {out}");
         assert!(out.contains("interrupted"), "{out}");
-        assert_eq!(s3.current(), first, "SIGINT after {after} ms");
+        assert_eq!(s3.current(), first, "SIGINT after {after:?}");
     }
 
     // SIGKILL a forced rebuild at several moments: the current release stays the first one,
     // whole; the dead run's lock (this host, no such process) is taken over by the next run.
-    for (i, after) in [1500u64, 6000].into_iter().enumerate() {
+    for (i, share) in [0.12, 0.45].into_iter().enumerate() {
+        let after = length.mul_f64(share);
         let extra: &[&str] = if i == 0 {
             &["--force", "--break-lock"]
         } else {
             &["--force"]
         };
         let mut child = spawn_s3_run(&remote, &s3, extra);
-        std::thread::sleep(Duration::from_millis(after));
+        std::thread::sleep(after);
         let _ = child.kill();
         let _ = child.wait();
-        assert_eq!(s3.current(), first, "killed after {after} ms");
+        assert_eq!(s3.current(), first, "killed after {after:?}");
     }
     assert_eq!(
         s3.compare(&local.path().join("warehouse")),
