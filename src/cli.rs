@@ -75,6 +75,72 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Generate synthetic source extracts.
     Generate(GenerateArgs),
+    /// Start a Ballista scheduler that runs strata's plans (`engine: {kind: ballista}`).
+    #[cfg(feature = "ballista")]
+    Scheduler(SchedulerArgs),
+    /// Start a Ballista executor that runs strata's plans, registering with a scheduler.
+    #[cfg(feature = "ballista")]
+    Executor(ExecutorArgs),
+}
+
+/// `strata scheduler`: Ballista's scheduler flags of the same names.
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_host: String,
+    /// gRPC port clients and executors connect to.
+    #[arg(long, default_value_t = 50050)]
+    pub bind_port: u16,
+    /// Host name clients and executors reach this scheduler at.
+    #[arg(long, default_value = "localhost")]
+    pub external_host: String,
+    /// Seconds without a heartbeat after which an executor is lost and its tasks rescheduled.
+    #[arg(long, default_value_t = 180)]
+    pub executor_timeout_seconds: u64,
+}
+
+/// `strata executor`: Ballista's executor flags of the same names.
+#[cfg(feature = "ballista")]
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// Scheduler host.
+    #[arg(long, default_value = "localhost")]
+    pub scheduler_host: String,
+    /// Scheduler port.
+    #[arg(long, default_value_t = 50050)]
+    pub scheduler_port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_host: String,
+    /// Host name other executors and clients fetch shuffle data from (default: the bind host).
+    #[arg(long)]
+    pub external_host: Option<String>,
+    /// Arrow Flight port (shuffle and result reads).
+    #[arg(short = 'p', long, default_value_t = 50051)]
+    pub bind_port: u16,
+    /// gRPC port of the executor's own service.
+    #[arg(long, default_value_t = 50052)]
+    pub bind_grpc_port: u16,
+    /// Concurrent task slots (default: one per core).
+    #[arg(long, visible_alias = "concurrent-tasks")]
+    pub vcores: Option<usize>,
+    /// Directory for shuffle files and spills (default: a temporary directory).
+    #[arg(long)]
+    pub work_dir: Option<String>,
+    /// Memory shared by the executor's tasks, e.g. 8GB (default: Ballista's share of the
+    /// machine's memory).
+    #[arg(long, value_parser = parse_memory)]
+    pub memory_pool_size: Option<u64>,
+    /// Seconds between heartbeats to the scheduler.
+    #[arg(long, default_value_t = 60)]
+    pub executor_heartbeat_interval_seconds: u64,
+}
+
+#[cfg(feature = "ballista")]
+fn parse_memory(text: &str) -> Result<u64, String> {
+    crate::model::types::parse_bytes(text)
 }
 
 #[derive(Debug, Args)]

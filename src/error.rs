@@ -210,6 +210,13 @@ pub enum StrataError {
         engine: &'static str,
         scheduler: String,
     },
+    #[error("cannot reach the Ballista scheduler at {scheduler}: {reason}")]
+    SchedulerUnreachable { scheduler: String, reason: String },
+    #[error("the Ballista {process} stopped: {message}")]
+    ClusterNode {
+        process: &'static str,
+        message: String,
+    },
     #[error("interrupted")]
     Interrupted,
     #[error("cannot encode run record `{}`", path)]
@@ -269,8 +276,14 @@ impl StrataError {
             ),
             StrataError::EngineNotBuilt { engine, .. } => Some(format!(
                 "the {engine} engine is not part of this build; run in this process with \
-                 `--engine embedded` (or `kind: embedded` under `engine:`)"
+                 `--engine embedded` (or `kind: embedded` under `engine:`), or use a strata \
+                 built with `--features {engine}` (docs/cluster.md)"
             )),
+            StrataError::SchedulerUnreachable { .. } => Some(
+                "start one with `strata scheduler` and executors with `strata executor` \
+                 (docs/cluster.md), or run in this process with `--engine embedded`"
+                    .into(),
+            ),
             StrataError::UnknownCustomer { .. } => {
                 Some("customer ids are in dwd_customer (`strata show dwd_customer`)".into())
             }

@@ -291,6 +291,36 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                 printer.generated(&outcome);
             }
         },
+        #[cfg(feature = "ballista")]
+        Command::Scheduler(s) => {
+            strata::engine::distributed::run_scheduler(
+                strata::engine::distributed::SchedulerSettings {
+                    bind_host: s.bind_host,
+                    bind_port: s.bind_port,
+                    external_host: s.external_host,
+                    executor_timeout_seconds: s.executor_timeout_seconds,
+                },
+            )
+            .await?;
+        }
+        #[cfg(feature = "ballista")]
+        Command::Executor(e) => {
+            strata::engine::distributed::run_executor(
+                strata::engine::distributed::ExecutorSettings {
+                    scheduler_host: e.scheduler_host,
+                    scheduler_port: e.scheduler_port,
+                    bind_host: e.bind_host,
+                    external_host: e.external_host,
+                    bind_port: e.bind_port,
+                    bind_grpc_port: e.bind_grpc_port,
+                    vcores: e.vcores,
+                    work_dir: e.work_dir,
+                    memory_pool_size: e.memory_pool_size,
+                    heartbeat_interval_seconds: e.executor_heartbeat_interval_seconds,
+                },
+            )
+            .await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -311,10 +341,22 @@ fn dirty_rates(args: &strata::cli::GenerateCrmArgs) -> strata::generate::DirtyRa
     dirty
 }
 
+/// The cluster processes log what they do (registrations, jobs, lost executors) by default.
+#[cfg(feature = "ballista")]
+fn is_cluster_process(command: &Command) -> bool {
+    matches!(command, Command::Scheduler(_) | Command::Executor(_))
+}
+
+#[cfg(not(feature = "ballista"))]
+fn is_cluster_process(_: &Command) -> bool {
+    false
+}
+
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let filter = match cli.verbose {
         0 if cli.quiet => "error",
+        0 if is_cluster_process(&cli.command) => "info",
         0 => "warn",
         1 => "warn,strata=debug",
         _ => "debug",
@@ -323,6 +365,7 @@ fn init_logging(cli: &Cli) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

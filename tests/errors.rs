@@ -298,6 +298,7 @@ fn engine_section_is_located() {
 }
 
 /// Asserts `out` is a refusal (exit 1) whose stderr contains `text`.
+#[cfg(not(feature = "ballista"))]
 fn exits_1_with(out: &util::Output, text: &str) {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains(text), "{}", out.stderr);
@@ -306,6 +307,8 @@ fn exits_1_with(out: &util::Output, text: &str) {
 /// The engine is chosen at the edge (`--engine` over STRATA_ENGINE over `engine.kind`, the
 /// scheduler likewise), and a build without the Ballista engine refuses it before the lock,
 /// publishing nothing.
+/// Without the `ballista` feature (tests/ballista_cluster.rs covers the engine with it).
+#[cfg(not(feature = "ballista"))]
 #[test]
 fn the_engine_is_chosen_at_the_edge_and_a_missing_one_is_refused() {
     use datafusion::arrow::array::{Decimal128Array, StringArray};

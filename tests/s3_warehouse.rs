@@ -8,110 +8,16 @@
 
 mod util;
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use util::Project;
 use util::crm_fixture::bundled_copy;
-use util::{Project, python, repo_root};
+use util::s3::{BUCKET, S3Server, bundled_stage_count, finish};
 
 const DS: &str = "2026-11-21";
-const BUCKET: &str = "strata-test";
 /// A prefix with a space and Chinese characters: one object path for strata and the engine.
 const PREFIX: &str = "nightly run/数据仓库";
-
-/// A moto S3 server on a free loopback port, stopped when dropped.
-struct S3Server {
-    child: Child,
-    endpoint: String,
-    python: String,
-}
-
-impl S3Server {
-    fn start() -> Self {
-        let python = python();
-        let moto = Path::new(&python).with_file_name("moto_server");
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&moto)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", moto.display()));
-        let server = S3Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            python,
-        };
-        let started = Instant::now();
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "moto did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server.helper(&["bucket", &server.endpoint, BUCKET]);
-        server
-    }
-
-    /// The AWS variables a client of this server needs.
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("STRATA_WAREHOUSE", format!("s3://{BUCKET}/{PREFIX}")),
-        ]
-    }
-
-    /// Runs `tests/s3_warehouse.py` with `args`; its stdout, or a panic with its stderr.
-    fn helper(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.python)
-            .arg(repo_root().join("tests/s3_warehouse.py"))
-            .args(args)
-            .envs(self.env())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "s3_warehouse.py {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    }
-
-    /// The warehouse's `_meta/current.json` as JSON (`null` before the first release).
-    fn current(&self) -> serde_json::Value {
-        serde_json::from_str(&self.helper(&["current", &self.endpoint, BUCKET, PREFIX])).unwrap()
-    }
-
-    /// Compares every table of the S3 warehouse's current release with the local one's.
-    fn compare(&self, local: &Path) -> String {
-        self.helper(&[
-            "compare",
-            local.to_str().unwrap(),
-            &self.endpoint,
-            BUCKET,
-            PREFIX,
-        ])
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `strata run` in `p` against the S3 warehouse, not waited for.
 fn spawn_s3_run(p: &Project, s3: &S3Server, extra: &[&str]) -> Child {
@@ -122,21 +28,11 @@ fn spawn_s3_run(p: &Project, s3: &S3Server, extra: &[&str]) -> Child {
         .env("STRATA_MEMORY_LIMIT", "1GB")
         .env_remove("STRATA_ENGINE")
         .env_remove("STRATA_SCHEDULER")
-        .envs(s3.env())
+        .envs(s3.env(PREFIX))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn finish(child: Child) -> (i32, String) {
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 #[test]
@@ -144,7 +40,7 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     let s3 = S3Server::start();
     let local = bundled_copy();
     let remote = bundled_copy();
-    assert!(s3.current().is_null());
+    assert!(s3.current(PREFIX).is_null());
 
     // A bucket that does not exist is an error naming the warehouse, not an empty warehouse.
     let missing = "s3://no-such-bucket/crm";
@@ -152,7 +48,7 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
         let out = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args([command, "--warehouse", missing])
             .current_dir(remote.path())
-            .envs(s3.env())
+            .envs(s3.env(PREFIX))
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -172,13 +68,13 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     assert_eq!(on_disk.code, 0, "{}", on_disk.stderr);
     let (code, out) = finish(on_s3);
     assert_eq!(code, 0, "{out}");
-    let first = s3.current();
+    let first = s3.current(PREFIX);
     assert_eq!(first["ds"], DS, "{first}");
     // `strata ls` points report tools at the current release's prefix (no links on S3).
     let ls = Command::new(env!("CARGO_BIN_EXE_strata"))
         .arg("ls")
         .current_dir(remote.path())
-        .envs(s3.env())
+        .envs(s3.env(PREFIX))
         .output()
         .unwrap();
     let listing = String::from_utf8_lossy(&ls.stdout);
@@ -192,16 +88,9 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
             .any(|l| l.starts_with("ads_rfm_score ") && l.ends_with(&expected)),
         "{listing}"
     );
-    let equal = s3.compare(&local.path().join("warehouse"));
+    let equal = s3.compare(&local.path().join("warehouse"), PREFIX);
     // Every stage of the bundled pipeline publishes one table.
-    let pipeline = std::fs::read_to_string(repo_root().join("pipelines/crm.yaml")).unwrap();
-    let stages = pipeline
-        .split_once("\nstages:\n")
-        .unwrap()
-        .1
-        .lines()
-        .filter(|l| l.trim_start().starts_with("- name:") && l.starts_with("  - "))
-        .count();
+    let stages = bundled_stage_count();
     assert_eq!(equal, format!("{stages} tables equal"), "{equal}");
 
     // The lock is a conditional put: a lock held by a run on another host refuses the run.
@@ -211,7 +100,7 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     let (code, out) = finish(spawn_s3_run(&remote, &s3, &["--force"]));
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("etl-node-7") && out.contains("4242"), "{out}");
-    assert_eq!(s3.current(), first);
+    assert_eq!(s3.current(PREFIX), first);
 
     // A forced rebuild, timed: the interrupts below come at fractions of its length, so they
     // fall while stages run, checks run or outputs move on a fast machine as on a slow one (at
@@ -220,7 +109,7 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
     let (code, out) = finish(spawn_s3_run(&remote, &s3, &["--force", "--break-lock"]));
     let length = started.elapsed();
     assert_eq!(code, 0, "{out}");
-    let first = s3.current();
+    let first = s3.current(PREFIX);
 
     // Ctrl-C at several moments: the run stops with "interrupted" (exit 2) and publishes
     // nothing.
@@ -236,7 +125,7 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
         let (code, out) = finish(child);
         assert_eq!(code, 2, "SIGINT after {after:?} of {length:?}: {out}");
         assert!(out.contains("interrupted"), "{out}");
-        assert_eq!(s3.current(), first, "SIGINT after {after:?}");
+        assert_eq!(s3.current(PREFIX), first, "SIGINT after {after:?}");
     }
 
     // SIGKILL a forced rebuild at several moments: the current release stays the first one,
@@ -252,18 +141,18 @@ fn the_bundled_pipeline_publishes_on_s3_what_it_publishes_on_disk() {
         std::thread::sleep(after);
         let _ = child.kill();
         let _ = child.wait();
-        assert_eq!(s3.current(), first, "killed after {after:?}");
+        assert_eq!(s3.current(PREFIX), first, "killed after {after:?}");
     }
     assert_eq!(
-        s3.compare(&local.path().join("warehouse")),
+        s3.compare(&local.path().join("warehouse"), PREFIX),
         format!("{stages} tables equal")
     );
     let (code, out) = finish(spawn_s3_run(&remote, &s3, &["--force"]));
     assert_eq!(code, 0, "{out}");
-    let second = s3.current();
+    let second = s3.current(PREFIX);
     assert_ne!(second["run_id"], first["run_id"]);
     assert_eq!(
-        s3.compare(&local.path().join("warehouse")),
+        s3.compare(&local.path().join("warehouse"), PREFIX),
         format!("{stages} tables equal")
     );
 }

@@ -11,6 +11,8 @@
 //!   customer records into customers, with [`normalize`] for their match keys.
 
 pub mod damage;
+#[cfg(feature = "ballista")]
+pub mod distributed;
 pub mod guard;
 pub mod identity;
 pub mod landing;
@@ -141,16 +143,25 @@ impl Params {
     }
 }
 
-/// Refuses an executor this build cannot drive: `Executor::Ballista` here, which has no
-/// Ballista client ([`StrataError::EngineNotBuilt`]). A run calls it before anything else that
-/// executes, so the refusal comes before the lock, even when every stage would be unchanged.
+/// Refuses an executor this build cannot drive: `Executor::Ballista` in a build without the
+/// `ballista` feature ([`StrataError::EngineNotBuilt`]). A run calls it before anything else
+/// that executes, so the refusal comes before the lock, even when every stage would be
+/// unchanged.
 pub fn require_executor(settings: &EngineSettings) -> Result<()> {
     match &settings.executor {
         Executor::Embedded => Ok(()),
-        Executor::Ballista { scheduler } => Err(StrataError::EngineNotBuilt {
-            engine: "ballista",
-            scheduler: scheduler.to_string(),
-        }),
+        #[cfg(feature = "ballista")]
+        Executor::Ballista { .. } => Ok(()),
+        #[cfg(not(feature = "ballista"))]
+        Executor::Ballista { scheduler } => Err(not_built(scheduler)),
+    }
+}
+
+#[cfg(not(feature = "ballista"))]
+fn not_built(scheduler: &SchedulerUrl) -> StrataError {
+    StrataError::EngineNotBuilt {
+        engine: "ballista",
+        scheduler: scheduler.to_string(),
     }
 }
 
@@ -162,8 +173,19 @@ pub fn run_session(
     warehouse: &Warehouse,
     pipeline: &Pipeline,
 ) -> Result<SessionContext> {
-    require_executor(settings)?;
-    session(settings, Some(warehouse), pipeline)
+    match &settings.executor {
+        Executor::Embedded => session(settings, Some(warehouse), pipeline),
+        #[cfg(not(feature = "ballista"))]
+        Executor::Ballista { scheduler } => Err(not_built(scheduler)),
+        #[cfg(feature = "ballista")]
+        Executor::Ballista { scheduler } => {
+            let (config, runtime) = session_parts(settings)?;
+            let ctx = distributed::remote_session(config, runtime, scheduler)?;
+            ctx.register_object_store(&warehouse.store_url, warehouse.store.clone());
+            udf::register_all(&ctx, pipeline);
+            Ok(ctx)
+        }
+    }
 }
 
 /// Build the run's session: memory pool, spill directory, object store, UDFs.
@@ -172,6 +194,22 @@ pub fn session(
     warehouse: Option<&Warehouse>,
     pipeline: &Pipeline,
 ) -> Result<SessionContext> {
+    let (config, runtime) = session_parts(settings)?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    if let Some(wh) = warehouse {
+        ctx.register_object_store(&wh.store_url, wh.store.clone());
+    }
+    udf::register_all(&ctx, pipeline);
+    Ok(ctx)
+}
+
+/// The configuration and runtime of a run's session, whichever engine runs it.
+fn session_parts(
+    settings: &EngineSettings,
+) -> Result<(
+    SessionConfig,
+    Arc<datafusion::execution::runtime_env::RuntimeEnv>,
+)> {
     let engine_err = |source| StrataError::Engine { source };
     // DATAFUSION_* environment variables tune the engine (for example
     // DATAFUSION_EXECUTION_BATCH_SIZE); strata's own settings are applied on top.
@@ -238,10 +276,5 @@ pub fn session(
         .with_disk_manager_builder(disk)
         .build_arc()
         .map_err(engine_err)?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
-    if let Some(wh) = warehouse {
-        ctx.register_object_store(&wh.store_url, wh.store.clone());
-    }
-    udf::register_all(&ctx, pipeline);
-    Ok(ctx)
+    Ok((config, runtime))
 }

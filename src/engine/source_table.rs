@@ -11,41 +11,158 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::CastOptions;
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
+use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Result as DfResult, ScalarValue};
 use datafusion::datasource::TableProvider;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchemaBuilder;
 use datafusion::error::DataFusionError;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{CastExpr, Column, Literal};
 use datafusion::physical_expr_adapter::{
     DefaultPhysicalExprAdapter, PhysicalExprAdapter, PhysicalExprAdapterFactory,
 };
-use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
 use super::reconcile::{ColumnRead, plan_column};
 use super::sources::ResolvedSource;
 
+/// Everything a scan of one source reads, decided at resolution and owned: the store, the
+/// listed files in path order with their typed partition values, the schemas, the reading rules
+/// and a CSV seed's decoded rows. A Ballista scheduler or executor receives it with the plan
+/// (`engine::distributed`) and rebuilds the same scan without listing anything.
+#[derive(Debug, Clone)]
+pub struct SourceScan {
+    pub store_url: ObjectStoreUrl,
+    /// (object path, size in bytes, partition values in declared order), in path order.
+    pub files: Vec<(String, u64, Vec<ScalarValue>)>,
+    /// Declared columns, or the union of the files' columns.
+    pub file_schema: SchemaRef,
+    /// Hive partition columns, in declared order.
+    pub partitions: Vec<(String, DataType)>,
+    /// File columns then partition columns.
+    pub table_schema: SchemaRef,
+    pub rules: SourceColumns,
+    pub csv: Option<Vec<RecordBatch>>,
+}
+
+impl SourceScan {
+    /// The scan of `r`.
+    pub fn of(r: &ResolvedSource) -> Self {
+        Self {
+            store_url: r.store_url.clone(),
+            files: r
+                .files
+                .iter()
+                .map(|f| {
+                    (
+                        f.landed.path.to_string(),
+                        f.landed.size,
+                        f.landed.partition_values.clone(),
+                    )
+                })
+                .collect(),
+            file_schema: r.file_schema.clone(),
+            partitions: r.source.partitions.clone(),
+            table_schema: r.table_schema.clone(),
+            rules: SourceColumns {
+                keys: r.source.key.clone(),
+                zone: r.source.naive_timestamps.map(|z| z.name().to_string()),
+            },
+            csv: r.csv.clone(),
+        }
+    }
+
+    /// The plan reading this source: `projection` (indices into the table schema) and `limit`
+    /// as DataFusion passes them to a scan, Parquet files cut into at most `groups` groups.
+    pub async fn plan(
+        &self,
+        state: &dyn Session,
+        groups: usize,
+        projection: Option<&Vec<usize>>,
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if let Some(batches) = &self.csv {
+            return MemorySourceConfig::try_new_exec(
+                std::slice::from_ref(batches),
+                self.table_schema.clone(),
+                projection.cloned(),
+            )
+            .map(|exec| exec as Arc<dyn ExecutionPlan>);
+        }
+        if self.files.is_empty() {
+            let schema = match projection {
+                Some(p) => Arc::new(self.table_schema.project(p)?),
+                None => self.table_schema.clone(),
+            };
+            return Ok(Arc::new(EmptyExec::new(schema)));
+        }
+        let partition_cols: Vec<Arc<Field>> = self
+            .partitions
+            .iter()
+            .map(|(name, dt)| Arc::new(Field::new(name, dt.clone(), false)))
+            .collect();
+        let table_schema = TableSchemaBuilder::from(&self.file_schema)
+            .with_table_partition_cols(partition_cols)
+            .build();
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let config =
+            FileScanConfigBuilder::new(self.store_url.clone(), format.file_source(table_schema))
+                .with_file_groups(self.file_groups(groups))
+                .with_projection_indices(projection.cloned())?
+                .with_limit(limit)
+                .with_expr_adapter(Some(Arc::new(self.rules.clone())))
+                .build();
+        format.create_physical_plan(state, config).await
+    }
+
+    /// The files in path order, cut into at most `n` contiguous groups of about equal bytes.
+    fn file_groups(&self, n: usize) -> Vec<FileGroup> {
+        let n = n.max(1);
+        let total: u64 = self.files.iter().map(|f| f.1).sum();
+        let per_group = total.div_ceil(n as u64).max(1);
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new()];
+        let mut bytes = 0u64;
+        for (path, size, values) in &self.files {
+            if bytes >= per_group && groups.len() < n {
+                groups.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += size;
+            groups.last_mut().expect("one group at least").push(
+                PartitionedFile::new(path.clone(), *size).with_partition_values(values.clone()),
+            );
+        }
+        groups.into_iter().map(FileGroup::new).collect()
+    }
+}
+
 /// A resolved source registered as a table.
 #[derive(Debug)]
 pub struct SourceTable {
-    pub resolved: Arc<ResolvedSource>,
+    pub scan: Arc<SourceScan>,
+    /// Plan scans as [`PortableScan`]s, which a Ballista scheduler can send to its executors
+    /// (set on the nodes of a cluster; the embedded engine plans the file scan itself).
+    pub portable: bool,
 }
 
 #[async_trait]
 impl TableProvider for SourceTable {
     fn schema(&self) -> SchemaRef {
-        self.resolved.table_schema.clone()
+        self.scan.table_schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -59,73 +176,121 @@ impl TableProvider for SourceTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let r = &self.resolved;
-        if let Some(batches) = &r.csv {
-            let exec = MemorySourceConfig::try_new_exec(
-                std::slice::from_ref(batches),
-                r.table_schema.clone(),
-                projection.cloned(),
-            )?;
-            return Ok(exec);
+        let groups = state.config().target_partitions();
+        if !self.portable {
+            return self.scan.plan(state, groups, projection, limit).await;
         }
-        if r.files.is_empty() {
-            let schema = match projection {
-                Some(p) => Arc::new(r.table_schema.project(p)?),
-                None => r.table_schema.clone(),
-            };
-            return Ok(Arc::new(EmptyExec::new(schema)));
+        let input = self.scan.plan(state, groups, projection, limit).await?;
+        if !input.is::<DataSourceExec>() || self.scan.csv.is_some() {
+            // In-memory rows and empty scans travel as they are.
+            return Ok(input);
         }
-        let groups = file_groups(r, state.config().target_partitions());
-        let partition_cols: Vec<Arc<Field>> = r
-            .source
-            .partitions
-            .iter()
-            .map(|(name, dt)| Arc::new(Field::new(name, dt.clone(), false)))
-            .collect();
-        let table_schema = TableSchemaBuilder::from(&r.file_schema)
-            .with_table_partition_cols(partition_cols)
-            .build();
-        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-        let config =
-            FileScanConfigBuilder::new(r.store_url.clone(), format.file_source(table_schema))
-                .with_file_groups(groups)
-                .with_projection_indices(projection.cloned())?
-                .with_limit(limit)
-                .with_expr_adapter(Some(Arc::new(SourceColumns {
-                    keys: r.source.key.clone(),
-                    zone: r.source.naive_timestamps.map(|z| z.name().to_string()),
-                })))
-                .build();
-        format.create_physical_plan(state, config).await
+        Ok(Arc::new(PortableScan::try_new(
+            self.scan.rules.clone(),
+            input,
+        )?))
     }
 }
 
-/// The files in path order, cut into at most `n` contiguous groups of about equal bytes.
-fn file_groups(r: &ResolvedSource, n: usize) -> Vec<FileGroup> {
-    let n = n.max(1);
-    let total: u64 = r.files.iter().map(|f| f.landed.size).sum();
-    let per_group = total.div_ceil(n as u64).max(1);
-    let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new()];
-    let mut bytes = 0u64;
-    for f in &r.files {
-        if bytes >= per_group && groups.len() < n {
-            groups.push(Vec::new());
-            bytes = 0;
-        }
-        bytes += f.landed.size;
-        groups.last_mut().expect("one group at least").push(
-            PartitionedFile::new(f.landed.path.to_string(), f.landed.size)
-                .with_partition_values(f.landed.partition_values.clone()),
+/// A source's file scan that travels in a plan: on a Ballista cluster the scheduler plans it
+/// and the executors run it. DataFusion's plan serialization keeps a file scan's files,
+/// projection and options but drops its reading rules ([`SourceColumns`]), which would read
+/// the files as they are; this node carries the rules (`engine::distributed`'s codec) and puts
+/// them back on its input, a plain file scan, when it runs. The input is a real child, so
+/// Ballista restricts it to each task's file groups as it does any file scan.
+#[derive(Debug)]
+pub struct PortableScan {
+    pub rules: SourceColumns,
+    pub input: Arc<dyn ExecutionPlan>,
+    /// The input with the rules put back: one plan for all partitions, because a file scan
+    /// shares its queue of files among its partitions (a scan per partition would read every
+    /// file once per partition).
+    reading: Arc<dyn ExecutionPlan>,
+}
+
+impl PortableScan {
+    /// The scan of `input` (a file scan) read with `rules`. Errors when `input` is not a file
+    /// scan.
+    pub fn try_new(rules: SourceColumns, input: Arc<dyn ExecutionPlan>) -> DfResult<Self> {
+        let config = input.downcast_ref::<DataSourceExec>().and_then(|exec| {
+            let source: &dyn std::any::Any = exec.data_source().as_ref();
+            source.downcast_ref::<FileScanConfig>()
+        });
+        let Some(config) = config else {
+            return Err(DataFusionError::Internal(format!(
+                "PortableScan over {}, not a file scan",
+                input.name()
+            )));
+        };
+        let reading = DataSourceExec::from_data_source(
+            FileScanConfigBuilder::from(config.clone())
+                .with_expr_adapter(Some(Arc::new(rules.clone())))
+                .build(),
         );
+        Ok(Self {
+            rules,
+            input,
+            reading,
+        })
     }
-    groups.into_iter().map(FileGroup::new).collect()
+}
+
+impl DisplayAs for PortableScan {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "PortableScan: keys={:?}, zone={:?}",
+            self.rules.keys, self.rules.zone
+        )
+    }
+}
+
+impl ExecutionPlan for PortableScan {
+    fn name(&self) -> &str {
+        "PortableScan"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let [input] = <[_; 1]>::try_from(children).map_err(|c| {
+            DataFusionError::Internal(format!("PortableScan takes one input, got {}", c.len()))
+        })?;
+        Ok(Arc::new(PortableScan::try_new(self.rules.clone(), input)?))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        self.reading.execute(partition, context)
+    }
 }
 
 /// The reading rules of [`super::reconcile`] as a physical expression adapter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SourceColumns {
-    keys: Vec<String>,
-    zone: Option<String>,
+    /// Key columns (a key read from a file may not be NULL-filled).
+    pub keys: Vec<String>,
+    /// The zone naive timestamps are read in (IANA name).
+    pub zone: Option<String>,
 }
 
 impl PhysicalExprAdapterFactory for SourceColumns {

@@ -191,7 +191,8 @@ impl ResolvedSource {
         ctx.register_object_store(self.store_url.as_ref(), self.store.clone());
         let _ = ctx.deregister_table(table);
         let provider = super::source_table::SourceTable {
-            resolved: self.clone(),
+            scan: Arc::new(super::source_table::SourceScan::of(self)),
+            portable: false,
         };
         ctx.register_table(table, Arc::new(provider))
             .map_err(|source| StrataError::Source {

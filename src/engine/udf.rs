@@ -34,7 +34,8 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use hmac::{Hmac, Mac};
 
-use crate::model::{IntentDictionary, Pipeline};
+use crate::model::identity::IdentityConfig;
+use crate::model::{IntentDictionary, PiiConfig, Pipeline};
 
 pub use super::normalize::{fold_width, normalize_company, normalize_email, normalize_phone};
 
@@ -184,69 +185,182 @@ impl ScalarUDFImpl for BusinessDate {
     }
 }
 
-/// Register every strata function in `ctx`, configured from `pipeline`.
+/// Register every strata function in `ctx`, configured by `pipeline`.
 pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
-    ctx.register_udaf(AggregateUDF::new_from_impl(
-        super::identity::udaf::ResolveIdentity::new(pipeline.identity.clone()),
-    ));
-    ctx.register_udf(ScalarUDF::new_from_impl(BusinessDate {
-        tz: pipeline.timezone,
-        signature: Signature::any(1, Volatility::Immutable),
-    }));
-    let dict = pipeline.intents.clone();
-    let identity = format!("{:?}", dict);
+    let settings = FunctionSettings::of(pipeline);
+    for f in aggregate_functions(&settings) {
+        ctx.register_udaf(f);
+    }
+    for f in scalar_functions(&settings) {
+        ctx.register_udf(f);
+    }
+}
+
+/// The pipeline settings strata's functions depend on: the identity rules, the business time
+/// zone, the intent dictionary and the name of the variable holding the personal-data key (never
+/// the key itself). A Ballista cluster receives them with each plan that calls a function, so a
+/// scheduler or executor rebuilds the functions exactly as the client configured them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FunctionSettings {
+    pub identity: IdentityConfig,
+    /// An IANA zone name, e.g. `Asia/Shanghai`.
+    pub timezone: String,
+    pub intents: IntentDictionary,
+    pub pii: PiiConfig,
+}
+
+impl FunctionSettings {
+    /// Built-in defaults (UTC), the base a cluster node fills with a function's own settings.
+    fn neutral() -> Self {
+        Self {
+            identity: IdentityConfig::default(),
+            timezone: "UTC".to_string(),
+            intents: IntentDictionary::default(),
+            pii: PiiConfig::default(),
+        }
+    }
+
+    /// The settings of `pipeline`.
+    pub fn of(pipeline: &Pipeline) -> Self {
+        Self {
+            identity: pipeline.identity.clone(),
+            timezone: pipeline.timezone.name().to_string(),
+            intents: pipeline.intents.clone(),
+            pii: pipeline.pii.clone(),
+        }
+    }
+}
+
+/// strata's aggregate functions (identity resolution).
+pub fn aggregate_functions(settings: &FunctionSettings) -> Vec<AggregateUDF> {
+    vec![AggregateUDF::new_from_impl(
+        super::identity::udaf::ResolveIdentity::new(settings.identity.clone()),
+    )]
+}
+
+/// strata's scalar functions (the table in this module's documentation). An unknown time zone
+/// name (possible only in settings received over the wire) falls back to UTC for
+/// `business_date`; the client validated the pipeline's zone when it parsed the file.
+pub fn scalar_functions(settings: &FunctionSettings) -> Vec<ScalarUDF> {
+    let tz = settings
+        .timezone
+        .parse::<chrono_tz::Tz>()
+        .unwrap_or(chrono_tz::UTC);
+    let dict = settings.intents.clone();
+    // The dictionary as JSON: the function's identity, and what a cluster node rebuilds it from.
+    let identity = serde_json::to_string(&dict).expect("an intent dictionary serializes");
     let default_label = dict.default_label.clone();
-    ctx.register_udf(StringFn::udf(
-        "intent",
-        identity,
-        Some(default_label),
-        move |t| Ok(Some(classify_intent(&dict, t))),
-    ));
-    ctx.register_udf(StringFn::udf("normalize_phone", String::new(), None, |t| {
-        Ok(normalize_phone(t))
-    }));
-    ctx.register_udf(StringFn::udf("normalize_email", String::new(), None, |t| {
-        Ok(normalize_email(t))
-    }));
-    ctx.register_udf(StringFn::udf(
-        "normalize_company",
-        String::new(),
-        None,
-        |t| Ok(normalize_company(t)),
-    ));
-    ctx.register_udf(StringFn::udf("mask_phone", String::new(), None, |t| {
-        Ok(Some(mask_phone(t)))
-    }));
-    ctx.register_udf(StringFn::udf("mask_email", String::new(), None, |t| {
-        Ok(Some(mask_email(t)))
-    }));
-    ctx.register_udf(StringFn::udf("mask_name", String::new(), None, |t| {
-        Ok(Some(mask_name(t)))
-    }));
-    ctx.register_udf(StringFn::udf("nonblank", String::new(), None, |t| {
-        Ok(super::udf_values::nonblank(t).map(str::to_string))
-    }));
-    ctx.register_udf(StringFn::udf("normalize_label", String::new(), None, |t| {
-        Ok(super::udf_values::normalize_label(t))
-    }));
-    ctx.register_udf(ScalarUDF::new_from_impl(
-        super::udf_values::ParseScore::new(),
-    ));
-    ctx.register_udf(ScalarUDF::new_from_impl(
-        super::udf_months::MonthsElapsed::new(),
-    ));
-    ctx.register_udf(ScalarUDF::new_from_impl(
-        super::udf_values::IsPersonName::new(),
-    ));
-    let key_env = pipeline.pii.hash_key_env.clone();
-    ctx.register_udf(StringFn::udf("pii_hash", key_env.clone(), None, move |t| {
-        let Ok(key) = std::env::var(&key_env) else {
-            return exec_err!(
-                "pii_hash needs its key in the environment variable {key_env}, which is not set"
-            );
-        };
-        Ok(Some(keyed_hash(key.as_bytes(), t)))
-    }));
+    let key_env = settings.pii.hash_key_env.clone();
+    vec![
+        ScalarUDF::new_from_impl(BusinessDate {
+            tz,
+            signature: Signature::any(1, Volatility::Immutable),
+        }),
+        StringFn::udf("intent", identity, Some(default_label), move |t| {
+            Ok(Some(classify_intent(&dict, t)))
+        }),
+        StringFn::udf("normalize_phone", String::new(), None, |t| {
+            Ok(normalize_phone(t))
+        }),
+        StringFn::udf("normalize_email", String::new(), None, |t| {
+            Ok(normalize_email(t))
+        }),
+        StringFn::udf("normalize_company", String::new(), None, |t| {
+            Ok(normalize_company(t))
+        }),
+        StringFn::udf("mask_phone", String::new(), None, |t| {
+            Ok(Some(mask_phone(t)))
+        }),
+        StringFn::udf("mask_email", String::new(), None, |t| {
+            Ok(Some(mask_email(t)))
+        }),
+        StringFn::udf("mask_name", String::new(), None, |t| Ok(Some(mask_name(t)))),
+        StringFn::udf("nonblank", String::new(), None, |t| {
+            Ok(super::udf_values::nonblank(t).map(str::to_string))
+        }),
+        StringFn::udf("normalize_label", String::new(), None, |t| {
+            Ok(super::udf_values::normalize_label(t))
+        }),
+        ScalarUDF::new_from_impl(super::udf_values::ParseScore::new()),
+        ScalarUDF::new_from_impl(super::udf_months::MonthsElapsed::new()),
+        ScalarUDF::new_from_impl(super::udf_values::IsPersonName::new()),
+        StringFn::udf("pii_hash", key_env.clone(), None, move |t| {
+            let Ok(key) = std::env::var(&key_env) else {
+                return exec_err!(
+                    "pii_hash needs its key in the environment variable {key_env}, which is not set"
+                );
+            };
+            Ok(Some(keyed_hash(key.as_bytes(), t)))
+        }),
+    ]
+}
+
+/// What a strata scalar function carries in a plan sent to a Ballista cluster, so that a node
+/// rebuilds it as the client configured it ([`scalar_from_wire`]): the intent dictionary as JSON
+/// for `intent`, the zone name for `business_date`, the key variable's name (never the key) for
+/// `pii_hash`, nothing for the others. `None` for a function that is not strata's.
+pub fn scalar_wire_config(udf: &ScalarUDF) -> Option<String> {
+    let inner = udf.inner();
+    if let Some(f) = inner.downcast_ref::<StringFn>() {
+        return Some(f.identity.clone());
+    }
+    if let Some(f) = inner.downcast_ref::<BusinessDate>() {
+        return Some(f.tz.name().to_string());
+    }
+    let plain = inner
+        .downcast_ref::<super::udf_values::ParseScore>()
+        .is_some()
+        || inner
+            .downcast_ref::<super::udf_months::MonthsElapsed>()
+            .is_some()
+        || inner
+            .downcast_ref::<super::udf_values::IsPersonName>()
+            .is_some();
+    plain.then(String::new)
+}
+
+/// The strata scalar function `name` configured by `config` (from [`scalar_wire_config`]).
+/// Errors name the function when it is unknown or its configuration does not parse.
+pub fn scalar_from_wire(name: &str, config: &str) -> std::result::Result<ScalarUDF, String> {
+    let mut settings = FunctionSettings::neutral();
+    match name {
+        "intent" => {
+            settings.intents = serde_json::from_str(config)
+                .map_err(|e| format!("intent dictionary of `intent`: {e}"))?;
+        }
+        "business_date" => {
+            config
+                .parse::<chrono_tz::Tz>()
+                .map_err(|e| format!("time zone of `business_date`: {e}"))?;
+            settings.timezone = config.to_string();
+        }
+        "pii_hash" => settings.pii.hash_key_env = config.to_string(),
+        _ => {}
+    }
+    scalar_functions(&settings)
+        .into_iter()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| format!("`{name}` is not a strata function"))
+}
+
+/// The identity rules `resolve_identity` carries in a plan sent to a cluster, as JSON; `None`
+/// for an aggregate that is not strata's.
+pub fn aggregate_wire_config(udaf: &AggregateUDF) -> Option<String> {
+    let f = udaf
+        .inner()
+        .downcast_ref::<super::identity::udaf::ResolveIdentity>()?;
+    Some(serde_json::to_string(f.config()).expect("identity rules serialize"))
+}
+
+/// The strata aggregate `name` configured by `config` (from [`aggregate_wire_config`]).
+pub fn aggregate_from_wire(name: &str, config: &str) -> std::result::Result<AggregateUDF, String> {
+    let mut settings = FunctionSettings::neutral();
+    settings.identity =
+        serde_json::from_str(config).map_err(|e| format!("identity rules of `{name}`: {e}"))?;
+    aggregate_functions(&settings)
+        .into_iter()
+        .find(|f| f.name() == name)
+        .ok_or_else(|| format!("`{name}` is not a strata aggregate"))
 }
 
 /// The intent label of `text`: first label in dictionary order with a matching keyword.

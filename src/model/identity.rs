@@ -24,7 +24,7 @@ const PLACEHOLDER_KEYS: &[&str] = &["phones", "emails", "names"];
 pub const DEFAULT_MAX_RECORDS_PER_KEY: usize = 8;
 
 /// Identity resolution settings (the pipeline's additions to the built-in rules).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct IdentityConfig {
     /// A phone or e-mail held by more records than this is not used for linking when those
     /// records' other attributes disagree (see `engine::identity::guard::disagree`).

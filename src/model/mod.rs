@@ -280,7 +280,7 @@ pub struct Stage {
 }
 
 /// The keyword dictionary of the `intent(text)` UDF: labels in order, each with its keywords.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IntentDictionary {
     pub labels: Vec<(String, Vec<String>)>,
     pub default_label: String,
@@ -306,7 +306,7 @@ impl Default for IntentDictionary {
 }
 
 /// Where the keyed hash of personal data takes its key from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PiiConfig {
     /// Name of the environment variable holding the hash key.
     pub hash_key_env: String,

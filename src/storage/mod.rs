@@ -67,6 +67,27 @@ fn url_root(url: &Url) -> std::result::Result<ObjPath, String> {
         .map_err(|e| format!("the path cannot be used as an object store path: {e}"))
 }
 
+/// The S3 (or S3-compatible) bucket `bucket`, configured from the standard AWS variables
+/// (credentials, `AWS_REGION`, `AWS_ENDPOINT_URL` for another store; plain `http://` endpoints
+/// allowed), with conditional puts by ETag for the release pointer and the run lock. The
+/// client's warehouse and the object stores of `strata executor` are opened by this one
+/// function. Errors are object_store's description of the missing setting.
+pub fn s3_store(bucket: &str) -> std::result::Result<object_store::aws::AmazonS3, String> {
+    let mut builder = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
+    if std::env::var("AWS_ENDPOINT")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .is_ok_and(|e| e.starts_with("http://"))
+    {
+        builder = builder.with_allow_http(true);
+    }
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        builder = builder.with_endpoint(endpoint);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 impl Warehouse {
     /// Open the warehouse at `location`, creating a local root; relative local paths are
     /// resolved against `base`.
@@ -157,19 +178,7 @@ impl Warehouse {
                 let bucket = url
                     .host_str()
                     .ok_or_else(|| invalid("an s3 URL needs a bucket: s3://bucket/prefix"))?;
-                let mut builder = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch);
-                if std::env::var("AWS_ENDPOINT")
-                    .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
-                    .is_ok_and(|e| e.starts_with("http://"))
-                {
-                    builder = builder.with_allow_http(true);
-                }
-                if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-                    builder = builder.with_endpoint(endpoint);
-                }
-                let store = builder.build().map_err(|e| invalid(&e.to_string()))?;
+                let store = s3_store(bucket).map_err(|e| invalid(&e))?;
                 Ok(Warehouse {
                     store_url: Url::parse(&format!("s3://{bucket}"))
                         .map_err(|_| invalid("not a valid URL"))?,

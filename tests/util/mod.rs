@@ -5,6 +5,7 @@ pub mod crm_fixture;
 pub mod mini;
 pub mod ods;
 pub mod rules_fixture;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

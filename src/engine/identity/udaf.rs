@@ -36,6 +36,13 @@ pub struct ResolveIdentity {
     signature: Signature,
 }
 
+impl ResolveIdentity {
+    /// The identity rules this aggregate applies.
+    pub fn config(&self) -> &IdentityConfig {
+        &self.config
+    }
+}
+
 impl PartialEq for ResolveIdentity {
     fn eq(&self, other: &Self) -> bool {
         self.config == other.config
