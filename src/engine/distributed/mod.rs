@@ -15,6 +15,7 @@
 
 pub mod codec;
 mod stage_exec;
+mod wire;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
