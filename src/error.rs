@@ -212,6 +212,18 @@ pub enum StrataError {
     },
     #[error("cannot reach the Ballista scheduler at {scheduler}: {reason}")]
     SchedulerUnreachable { scheduler: String, reason: String },
+    /// The cluster could not run anything for the run's executor wait: no executor was
+    /// registered with the scheduler, or the scheduler stopped answering.
+    #[error(
+        "the Ballista cluster at {scheduler} could not run anything for {waited_seconds} s{during}: {state}"
+    )]
+    ClusterStalled {
+        scheduler: String,
+        /// " while stage `x` ran", or empty before the run's first query.
+        during: String,
+        waited_seconds: u64,
+        state: String,
+    },
     #[error("the Ballista {process} stopped: {message}")]
     ClusterNode {
         process: &'static str,
@@ -284,6 +296,11 @@ impl StrataError {
                  (docs/cluster.md), or run in this process with `--engine embedded`"
                     .into(),
             ),
+            StrataError::ClusterStalled { scheduler, .. } => Some(format!(
+                "start executors with `strata executor --scheduler-host HOST --scheduler-port \
+                 PORT` registering with {scheduler} (docs/cluster.md); `executor_wait_seconds` \
+                 under `engine:` sets how long a run waits"
+            )),
             StrataError::UnknownCustomer { .. } => {
                 Some("customer ids are in dwd_customer (`strata show dwd_customer`)".into())
             }
@@ -342,3 +359,16 @@ impl StrataError {
 }
 
 pub type Result<T, E = StrataError> = std::result::Result<T, E>;
+
+/// An error with its causes on one line, `outer: cause: cause` (reqwest's own text is only
+/// "builder error" or "error sending request" without them).
+pub fn chain_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

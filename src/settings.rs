@@ -179,7 +179,13 @@ fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
     };
     match (kind, scheduler) {
         (EngineKind::Embedded, _) => Ok(Executor::Embedded),
-        (EngineKind::Ballista, Some(scheduler)) => Ok(Executor::Ballista { scheduler }),
+        (EngineKind::Ballista, Some(scheduler)) => Ok(Executor::Ballista {
+            scheduler,
+            executor_wait_seconds: pipeline
+                .engine
+                .executor_wait_seconds
+                .unwrap_or(crate::engine::DEFAULT_EXECUTOR_WAIT_SECONDS),
+        }),
         (EngineKind::Ballista, None) => Err(invalid(
             &origin,
             "ballista",

@@ -34,52 +34,60 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(s3: &S3Server) -> Self {
+    /// A scheduler and `executors` executors, every process with `env` (the AWS variables).
+    fn start(env: &[(&'static str, String)], executors: usize) -> Self {
         let logs = tempfile::tempdir().unwrap();
         let port = free_port();
-        let log = |name: &str| File::create(logs.path().join(name)).unwrap();
         let scheduler = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args(["scheduler", "--bind-host", "127.0.0.1", "--external-host"])
             .args(["127.0.0.1", "--bind-port", &port.to_string()])
             .args(["--executor-timeout-seconds", "6"])
-            .envs(s3.aws_env())
-            .stdout(log("scheduler.log"))
-            .stderr(log("scheduler.err"))
+            .envs(env.iter().cloned())
+            .stdout(log(&logs, "scheduler.log"))
+            .stderr(log(&logs, "scheduler.err"))
             .spawn()
             .unwrap();
         wait_for_port(port, "strata scheduler");
-        let mut executors = Vec::new();
-        for i in 0..2 {
-            let (flight, grpc) = (free_port(), free_port());
-            let work = logs.path().join(format!("work-{i}"));
-            std::fs::create_dir_all(&work).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_strata"))
-                .args(["executor", "--scheduler-host", "127.0.0.1"])
-                .args(["--scheduler-port", &port.to_string()])
-                .args(["--bind-host", "127.0.0.1", "--external-host", "127.0.0.1"])
-                .args(["--bind-port", &flight.to_string()])
-                .args(["--bind-grpc-port", &grpc.to_string()])
-                .args(["--vcores", "2", "--memory-pool-size", "1GB"])
-                .args(["--executor-heartbeat-interval-seconds", "2"])
-                .arg("--work-dir")
-                .arg(&work)
-                .envs(s3.aws_env())
-                .env("STRATA_PII_KEY", PII_KEY)
-                .stdout(log(&format!("executor-{i}.log")))
-                .stderr(log(&format!("executor-{i}.err")))
-                .spawn()
-                .unwrap();
-            wait_for_port(flight, "strata executor");
-            executors.push(Some(child));
-        }
-        // Registration follows the first heartbeat.
-        std::thread::sleep(Duration::from_secs(3));
-        Cluster {
+        let mut cluster = Cluster {
             scheduler,
-            executors,
+            executors: Vec::new(),
             port,
             logs,
+        };
+        for _ in 0..executors {
+            cluster.add_executor(env);
         }
+        if executors > 0 {
+            // Registration follows the first heartbeat.
+            std::thread::sleep(Duration::from_secs(3));
+        }
+        cluster
+    }
+
+    /// Starts one more executor, with the personal-data key in its environment.
+    fn add_executor(&mut self, env: &[(&'static str, String)]) {
+        let i = self.executors.len();
+        let (flight, grpc) = (free_port(), free_port());
+        let work = self.logs.path().join(format!("work-{i}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["executor", "--scheduler-host", "127.0.0.1"])
+            .args(["--scheduler-port", &self.port.to_string()])
+            .args(["--bind-host", "127.0.0.1", "--external-host", "127.0.0.1"])
+            .args(["--bind-port", &flight.to_string()])
+            .args(["--bind-grpc-port", &grpc.to_string()])
+            .args(["--vcores", "2", "--memory-pool-size", "1GB"])
+            .args(["--executor-heartbeat-interval-seconds", "2"])
+            .arg("--work-dir")
+            .arg(&work)
+            .envs(env.iter().cloned())
+            .env("STRATA_PII_KEY", PII_KEY)
+            .stdout(log(&self.logs, &format!("executor-{i}.log")))
+            .stderr(log(&self.logs, &format!("executor-{i}.err")))
+            .spawn()
+            .unwrap();
+        wait_for_port(flight, "strata executor");
+        self.executors.push(Some(child));
     }
 
     fn url(&self) -> String {
@@ -115,6 +123,10 @@ impl Cluster {
     }
 }
 
+fn log(dir: &tempfile::TempDir, name: &str) -> File {
+    File::create(dir.path().join(name)).unwrap()
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for i in 0..self.executors.len() {
@@ -138,12 +150,20 @@ fn project() -> Project {
 }
 
 fn add_stage(dir: &Path, name: &str, sql: &str) {
+    add_checked_stage(dir, name, sql, None);
+}
+
+/// A stage with one `sql` check, `check`, when given.
+fn add_checked_stage(dir: &Path, name: &str, sql: &str, check: Option<&str>) {
     std::fs::write(dir.join(format!("sql/dws/{name}.sql")), format!("{sql}\n")).unwrap();
     let pipeline = dir.join("pipelines/crm.yaml");
     let mut text = std::fs::read_to_string(&pipeline).unwrap();
     text.push_str(&format!(
         "  - name: {name}\n    layer: dws\n    sql: sql/dws/{name}.sql\n"
     ));
+    if let Some(check) = check {
+        text.push_str(&format!("    checks:\n      - sql: \"{check}\"\n        name: bounded\n"));
+    }
     std::fs::write(pipeline, text).unwrap();
 }
 
@@ -192,7 +212,7 @@ fn the_cluster_publishes_what_the_embedded_engine_publishes_and_survives_a_lost_
         "{err}"
     );
     assert!(s3.current(PREFIX).is_null());
-    let mut cluster = Cluster::start(&s3);
+    let mut cluster = Cluster::start(&s3.aws_env(), 2);
     let tables = bundled_stage_count() + 1;
 
     // The reference: the embedded engine, on a local disk.
@@ -228,24 +248,36 @@ fn the_cluster_publishes_what_the_embedded_engine_publishes_and_survives_a_lost_
 
     // A stage that fails on an executor (a cast that no row survives): the run fails naming the
     // stage, which publishes nothing; every other table is published as before (a failed stage
-    // keeps its previous data, as with the embedded engine).
+    // keeps its previous data, as with the embedded engine). A check whose query has a scalar
+    // subquery cannot be evaluated on the cluster: it is refused with the rewrite, and blocks
+    // its stage.
     let failing = project();
     add_stage(
         failing.path(),
         "dws_broken_cast",
         "SELECT CAST(customer_id AS INT) AS n FROM dwd_customer",
     );
+    add_checked_stage(
+        failing.path(),
+        "dws_customer_count",
+        "SELECT COUNT(*) AS n FROM dwd_customer",
+        Some("SELECT n FROM this WHERE n > (SELECT COUNT(*) FROM dwd_order)"),
+    );
     let (code, out) = finish(spawn_cluster_run(&failing, &s3, &cluster, &[]));
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("stage `dws_broken_cast`"), "{out}");
+    assert!(
+        out.contains("dws_customer_count") && out.contains("cannot run on the Ballista engine"),
+        "{out}"
+    );
     assert_eq!(
         s3.compare(&local.path().join("warehouse"), PREFIX),
         format!("{tables} tables equal")
     );
 
-    // A scalar subquery, which Ballista cannot cut into stages, is refused before it is sent,
-    // with its place in the stage's SQL (its column's alias) and the rewrite that runs on both
-    // engines.
+    // A scalar subquery, which Ballista cannot cut into stages, is refused when the run
+    // validates its stages (before the lock, nothing sent), at its place in the stage's SQL
+    // (its column's alias), with the rewrite that runs on both engines.
     let refused = project();
     add_stage(
         refused.path(),
@@ -253,11 +285,9 @@ fn the_cluster_publishes_what_the_embedded_engine_publishes_and_survives_a_lost_
         "SELECT customer_id,\n  (SELECT COUNT(*) AS n FROM dwd_order) AS orders FROM dwd_customer",
     );
     let (code, out) = finish(spawn_cluster_run(&refused, &s3, &cluster, &[]));
-    assert_eq!(code, 2, "{out}");
+    assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("dws_order_share")
-            && out.contains("line 2, column 23")
-            && out.contains("CROSS JOIN"),
+        out.contains("sql/dws/dws_order_share.sql:2:23") && out.contains("CROSS JOIN"),
         "{out}"
     );
     assert_eq!(
@@ -296,4 +326,56 @@ fn the_cluster_publishes_what_the_embedded_engine_publishes_and_survives_a_lost_
         s3.compare(&local.path().join("warehouse"), PREFIX),
         format!("{tables} tables equal")
     );
+}
+
+/// A scheduler without executors: Ballista keeps a job queued until an executor takes it, so a
+/// run waits `executor_wait_seconds` for one and then fails before its lock, saying why, with
+/// nothing published. An executor that registers while a run waits lets the run go on.
+#[test]
+fn a_run_waits_for_an_executor_and_gives_up_when_none_registers() {
+    let mut cluster = Cluster::start(&[], 0);
+    let p = project();
+    let pipeline = p.path().join("pipelines/crm.yaml");
+    let text = std::fs::read_to_string(&pipeline).unwrap();
+    let with_wait = |seconds: u64| {
+        let engine = format!("engine:\n  executor_wait_seconds: {seconds}\n");
+        let changed = text.replacen("engine:\n", &engine, 1);
+        assert_ne!(changed, text);
+        std::fs::write(&pipeline, changed).unwrap();
+    };
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(["run", "--ds", DS, "-q", "--engine", "ballista"])
+            .args(["--scheduler", &cluster.url()])
+            .current_dir(p.path())
+            .env_remove("STRATA_ENGINE")
+            .env_remove("STRATA_SCHEDULER")
+            .env_remove("STRATA_WAREHOUSE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    with_wait(3);
+    let started = Instant::now();
+    let (code, out) = finish(run());
+    let waited = started.elapsed();
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("could not run anything for 3 s: no executor is registered with the scheduler")
+            && out.contains("hint: start executors with `strata executor"),
+        "{out}"
+    );
+    assert!(waited < Duration::from_secs(60), "{waited:?}");
+    assert!(!p.path().join("warehouse/_meta/current.json").exists());
+    assert!(!p.path().join("warehouse/_meta/lock.json").exists());
+
+    // The executor comes while the run waits.
+    with_wait(120);
+    let child = run();
+    std::thread::sleep(Duration::from_secs(4));
+    cluster.add_executor(&[]);
+    let (code, out) = finish(child);
+    assert_eq!(code, 0, "{out}\n{}", cluster.logs());
+    assert!(p.path().join("warehouse/_meta/current.json").exists());
 }

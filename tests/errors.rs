@@ -295,6 +295,61 @@ fn engine_section_is_located() {
         err.contains("pipelines/shop.yaml:4:14: invalid value `df://sched:50050` for `scheduler`: a scheduler is only used with `kind: ballista`"),
         "{err}"
     );
+    let err = invalid(
+        &project(
+            &engine("  kind: embedded\n  executor_wait_seconds: 30\n"),
+            DWD,
+            DWS,
+        ),
+        &[],
+    );
+    assert!(
+        err.contains("pipelines/shop.yaml:4:26: invalid value `30` for `executor_wait_seconds`: an executor wait is only used with `kind: ballista`"),
+        "{err}"
+    );
+    let ballista = "  kind: ballista\n  scheduler: df://sched:50050\n";
+    let err = invalid(
+        &project(
+            &engine(&format!("{ballista}  executor_wait_seconds: 0\n")),
+            DWD,
+            DWS,
+        ),
+        &[],
+    );
+    assert!(
+        err.contains("pipelines/shop.yaml:5:26: invalid value `0` for `executor_wait_seconds`: must be at least 1"),
+        "{err}"
+    );
+}
+
+/// A stage the Ballista engine cannot run as the embedded engine does (an uncorrelated scalar
+/// subquery) is refused by validation whenever the pipeline's engine is Ballista, in any build
+/// and without reaching a scheduler, at the subquery column's alias, with the rewrite; the
+/// embedded engine runs it.
+#[test]
+fn scalar_subqueries_are_refused_when_validating_for_the_cluster() {
+    let dws = "SELECT customer_id,\n       (SELECT SUM(amount) AS s FROM dwd_order) AS all_sales\nFROM dwd_order\n";
+    let cluster = BASE.replace(
+        "name: shop\n",
+        "name: shop\nengine:\n  kind: ballista\n  scheduler: df://sched.example:50050\n",
+    );
+    let err = invalid(&project(&cluster, DWD, dws), &[]);
+    assert!(
+        err.contains("sql/dws/dws_sales.sql:2:31: a scalar subquery") && err.contains("CROSS JOIN"),
+        "{err}"
+    );
+    let out = project(BASE, DWD, dws).strata(&["validate"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The engine chosen by the environment is the one validated for.
+    let out = project(BASE, DWD, dws).strata_env(
+        &["validate"],
+        &[
+            ("STRATA_ENGINE", "ballista"),
+            ("STRATA_SCHEDULER", "df://sched.example:50050"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("sql/dws/dws_sales.sql:2:31"), "{}", out.stderr);
 }
 
 /// Asserts `out` is a refusal (exit 1) whose stderr contains `text`.

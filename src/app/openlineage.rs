@@ -460,19 +460,6 @@ pub fn run_failure(
     }
 }
 
-/// An error with its causes, for one line of a warning (reqwest's own text is only "builder
-/// error" for a URL it cannot use).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
-
 /// Write each queued event to the warehouse and POST it, in order; failures are counted and
 /// reported in one warning each for the files and the endpoint when the run ends.
 async fn deliver(
@@ -501,7 +488,7 @@ async fn deliver(
         let failed = match req.send().await {
             Ok(r) if r.status().is_success() => None,
             Ok(r) => Some(format!("the endpoint answered {}", r.status())),
-            Err(e) => Some(chain(&e)),
+            Err(e) => Some(crate::error::chain_text(&e)),
         };
         if let Some(f) = failed {
             unsent += 1;

@@ -235,9 +235,10 @@ pub async fn run(
         lock.release(&wh).await?;
         return result;
     }
-    let ctx = engine::run_session(&settings.engine, &wh, &project.pipeline)?;
+    let ctx = engine::run_session(&settings.engine, &wh, &project.pipeline).await?;
     resolved.register(&ctx)?;
-    outcome.source_checks = audit::source_checks(&ctx, &resolved, &read, &settings).await?;
+    let checks = audit::source_checks(&ctx, &resolved, &read, &settings);
+    outcome.source_checks = engine::watched(&ctx, "the sources' checks", checks).await?;
     let lock = lock_unmoved(&wh, &run_id, request.break_lock, &planned_on).await?;
     let inputs = Inputs {
         ctx: &ctx,
@@ -271,30 +272,6 @@ pub async fn run(
     written?;
     released?;
     Ok(outcome)
-}
-
-/// The result of a stage carried into the new release as it is, with the provenance id of the
-/// output it keeps.
-fn unchanged_result(
-    planned: &crate::plan::PlannedStage,
-    def: &crate::model::Stage,
-    state: &ReleaseState,
-    ds: &str,
-) -> StageResult {
-    let part = (def.materialization == Materialization::Partitioned).then_some(ds);
-    StageResult {
-        stage: planned.name.clone(),
-        layer: def.layer.to_string(),
-        status: StageStatus::Unchanged {
-            provenance: state
-                .get(&planned.name, part)
-                .map(|p| p.id.clone())
-                .unwrap_or_default(),
-        },
-        inputs: Vec::new(),
-        checks: Vec::new(),
-        summary: None,
-    }
 }
 
 /// Take the run lock, and make sure the release this run was planned on is still current:
@@ -346,7 +323,7 @@ async fn unchanged_run(
         let def = &project.pipeline.stages[planned.index];
         outcome
             .stages
-            .push(unchanged_result(planned, def, state, &day));
+            .push(skip::unchanged_result(planned, def, state, &day));
     }
     debug_assert!(decisions.nothing_to_do());
     // Under the lock, as any run: clean what killed runs left, then record.
@@ -418,7 +395,7 @@ async fn execute(
                 &schemas.tables[&planned.name],
                 partitioned,
             )?;
-            let result = unchanged_result(planned, stage_def, state, &outcome.ds);
+            let result = skip::unchanged_result(planned, stage_def, state, &outcome.ds);
             observer.stage_finished(&result);
             outcome.stages.push(result);
             continue;
@@ -458,8 +435,10 @@ async fn execute(
         }
         observer.stage_started(&planned.name);
         let schema = &schemas.tables[&planned.name];
+        let during = format!("stage `{}`", planned.name);
+        let run = stage::run_stage(ctx, wh, &run_id, stage_def, schema, &settings.params);
         let executed = tokio::select! {
-            r = stage::run_stage(ctx, wh, &run_id, stage_def, schema, &settings.params) => r,
+            r = engine::watched(ctx, &during, run) => r,
             _ = interrupt.recv() => return Err(StrataError::Interrupted),
             resident = engine::guard::exceeded(ceiling) => Err(StrataError::MemoryCeiling {
                 stage: stage_def.name.clone(),
@@ -479,9 +458,11 @@ async fn execute(
             memory_stuck = Some(planned.name.clone());
         }
         result.status = match executed {
+            // The cluster cannot run anything: the run stops, as when interrupted.
+            Err(e @ StrataError::ClusterStalled { .. }) => return Err(e),
             Ok(output) => {
-                let (checks, blocked, summary) =
-                    audit::audit(ctx, wh, &pending, stage_def, schema, &output, settings).await?;
+                let audit = audit::audit(ctx, wh, &pending, stage_def, schema, &output, settings);
+                let (checks, blocked, summary) = engine::watched(ctx, &during, audit).await?;
                 result.checks = checks;
                 result.summary = match (summary, &output.note) {
                     (Some(s), Some(n)) => Some(format!("{n}; {s}")),

@@ -128,3 +128,27 @@ pub fn decide(
         past_of,
     }
 }
+
+/// The result of a stage carried into the new release as it is, with the provenance id of the
+/// output it keeps.
+pub(super) fn unchanged_result(
+    planned: &crate::plan::PlannedStage,
+    def: &crate::model::Stage,
+    state: &ReleaseState,
+    ds: &str,
+) -> super::run::StageResult {
+    let part = (def.materialization == Materialization::Partitioned).then_some(ds);
+    super::run::StageResult {
+        stage: planned.name.clone(),
+        layer: def.layer.to_string(),
+        status: super::run::StageStatus::Unchanged {
+            provenance: state
+                .get(&planned.name, part)
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
+        },
+        inputs: Vec::new(),
+        checks: Vec::new(),
+        summary: None,
+    }
+}

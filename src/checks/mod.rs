@@ -127,6 +127,7 @@ async fn evaluate(
     let this = ctx.table(THIS).await?;
     let total = this.clone().count().await? as u64;
     let failing_rows = |df: DataFrame, sample_cols: Vec<String>| async move {
+        crate::engine::portable::check(ctx, df.logical_plan())?;
         let failing = df.clone().count().await? as u64;
         let samples = if failing > 0 && !sample_cols.is_empty() {
             samples(df, &sample_cols).await?
@@ -467,9 +468,9 @@ pub async fn summary_line(ctx: &SessionContext, query: &str, params: &Params) ->
             .sql_with_options(query, stage_sql_options())
             .await?
             .with_param_values(params.to_param_values())?
-            .limit(0, Some(1))?
-            .collect()
-            .await?;
+            .limit(0, Some(1))?;
+        crate::engine::portable::check(ctx, batches.logical_plan())?;
+        let batches = batches.collect().await?;
         let options = FormatOptions::default().with_null("NULL");
         let mut cells = Vec::new();
         if let Some(b) = batches.iter().find(|b| b.num_rows() > 0) {

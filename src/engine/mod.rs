@@ -23,6 +23,7 @@ pub mod normalize;
 mod normalize_email;
 mod normalize_phone;
 pub mod pool;
+pub mod portable;
 pub mod preflight;
 pub mod reconcile;
 pub mod seed_csv;
@@ -58,8 +59,13 @@ pub enum Executor {
     /// DataFusion in the `strata` process.
     #[default]
     Embedded,
-    /// A Ballista cluster reached through its scheduler.
-    Ballista { scheduler: SchedulerUrl },
+    /// A Ballista cluster reached through its scheduler; a run waits `executor_wait_seconds`
+    /// at most for it to have an executor (`engine.executor_wait_seconds`, default
+    /// [`DEFAULT_EXECUTOR_WAIT_SECONDS`]).
+    Ballista {
+        scheduler: SchedulerUrl,
+        executor_wait_seconds: u64,
+    },
 }
 
 /// Resolved engine settings for one run.
@@ -153,7 +159,7 @@ pub fn require_executor(settings: &EngineSettings) -> Result<()> {
         #[cfg(feature = "ballista")]
         Executor::Ballista { .. } => Ok(()),
         #[cfg(not(feature = "ballista"))]
-        Executor::Ballista { scheduler } => Err(not_built(scheduler)),
+        Executor::Ballista { scheduler, .. } => Err(not_built(scheduler)),
     }
 }
 
@@ -165,10 +171,17 @@ fn not_built(scheduler: &SchedulerUrl) -> StrataError {
     }
 }
 
+/// How long a run waits, by default, for a Ballista scheduler to have an executor: a minute,
+/// enough for executors started with the run to register (they retry every few seconds), and
+/// for a restarted executor's first heartbeat.
+pub const DEFAULT_EXECUTOR_WAIT_SECONDS: u64 = 60;
+
 /// The session a run executes its stages in. Everything else a run does (validation, checks,
 /// publishing, the lock, run records) stays in this process whichever engine runs the stages.
+/// On a Ballista cluster it first waits for the scheduler to have an executor
+/// ([`StrataError::ClusterStalled`] after the executor wait, before the run takes its lock).
 /// Errors as [`require_executor`] for an executor this build cannot drive.
-pub fn run_session(
+pub async fn run_session(
     settings: &EngineSettings,
     warehouse: &Warehouse,
     pipeline: &Pipeline,
@@ -176,16 +189,42 @@ pub fn run_session(
     match &settings.executor {
         Executor::Embedded => session(settings, Some(warehouse), pipeline),
         #[cfg(not(feature = "ballista"))]
-        Executor::Ballista { scheduler } => Err(not_built(scheduler)),
+        Executor::Ballista { scheduler, .. } => Err(not_built(scheduler)),
         #[cfg(feature = "ballista")]
-        Executor::Ballista { scheduler } => {
+        Executor::Ballista {
+            scheduler,
+            executor_wait_seconds,
+        } => {
             let (config, runtime) = session_parts(settings)?;
-            let ctx = distributed::remote_session(config, runtime, scheduler)?;
+            let wait = std::time::Duration::from_secs(*executor_wait_seconds);
+            let ctx = distributed::remote_session(config, runtime, scheduler, wait)?;
             ctx.register_object_store(&warehouse.store_url, warehouse.store.clone());
             udf::register_all(&ctx, pipeline);
+            if let Some(watch) = distributed::ClusterWatch::of(&ctx) {
+                watch.ready().await?;
+            }
             Ok(ctx)
         }
     }
+}
+
+/// `work` (a stage, its audit, a source's checks) run on `ctx`'s engine. The embedded engine
+/// runs it as it is. On a Ballista cluster it fails with [`StrataError::ClusterStalled`] when
+/// the cluster cannot run anything (no executor registered, or no scheduler answering) for the
+/// run's executor wait, where Ballista would leave its job queued for ever; `during` names
+/// the work in that error ("stage `dwd_order`").
+pub async fn watched<T>(
+    ctx: &SessionContext,
+    during: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    #[cfg(feature = "ballista")]
+    if let Some(watch) = distributed::ClusterWatch::of(ctx) {
+        return watch.guard(during, work).await;
+    }
+    #[cfg(not(feature = "ballista"))]
+    let _ = (ctx, during);
+    work.await
 }
 
 /// Build the run's session: memory pool, spill directory, object store, UDFs.
@@ -250,6 +289,10 @@ fn session_parts(
     options.execution.parquet.schema_force_view_types = false;
     options.sql_parser.map_string_types_to_utf8view = false;
     options.execution.parquet.compression = Some(settings.compression.clone());
+    if matches!(settings.executor, Executor::Ballista { .. }) {
+        // Statements are refused, and validated, as the cluster would run them.
+        config = config.with_extension(Arc::new(portable::ClusterTarget));
+    }
     let mut disk = DiskManagerBuilder::default();
     if let Some(dir) = &settings.spill_dir {
         std::fs::create_dir_all(dir).map_err(|source| StrataError::Io {

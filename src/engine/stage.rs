@@ -167,10 +167,7 @@ pub async fn run_stage(
             .map_err(stage_err)?
             .with_param_values(params.to_param_values())
             .map_err(stage_err)?;
-        #[cfg(feature = "ballista")]
-        if super::distributed::is_remote(ctx) {
-            super::distributed::check_plan(df.logical_plan()).map_err(stage_err)?;
-        }
+        super::portable::check(ctx, df.logical_plan()).map_err(stage_err)?;
         let df = plain_strings(df).map_err(stage_err)?;
         // The write is planned here rather than by `DataFrame::write_parquet` so that the
         // executed plan, and with it the spill metrics, stays at hand.

@@ -150,6 +150,7 @@ pub async fn plan_stage(
         .sql_with_options(&stage.sql, stage_sql_options())
         .await?
         .with_param_values(params.to_param_values())?;
+    super::portable::check(ctx, df.logical_plan())?;
     // A model stage's features keep their types: the model reads them as its query returns them.
     let df = if stage.model.is_none() {
         super::stage::plain_strings(df)?

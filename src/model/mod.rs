@@ -195,6 +195,9 @@ pub struct EngineConfig {
     pub kind: Option<EngineKind>,
     /// `engine.scheduler`, for `kind: ballista`.
     pub scheduler: Option<SchedulerUrl>,
+    /// `engine.executor_wait_seconds`, for `kind: ballista`: how long a run waits for the
+    /// scheduler to have an executor (and to answer) before it fails.
+    pub executor_wait_seconds: Option<u64>,
     pub memory_limit: Option<u64>,
     pub target_partitions: Option<usize>,
     pub spill_dir: Option<PathBuf>,

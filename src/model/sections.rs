@@ -16,6 +16,7 @@ const WAREHOUSE_KEYS: &[&str] = &["root", "keep_releases"];
 const ENGINE_KEYS: &[&str] = &[
     "kind",
     "scheduler",
+    "executor_wait_seconds",
     "memory_limit",
     "target_partitions",
     "spill_dir",
@@ -94,6 +95,22 @@ pub(super) fn read_engine(cx: &mut Cx, node: Option<&Node>) -> Option<EngineConf
     }) {
         Ok(scheduler) => cfg.scheduler = scheduler,
         Err(()) => ok = false,
+    }
+    if let Some(n) = map.get("executor_wait_seconds") {
+        let seconds = positive_int(cx, "executor_wait_seconds", n);
+        ok &= seconds.is_some();
+        if let (Some(s), true) = (seconds, embedded) {
+            ok = false;
+            cx.at(
+                n,
+                ProblemKind::InvalidValue {
+                    key: "executor_wait_seconds".into(),
+                    value: s.to_string(),
+                    reason: "an executor wait is only used with `kind: ballista`".into(),
+                },
+            );
+        }
+        cfg.executor_wait_seconds = seconds.map(|s| s as u64);
     }
     if let Some(n) = map.get("memory_limit") {
         let text = match &n.value {

@@ -15,25 +15,25 @@
 
 pub mod codec;
 mod stage_exec;
+mod watch;
 mod wire;
+
+pub use watch::ClusterWatch;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use ballista_core::config::BallistaConfig;
 use ballista_core::extension::{SessionConfigExt, SessionStateExt};
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::common::{DataFusionError, Result as DfResult, Span};
+use datafusion::common::{DataFusionError, Result as DfResult};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
@@ -45,11 +45,13 @@ use crate::model::SchedulerUrl;
 /// The session of a run on the cluster behind `scheduler`: `config` and `runtime` as the
 /// embedded engine would use them (the options travel with each job), strata's plan codec, and
 /// Ballista's planner in place of DataFusion's. Functions are registered by the caller, after
-/// this (Ballista's upgrade replaces the session's function list).
+/// this (Ballista's upgrade replaces the session's function list). The session carries a
+/// [`ClusterWatch`] waiting `executor_wait` at most for the cluster to run something.
 pub fn remote_session(
     config: SessionConfig,
     runtime: Arc<RuntimeEnv>,
     scheduler: &SchedulerUrl,
+    executor_wait: std::time::Duration,
 ) -> Result<SessionContext> {
     let engine_err = |source| StrataError::Engine { source };
     reachable(scheduler)?;
@@ -66,6 +68,7 @@ pub fn remote_session(
         .with_ballista_logical_extension_codec(Arc::new(codec::LogicalCodec::default()))
         .with_ballista_physical_extension_codec(Arc::new(codec::PhysicalCodec::default()))
         .with_ballista_job_name("strata")
+        .with_extension(Arc::new(ClusterWatch::new(scheduler.clone(), executor_wait)))
         // The static distributed planner: Ballista 55's adaptive planner lost the status of
         // tasks whose plans it had rewritten ("task metrics array size 11 does not equal with
         // the stage metrics array size 10") and left the job waiting for them forever.
@@ -99,52 +102,6 @@ fn reachable(scheduler: &SchedulerUrl) -> Result<()> {
         }
     }
     Err(unreachable(last))
-}
-
-/// Whether `ctx` runs its queries on a Ballista cluster.
-pub fn is_remote(ctx: &SessionContext) -> bool {
-    ctx.state()
-        .config()
-        .options()
-        .extensions
-        .get::<BallistaConfig>()
-        .is_some()
-}
-
-/// Refuses, before anything is sent, a statement the cluster would not run as the embedded
-/// engine does: an uncorrelated scalar subquery. DataFusion plans it as one operator that
-/// Ballista cannot cut into stages (every task fails), and its fallback (a join) makes the
-/// columns nullable and accepts a subquery returning several rows. The error gives the line and
-/// column of the subquery's column alias when it has one (DataFusion keeps no other position of
-/// a subquery) and the rewrite that runs everywhere.
-pub fn check_plan(plan: &LogicalPlan) -> DfResult<()> {
-    let mut found: Option<Option<Span>> = None;
-    plan.apply_with_subqueries(|node| {
-        node.apply_expressions(|expr| {
-            expr.apply(|e| {
-                if let Expr::ScalarSubquery(sq) = e
-                    && sq.outer_ref_columns.is_empty()
-                {
-                    found = Some(sq.spans.first());
-                    return Ok(TreeNodeRecursion::Stop);
-                }
-                Ok(TreeNodeRecursion::Continue)
-            })
-        })
-    })?;
-    match found {
-        None => Ok(()),
-        Some(span) => {
-            let at = span
-                .map(|s| format!("line {}, column {}: ", s.start.line, s.start.column))
-                .unwrap_or_default();
-            Err(DataFusionError::Plan(format!(
-                "{at}a scalar subquery such as (SELECT COUNT(*) FROM t) cannot run on the \
-                 Ballista engine; compute it once in a one-row subquery in FROM and CROSS JOIN \
-                 it, e.g. FROM (SELECT COUNT(*) AS n FROM t) total CROSS JOIN ..."
-            )))
-        }
-    }
 }
 
 /// `df://host:port` as the gRPC endpoint Ballista's client dials.
