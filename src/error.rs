@@ -296,6 +296,12 @@ impl StrataError {
                  (docs/cluster.md), or run in this process with `--engine embedded`"
                     .into(),
             ),
+            StrataError::ClusterStalled {
+                scheduler, state, ..
+            } if state.starts_with("the scheduler does not answer") => Some(format!(
+                "start `strata scheduler` at {scheduler} again (docs/cluster.md) and rerun; \
+                 nothing of this run was published"
+            )),
             StrataError::ClusterStalled { scheduler, .. } => Some(format!(
                 "start executors with `strata executor --scheduler-host HOST --scheduler-port \
                  PORT` registering with {scheduler} (docs/cluster.md); `executor_wait_seconds` \

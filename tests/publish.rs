@@ -336,3 +336,26 @@ async fn dead_runs_trees_are_not_releases_and_rollback_follows_the_base() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(current_id(&wh), r1);
 }
+
+/// A check that cannot be evaluated (its query fails) blocks its stage like a failing one, and
+/// the stage line says it could not run, and why, rather than counting failing rows.
+#[test]
+fn a_check_that_cannot_run_blocks_and_says_why() {
+    let p = mini_project();
+    p.write(
+        "pipelines/mini.yaml",
+        &with_checks(
+            "      - sql: \"SELECT customer_id FROM this WHERE no_such_column > 1\"\n        name: broken_query\n",
+        ),
+    );
+    let out = p.strata(&["run", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("BLOCKED dwd_customer                     dwd  failed checks: broken_query (could not run: ")
+            && out.stderr.contains("no_such_column"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path().join("warehouse/dwd/dwd_customer").exists());
+}
