@@ -162,7 +162,9 @@ fn add_checked_stage(dir: &Path, name: &str, sql: &str, check: Option<&str>) {
         "  - name: {name}\n    layer: dws\n    sql: sql/dws/{name}.sql\n"
     ));
     if let Some(check) = check {
-        text.push_str(&format!("    checks:\n      - sql: \"{check}\"\n        name: bounded\n"));
+        text.push_str(&format!(
+            "    checks:\n      - sql: \"{check}\"\n        name: bounded\n"
+        ));
     }
     std::fs::write(pipeline, text).unwrap();
 }
@@ -362,8 +364,9 @@ fn a_run_waits_for_an_executor_and_gives_up_when_none_registers() {
     let waited = started.elapsed();
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("could not run anything for 3 s: no executor is registered with the scheduler")
-            && out.contains("hint: start executors with `strata executor"),
+        out.contains(
+            "could not run anything for 3 s: no executor is registered with the scheduler"
+        ) && out.contains("hint: start executors with `strata executor"),
         "{out}"
     );
     assert!(waited < Duration::from_secs(60), "{waited:?}");

@@ -349,7 +349,11 @@ fn scalar_subqueries_are_refused_when_validating_for_the_cluster() {
         ],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("sql/dws/dws_sales.sql:2:31"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("sql/dws/dws_sales.sql:2:31"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Asserts `out` is a refusal (exit 1) whose stderr contains `text`.

@@ -15,7 +15,12 @@ pub struct ClusterTarget;
 
 /// [`check_plan`] when `ctx` runs (or validates) for a Ballista cluster; `Ok` otherwise.
 pub fn check(ctx: &SessionContext, plan: &LogicalPlan) -> DfResult<()> {
-    if ctx.state().config().get_extension::<ClusterTarget>().is_none() {
+    if ctx
+        .state()
+        .config()
+        .get_extension::<ClusterTarget>()
+        .is_none()
+    {
         return Ok(());
     }
     check_plan(plan)

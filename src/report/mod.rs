@@ -563,9 +563,10 @@ pub fn blocked_checks(r: &crate::app::run::StageResult, failed: &[String]) -> St
     failed
         .iter()
         .map(|name| {
-            let errored = r.checks.iter().find(|c| {
-                &c.check == name && c.status == crate::checks::CheckStatus::Error
-            });
+            let errored = r
+                .checks
+                .iter()
+                .find(|c| &c.check == name && c.status == crate::checks::CheckStatus::Error);
             match errored.and_then(|c| c.message.as_deref()) {
                 Some(why) => format!("{name} (could not run: {why})"),
                 None => name.clone(),

@@ -68,7 +68,10 @@ pub fn remote_session(
         .with_ballista_logical_extension_codec(Arc::new(codec::LogicalCodec::default()))
         .with_ballista_physical_extension_codec(Arc::new(codec::PhysicalCodec::default()))
         .with_ballista_job_name("strata")
-        .with_extension(Arc::new(ClusterWatch::new(scheduler.clone(), executor_wait)))
+        .with_extension(Arc::new(ClusterWatch::new(
+            scheduler.clone(),
+            executor_wait,
+        )))
         // The static distributed planner: Ballista 55's adaptive planner lost the status of
         // tasks whose plans it had rewritten ("task metrics array size 11 does not equal with
         // the stage metrics array size 10") and left the job waiting for them forever.

@@ -58,18 +58,16 @@ impl ClusterWatch {
 
     /// Waits until the scheduler has an executor, for the executor wait at most.
     pub async fn ready(&self) -> Result<()> {
-        self.stalled(true).await.map_err(|state| self.stall(&state, None))
+        self.stalled(true)
+            .await
+            .map_err(|state| self.stall(&state, None))
     }
 
     /// `work`'s result, unless the cluster cannot run anything for the executor wait first:
     /// then [`StrataError::ClusterStalled`] (and `work` is dropped, which abandons its job).
     /// The scheduler is asked before `work` starts and every two seconds while it runs;
     /// `during` names the work in the error ("stage `dwd_order`").
-    pub async fn guard<T>(
-        &self,
-        during: &str,
-        work: impl Future<Output = Result<T>>,
-    ) -> Result<T> {
+    pub async fn guard<T>(&self, during: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
         // No executor now: wait for one before `work` submits anything.
         if let Err(state) = self.stalled(true).await {
             return Err(self.stall(&state, Some(during)));
@@ -136,7 +134,9 @@ impl ClusterWatch {
     fn stall(&self, state: &str, during: Option<&str>) -> StrataError {
         StrataError::ClusterStalled {
             scheduler: self.scheduler.to_string(),
-            during: during.map(|d| format!(" while {d} ran")).unwrap_or_default(),
+            during: during
+                .map(|d| format!(" while {d} ran"))
+                .unwrap_or_default(),
             waited_seconds: self.wait.as_secs(),
             state: state.to_string(),
         }
@@ -156,7 +156,10 @@ impl ClusterWatch {
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(Readiness::Unknown);
         }
-        let body = response.text().await.map_err(|e| crate::error::chain_text(&e))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| crate::error::chain_text(&e))?;
         parse_readiness(&body)
             .map(Readiness::Executors)
             .ok_or_else(|| format!("{url} answered {status}: {}", body.trim()))
@@ -181,8 +184,14 @@ mod tests {
     fn readiness_texts_of_ballista_55() {
         // The two texts of ballista-scheduler 55.0.0's api/health.rs.
         assert_eq!(parse_readiness("ready: 2 executors registered\n"), Some(2));
-        assert_eq!(parse_readiness("not ready: 0/1 executors registered\n"), Some(0));
-        assert_eq!(parse_readiness("not ready: 1/3 executors registered"), Some(1));
+        assert_eq!(
+            parse_readiness("not ready: 0/1 executors registered\n"),
+            Some(0)
+        );
+        assert_eq!(
+            parse_readiness("not ready: 1/3 executors registered"),
+            Some(1)
+        );
         assert_eq!(parse_readiness("<html>bad gateway</html>"), None);
         assert_eq!(parse_readiness("ready: executors"), None);
     }
