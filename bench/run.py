@@ -249,7 +249,9 @@ def main():
         json.dump(results, f, indent=1)
     if args.no_compare:
         return
-    # strata's warehouse of its last run stays (DuckDB writes elsewhere); compare with it.
+    # strata's warehouse of its last run stays (DuckDB writes elsewhere); compare with it. The
+    # timed DuckDB runs' output goes first: at L each output is about 14 GB.
+    shutil.rmtree(os.path.join(proj, "duck-out"), ignore_errors=True)
     out = os.path.join(proj, "duck-compare")
     shutil.rmtree(out, ignore_errors=True)
     cmd = duck_cmd(args.python, proj, out, args) + ["--compare", os.path.join(proj, "warehouse")]
