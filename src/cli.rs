@@ -99,6 +99,14 @@ pub struct SchedulerArgs {
     /// Seconds without a heartbeat after which an executor is lost and its tasks rescheduled.
     #[arg(long, default_value_t = 180)]
     pub executor_timeout_seconds: u64,
+    /// Times a task may fail (retryably) before its stage fails.
+    #[arg(long, default_value_t = 4)]
+    pub task_max_failures: usize,
+    /// Attempts of a stage whose tasks could not fetch their input from a lost executor before
+    /// the job fails. Default 1 (Ballista's is 4): in Ballista 55 resubmitting such a stage
+    /// could leave the job waiting for ever (docs/cluster.md).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stage_max_failures: u64,
 }
 
 /// `strata executor`: Ballista's executor flags of the same names.

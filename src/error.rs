@@ -138,6 +138,10 @@ pub enum StrataError {
     },
     #[error("stage `{stage}` panicked inside the query engine: {message}")]
     StagePanic { stage: String, message: String },
+    /// A stage's staged files are not the output the engine reported writing (see
+    /// `engine::written`).
+    #[error("stage `{stage}`: its staged output is not what the engine wrote: {reason}")]
+    StagedOutput { stage: String, reason: String },
     #[error("stage `{stage}` wrote rows for ds {found}, but this run is for ds {expected}")]
     PartitionMismatch {
         stage: String,
@@ -299,13 +303,14 @@ impl StrataError {
             StrataError::ClusterStalled {
                 scheduler, state, ..
             } if state.starts_with("the scheduler does not answer") => Some(format!(
-                "start `strata scheduler` at {scheduler} again (docs/cluster.md) and rerun; \
-                 nothing of this run was published"
+                "check that `strata scheduler` runs at {scheduler} (docs/cluster.md), then \
+                 rerun; nothing of this run was published"
             )),
             StrataError::ClusterStalled { scheduler, .. } => Some(format!(
                 "start executors with `strata executor --scheduler-host HOST --scheduler-port \
-                 PORT` registering with {scheduler} (docs/cluster.md); `executor_wait_seconds` \
-                 under `engine:` sets how long a run waits"
+                 PORT` registering with {scheduler} (docs/cluster.md), then rerun; nothing of \
+                 this run was published (`executor_wait_seconds` under `engine:` sets how long \
+                 a run waits)"
             )),
             StrataError::UnknownCustomer { .. } => {
                 Some("customer ids are in dwd_customer (`strata show dwd_customer`)".into())

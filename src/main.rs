@@ -299,6 +299,8 @@ async fn dispatch(command: Command, printer: Printer) -> strata::Result<ExitCode
                     bind_port: s.bind_port,
                     external_host: s.external_host,
                     executor_timeout_seconds: s.executor_timeout_seconds,
+                    task_max_failures: s.task_max_failures,
+                    stage_max_failures: s.stage_max_failures as usize,
                 },
             )
             .await?;
@@ -355,7 +357,8 @@ fn is_cluster_process(_: &Command) -> bool {
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
     let filter = match cli.verbose {
-        0 if cli.quiet => "error",
+        // Ballista's client logs a failed job at error level; strata reports the stage itself.
+        0 if cli.quiet => "error,ballista_core=off,ballista=off",
         0 if is_cluster_process(&cli.command) => "info",
         0 => "warn",
         1 => "warn,strata=debug",

@@ -35,6 +35,7 @@ pub mod udf_months;
 pub mod udf_values;
 pub mod usage;
 pub mod validate;
+pub mod written;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;

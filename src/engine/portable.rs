@@ -26,8 +26,8 @@ pub fn check(ctx: &SessionContext, plan: &LogicalPlan) -> DfResult<()> {
     check_plan(plan)
 }
 
-/// Refuses a statement the cluster would not run as the embedded engine does: an uncorrelated
-/// scalar subquery, `(SELECT COUNT(*) FROM t)`. DataFusion 55 plans it as one operator
+/// Refuses a statement the cluster would not run as the embedded engine does: a table the
+/// cluster cannot send to its executors ([`check_tables`]), or an uncorrelated scalar subquery, `(SELECT COUNT(*) FROM t)`. DataFusion 55 plans it as one operator
 /// (ScalarSubqueryExec) that Ballista 55 cannot cut into stages (every task fails to decode),
 /// and DataFusion's fallback for distributed engines (a join) makes the columns nullable and
 /// accepts a subquery returning several rows. The error is a planning error with a diagnostic
@@ -35,6 +35,7 @@ pub fn check(ctx: &SessionContext, plan: &LogicalPlan) -> DfResult<()> {
 /// (DataFusion keeps no other position of a subquery), whose text starts with that line and
 /// column, and says the rewrite that runs everywhere.
 pub fn check_plan(plan: &LogicalPlan) -> DfResult<()> {
+    check_tables(plan)?;
     let mut found: Option<Option<Span>> = None;
     plan.apply_with_subqueries(|node| {
         node.apply_expressions(|expr| {
@@ -63,6 +64,44 @@ pub fn check_plan(plan: &LogicalPlan) -> DfResult<()> {
     ))
 }
 
+/// Refuses a scan of a table that strata's plan codec cannot send to the executors: only
+/// sources and seeds (strata's source table), stage outputs and published tables (listing
+/// tables) and in-memory tables (model stages, and every table while validating) travel. A table
+/// function's table (`range(1, 10)`, `generate_series`) does not, and Ballista's own error for
+/// it reads as a DataFusion bug ("LogicalExtensionCodec is not provided").
+pub fn check_tables(plan: &LogicalPlan) -> DfResult<()> {
+    use datafusion::catalog::TableProvider;
+    use datafusion::datasource::listing::ListingTable;
+    use datafusion::datasource::{MemTable, source_as_provider};
+    use std::any::Any;
+    let travels = |provider: &dyn TableProvider| {
+        let any = provider as &dyn Any;
+        any.is::<ListingTable>()
+            || any.is::<MemTable>()
+            || any.is::<super::source_table::SourceTable>()
+            || any.is::<datafusion::datasource::cte_worktable::CteWorkTable>()
+    };
+    let mut refused: Option<String> = None;
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node
+            && let Ok(provider) = source_as_provider(&scan.source)
+            && !travels(provider.as_ref())
+        {
+            refused = Some(scan.table_name.to_string());
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    match refused {
+        None => Ok(()),
+        Some(table) => Err(DataFusionError::Plan(format!(
+            "`{table}` is a table function's result (such as range() or generate_series()), \
+             which the Ballista engine cannot send to its executors; read a seed or a source \
+             instead, or a VALUES list"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +127,17 @@ mod tests {
         let plan = plan_of("SELECT a FROM t WHERE b > (SELECT AVG(b) FROM t)").await;
         let err = check_plan(&plan).unwrap_err();
         assert!(err.diagnostic().is_some_and(|d| d.span.is_none()), "{err}");
+    }
+
+    #[tokio::test]
+    async fn table_functions_are_refused() {
+        let plan = plan_of("SELECT value FROM range(1, 10)").await;
+        let err = check_plan(&plan).unwrap_err();
+        assert!(err.to_string().contains("table function"), "{err}");
+        let plan = plan_of("SELECT * FROM t JOIN generate_series(1, 3) g ON t.a = g.value").await;
+        assert!(check_plan(&plan).is_err());
+        let plan = plan_of("SELECT * FROM (VALUES (1), (2)) v(x)").await;
+        assert!(check_plan(&plan).is_ok());
     }
 
     #[tokio::test]

@@ -227,7 +227,8 @@ pub async fn run_stage(
         Some(p) => format!("{staged}/{p}"),
         None => staged.clone(),
     };
-    let mut files = wh.list(&wh.path(&data_dir)).await?;
+    let listed = wh.list(&wh.path(&data_dir)).await?;
+    let mut files = super::written::settle_attempts(wh, &stage.name, listed, rows).await?;
     if files.is_empty() {
         // Readers need at least one file to know the table's columns.
         write_empty(wh, &format!("{data_dir}/part-0.parquet"), &file_schema).await?;

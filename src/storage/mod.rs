@@ -317,6 +317,14 @@ impl Warehouse {
             .map_err(|e| Self::storage_error("rename", from, e))
     }
 
+    /// Delete one object; a missing one is fine.
+    pub async fn delete(&self, path: &ObjPath) -> Result<()> {
+        match self.store.delete(path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Self::storage_error("delete", path, e)),
+        }
+    }
+
     /// Delete every object under `prefix`; missing objects are fine.
     pub async fn delete_prefix(&self, prefix: &ObjPath) -> Result<()> {
         for meta in self.list(prefix).await? {

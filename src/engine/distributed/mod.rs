@@ -200,6 +200,12 @@ pub struct SchedulerSettings {
     pub external_host: String,
     /// Seconds without a heartbeat after which an executor is considered lost.
     pub executor_timeout_seconds: u64,
+    /// Times a task may fail (retryably) before its stage fails.
+    pub task_max_failures: usize,
+    /// Attempts of a stage whose tasks could not fetch their input from a lost executor. strata
+    /// passes 1 by default: Ballista 55 resubmitting such a stage and its input stage could
+    /// leave the job waiting for ever, with the surviving executor's task slots held.
+    pub stage_max_failures: usize,
 }
 
 /// Run a scheduler until the process is stopped.
@@ -214,6 +220,8 @@ pub async fn run_scheduler(settings: SchedulerSettings) -> Result<()> {
         external_host: settings.external_host.clone(),
         executor_timeout_seconds: settings.executor_timeout_seconds,
         no_executors_grace_period_seconds: settings.executor_timeout_seconds,
+        task_max_failures: settings.task_max_failures.max(1),
+        stage_max_failures: settings.stage_max_failures.max(1),
         ..SchedulerConfig::default()
     };
     // Look for lost executors at least twice per timeout.
