@@ -84,13 +84,10 @@ pub async fn audit(
         return Ok((Vec::new(), Vec::new(), None));
     }
     let partitioned = def.materialization == Materialization::Partitioned;
-    // A partitioned stage's checks see this run's partition only.
-    let staged_dir = match &output.partition {
-        Some(p) => format!("{}/{p}", output.staged),
-        None => output.staged.clone(),
-    };
+    // The checks read exactly the files the write produced (for a partitioned stage, this run's
+    // partition only).
     let file_schema = stage::file_schema(schema, partitioned);
-    stage::register_output(ctx, wh, checks::THIS, &staged_dir, &file_schema, false)?;
+    stage::register_files(ctx, wh, checks::THIS, &output.data_files, &file_schema)?;
     let wants_previous = specs.iter().any(|c| {
         matches!(
             c.kind,

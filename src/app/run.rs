@@ -470,20 +470,16 @@ async fn execute(
                 };
                 if blocked.is_empty() && work == Work::Scratch {
                     // Read by this date's partitions, never published.
-                    stage::register_output(
-                        ctx,
-                        wh,
-                        &stage_def.name,
-                        &output.staged,
-                        schema,
-                        false,
-                    )?;
+                    let file_schema = stage::file_schema(schema, false);
+                    let files = &output.data_files;
+                    stage::register_files(ctx, wh, &stage_def.name, files, &file_schema)?;
                     StageStatus::Scratch { output }
                 } else if blocked.is_empty() {
                     pending
                         .publish(
                             wh,
                             &output.staged,
+                            &output.data_files,
                             stage_def.layer,
                             &stage_def.name,
                             output.partition.as_deref(),

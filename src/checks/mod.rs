@@ -65,7 +65,21 @@ pub async fn run_checks(
 ) -> Vec<CheckResult> {
     let mut out = Vec::with_capacity(checks.len());
     for spec in checks {
-        let result = match evaluate(ctx, spec, params, previous_rows).await {
+        let mut evaluated = evaluate(ctx, spec, params, previous_rows).await;
+        // A check that failed while executing (not while planning) is evaluated once more
+        // before it blocks its stage: on a cluster the executor holding its result can be lost
+        // while the client reads it, and Ballista does not run a finished job again.
+        if let Err(e) = &evaluated
+            && !is_planning_error(e)
+        {
+            tracing::warn!(
+                "check `{}` of `{stage}` failed to run ({}); evaluating it again",
+                spec.name,
+                crate::engine::validate::clean_message(e)
+            );
+            evaluated = evaluate(ctx, spec, params, previous_rows).await;
+        }
+        let result = match evaluated {
             Ok(e) => {
                 let failed = e.failing > allowed(spec.threshold, e.total);
                 CheckResult {
@@ -99,6 +113,18 @@ pub async fn run_checks(
         out.push(result);
     }
     out
+}
+
+/// An error of the check's query itself (it would fail again the same way).
+fn is_planning_error(e: &DataFusionError) -> bool {
+    matches!(
+        e.find_root(),
+        DataFusionError::Plan(_)
+            | DataFusionError::SchemaError(..)
+            | DataFusionError::SQL(..)
+            | DataFusionError::NotImplemented(_)
+            | DataFusionError::Configuration(_)
+    )
 }
 
 fn allowed(threshold: Option<Threshold>, total: u64) -> u64 {

@@ -38,6 +38,12 @@ pub struct StageOutput {
     pub elapsed: Duration,
     /// The staging directory, relative to the root.
     pub staged: String,
+    /// The data files of this run's write, as verified against the row count the write reported
+    /// (`engine::written`): what the stage's checks read and what is published. A file that
+    /// appears in the staging directory later (a write attempt of a lost executor that came
+    /// back) is neither.
+    #[serde(skip)]
+    pub data_files: Vec<object_store::path::Path>,
     /// `ds=YYYY-MM-DD` for partitioned stages.
     pub partition: Option<String>,
     /// Bytes that sorts, aggregations and joins wrote to the spill directory.
@@ -231,8 +237,14 @@ pub async fn run_stage(
     let mut files = super::written::settle_attempts(wh, &stage.name, listed, rows).await?;
     if files.is_empty() {
         // Readers need at least one file to know the table's columns.
-        write_empty(wh, &format!("{data_dir}/part-0.parquet"), &file_schema).await?;
-        files = wh.list(&wh.path(&data_dir)).await?;
+        let empty = format!("{data_dir}/part-0.parquet");
+        write_empty(wh, &empty, &file_schema).await?;
+        files = wh
+            .list(&wh.path(&data_dir))
+            .await?
+            .into_iter()
+            .filter(|f| f.location == wh.path(&empty))
+            .collect();
     }
     Ok(StageOutput {
         stage: stage.name.clone(),
@@ -241,6 +253,7 @@ pub async fn run_stage(
         bytes: files.iter().map(|f| f.size).sum(),
         elapsed: started.elapsed(),
         staged,
+        data_files: files.iter().map(|f| f.location.clone()).collect(),
         partition,
         spilled_bytes,
         spill_files,
@@ -315,6 +328,32 @@ pub fn register_output(
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(file_schema(schema, partitioned));
+    let listing = ListingTable::try_new(config).map_err(err)?;
+    let _ = ctx.deregister_table(table);
+    ctx.register_table(table, Arc::new(listing)).map_err(err)?;
+    Ok(())
+}
+
+/// Register exactly `files` (data files of a staging directory, with `file_schema`) as a
+/// table: a stage's verified output, for its checks and for later stages of a run that does
+/// not publish it.
+pub fn register_files(
+    ctx: &SessionContext,
+    wh: &Warehouse,
+    table: &str,
+    files: &[object_store::path::Path],
+    file_schema: &SchemaRef,
+) -> Result<()> {
+    let err = |source| StrataError::Engine { source };
+    let urls = files
+        .iter()
+        .map(|f| ListingTableUrl::parse(wh.object_url(f)).map_err(err))
+        .collect::<Result<Vec<_>>>()?;
+    let format = ParquetFormat::default().with_options(ctx.state().table_options().parquet.clone());
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(file_schema.clone());
     let listing = ListingTable::try_new(config).map_err(err)?;
     let _ = ctx.deregister_table(table);
     ctx.register_table(table, Arc::new(listing)).map_err(err)?;

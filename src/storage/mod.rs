@@ -216,6 +216,12 @@ impl Warehouse {
         }
     }
 
+    /// The URL of one object of this store, as the engine reads it.
+    pub fn object_url(&self, path: &ObjPath) -> String {
+        let base = self.store_url.as_str().trim_end_matches('/');
+        format!("{base}/{}", path.as_ref())
+    }
+
     /// The local file system path of `rel`, for local warehouses.
     pub fn local_path(&self, rel: &str) -> Option<PathBuf> {
         self.local_root.as_ref().map(|r| r.join(rel))

@@ -251,12 +251,15 @@ impl PendingRelease {
         table_dir(&self.run_id, layer, table)
     }
 
-    /// Move a stage's staged output into this release, replacing the table, or only the `ds`
-    /// partition when `partition` is given (as `ds=YYYY-MM-DD`).
+    /// Move a stage's staged output, exactly the data files `files` (under `staged`, or under
+    /// its `partition` directory), into this release, replacing the table, or only the `ds`
+    /// partition when `partition` is given (as `ds=YYYY-MM-DD`). Anything else in the staging
+    /// directory stays there (and goes with the run's staging debris).
     pub async fn publish(
         &self,
         wh: &Warehouse,
         staged: &str,
+        files: &[ObjPath],
         layer: Layer,
         table: &str,
         partition: Option<&str>,
@@ -270,15 +273,15 @@ impl PendingRelease {
         let target = wh.path(&target_rel);
         wh.delete_prefix(&target).await?;
         let from_root = wh.path(&staged_rel);
-        for meta in wh.list(&from_root).await? {
-            let Some(parts) = meta.location.prefix_match(&from_root) else {
+        for file in files {
+            let Some(parts) = file.prefix_match(&from_root) else {
                 continue;
             };
             let mut to: ObjPath = target.clone();
             for p in parts {
                 to = to.join(p);
             }
-            wh.rename(&meta.location, &to).await?;
+            wh.rename(file, &to).await?;
         }
         Ok(())
     }
@@ -481,5 +484,46 @@ mod tests {
             "r2"
         );
         assert_eq!(wh.current_release().await.unwrap().unwrap().run_id, "r2");
+    }
+
+    /// Only the files the stage's write produced are published: a file that appeared in the
+    /// staging directory afterwards (a lost executor's late write attempt) stays behind.
+    #[tokio::test]
+    async fn only_the_given_files_are_published() {
+        let wh = Warehouse::open("memory://publish-files/wh", std::path::Path::new(".")).unwrap();
+        let pending = PendingRelease::begin(&wh, "r1").await.unwrap();
+        for name in ["aaaa_0.parquet", "aaaa_1.parquet", "late_0.parquet"] {
+            wh.put(
+                &wh.path(&format!("_staging/r1/dws/t/{name}")),
+                b"x".to_vec(),
+            )
+            .await
+            .unwrap();
+        }
+        let written = [
+            wh.path("_staging/r1/dws/t/aaaa_0.parquet"),
+            wh.path("_staging/r1/dws/t/aaaa_1.parquet"),
+        ];
+        pending
+            .publish(&wh, "_staging/r1/dws/t", &written, Layer::Dws, "t", None)
+            .await
+            .unwrap();
+        let names = |dir: &str| {
+            let wh = &wh;
+            let dir = dir.to_string();
+            async move {
+                wh.list(&wh.path(&dir))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.location.filename().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            names(&pending.table_dir(Layer::Dws, "t")).await,
+            ["aaaa_0.parquet", "aaaa_1.parquet"]
+        );
+        assert_eq!(names("_staging/r1/dws/t").await, ["late_0.parquet"]);
     }
 }
