@@ -470,9 +470,8 @@ async fn execute(
                 };
                 if blocked.is_empty() && work == Work::Scratch {
                     // Read by this date's partitions, never published.
-                    let file_schema = stage::file_schema(schema, false);
                     let files = &output.data_files;
-                    stage::register_files(ctx, wh, &stage_def.name, files, &file_schema)?;
+                    stage::register_files(ctx, wh, &stage_def.name, files, schema)?;
                     StageStatus::Scratch { output }
                 } else if blocked.is_empty() {
                     pending

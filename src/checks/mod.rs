@@ -115,6 +115,24 @@ pub async fn run_checks(
     out
 }
 
+/// The names of the blocking checks `failed`, separated by commas; a check of `results` that
+/// could not be evaluated (an error, not failing rows) with why: "x (could not run: ...)".
+pub fn describe_blocking(results: &[CheckResult], failed: &[String]) -> String {
+    failed
+        .iter()
+        .map(|name| {
+            let errored = results
+                .iter()
+                .find(|c| &c.check == name && c.status == CheckStatus::Error);
+            match errored.and_then(|c| c.message.as_deref()) {
+                Some(why) => format!("{name} (could not run: {why})"),
+                None => name.clone(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An error of the check's query itself (it would fail again the same way).
 fn is_planning_error(e: &DataFusionError) -> bool {
     matches!(

@@ -202,7 +202,7 @@ impl Printer {
                         s,
                         "  blocked {}: failed checks {}; the previous data stays published",
                         r.stage,
-                        blocked_checks(r, failed_checks)
+                        crate::checks::describe_blocking(&r.checks, failed_checks)
                     );
                 }
                 StageStatus::Succeeded { .. }
@@ -555,25 +555,6 @@ pub fn error_chain_text(err: &StrataError) -> String {
     let mut parts = vec![err.to_string()];
     parts.extend(causes(err));
     parts.join(": ")
-}
-
-/// The names of a stage's blocking checks, separated by commas; a check that could not be
-/// evaluated (an error, not failing rows) with why: "bounded (could not run: ...)".
-pub fn blocked_checks(r: &crate::app::run::StageResult, failed: &[String]) -> String {
-    failed
-        .iter()
-        .map(|name| {
-            let errored = r
-                .checks
-                .iter()
-                .find(|c| &c.check == name && c.status == crate::checks::CheckStatus::Error);
-            match errored.and_then(|c| c.message.as_deref()) {
-                Some(why) => format!("{name} (could not run: {why})"),
-                None => name.clone(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn render_problem(p: &Problem) -> String {

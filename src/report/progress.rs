@@ -121,7 +121,7 @@ pub fn stage_line(r: &StageResult) -> String {
             "BLOCKED {:<32} {:<4} failed checks: {} (not published)",
             r.stage,
             r.layer,
-            super::blocked_checks(r, failed_checks)
+            crate::checks::describe_blocking(&r.checks, failed_checks)
         ),
         StageStatus::Failed { error } => format!("FAILED  {:<32} {:<4} {error}", r.stage, r.layer),
         StageStatus::Skipped { because } => {
