@@ -228,6 +228,20 @@ pub enum StrataError {
         waited_seconds: u64,
         state: String,
     },
+    /// An executor was lost while a stage's write ran on the cluster (see
+    /// `engine::distributed::ClusterWatch::guard`).
+    #[error(
+        "an executor of the Ballista cluster at {scheduler} was lost while {during} ran \
+         ({before} registered before, {after} after): Ballista 55 may re-run the write over \
+         inputs it reads twice, so its output is not published (the previous data stays); \
+         rerun it with --force"
+    )]
+    ExecutorLost {
+        scheduler: String,
+        during: String,
+        before: usize,
+        after: usize,
+    },
     #[error("the Ballista {process} stopped: {message}")]
     ClusterNode {
         process: &'static str,

@@ -438,7 +438,7 @@ async fn execute(
         let during = format!("stage `{}`", planned.name);
         let run = stage::run_stage(ctx, wh, &run_id, stage_def, schema, &settings.params);
         let executed = tokio::select! {
-            r = engine::watched(ctx, &during, run) => r,
+            r = engine::watched_write(ctx, &during, run) => r,
             _ = interrupt.recv() => return Err(StrataError::Interrupted),
             resident = engine::guard::exceeded(ceiling) => Err(StrataError::MemoryCeiling {
                 stage: stage_def.name.clone(),

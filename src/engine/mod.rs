@@ -209,7 +209,7 @@ pub async fn run_session(
     }
 }
 
-/// `work` (a stage, its audit, a source's checks) run on `ctx`'s engine. The embedded engine
+/// `work` (a stage's audit, a source's checks) run on `ctx`'s engine. The embedded engine
 /// runs it as it is. On a Ballista cluster it fails with [`StrataError::ClusterStalled`] when
 /// the cluster cannot run anything (no executor registered, or no scheduler answering) for the
 /// run's executor wait, where Ballista would leave its job queued for ever; `during` names
@@ -219,12 +219,32 @@ pub async fn watched<T>(
     during: &str,
     work: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
+    watch(ctx, during, false, work).await
+}
+
+/// A stage's execution and write, as [`watched`], and on a Ballista cluster also failing with
+/// [`StrataError::ExecutorLost`] when an executor was lost while it ran (its output is then
+/// not trusted: see `distributed::ClusterWatch::guard`).
+pub async fn watched_write<T>(
+    ctx: &SessionContext,
+    during: &str,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    watch(ctx, during, true, work).await
+}
+
+async fn watch<T>(
+    ctx: &SessionContext,
+    during: &str,
+    losses: bool,
+    work: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
     #[cfg(feature = "ballista")]
     if let Some(watch) = distributed::ClusterWatch::of(ctx) {
-        return watch.guard(during, work).await;
+        return watch.guard(during, losses, work).await;
     }
     #[cfg(not(feature = "ballista"))]
-    let _ = (ctx, during);
+    let _ = (ctx, during, losses);
     work.await
 }
 

@@ -67,17 +67,69 @@ impl ClusterWatch {
     /// then [`StrataError::ClusterStalled`] (and `work` is dropped, which abandons its job).
     /// The scheduler is asked before `work` starts and every two seconds while it runs;
     /// `during` names the work in the error ("stage `dwd_order`").
-    pub async fn guard<T>(&self, during: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+    ///
+    /// With `losses` (a stage's write), also [`StrataError::ExecutorLost`] when fewer
+    /// executors are registered while `work` runs, or once it has finished, than when it
+    /// started: Ballista 55's recovery from a lost executor re-runs tasks over shuffle inputs
+    /// it may then read twice, and a write re-run that way produced duplicated rows whose count
+    /// it reported as its own (found by freezing and killing executors during a write), so such
+    /// an output is not trusted.
+    pub async fn guard<T>(
+        &self,
+        during: &str,
+        losses: bool,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         // No executor now: wait for one before `work` submits anything.
         if let Err(state) = self.stalled(true).await {
             return Err(self.stall(&state, Some(during)));
         }
-        tokio::select! {
-            result = work => result,
+        let before = match losses {
+            true => self.live().await,
+            false => None,
+        };
+        let lost = async {
+            let Some(before) = before else {
+                return std::future::pending::<usize>().await;
+            };
+            loop {
+                tokio::time::sleep(POLL).await;
+                match self.live().await {
+                    Some(now) if now < before => return now,
+                    _ => {}
+                }
+            }
+        };
+        let output = tokio::select! {
+            result = work => result?,
             stalled = self.stalled(false) => {
                 let state = stalled.err().unwrap_or_default();
-                Err(self.stall(&state, Some(during)))
+                return Err(self.stall(&state, Some(during)));
             }
+            after = lost => return Err(self.lost(during, before, after)),
+        };
+        if let (Some(b), Some(now)) = (before, self.live().await)
+            && now < b
+        {
+            return Err(self.lost(during, before, now));
+        }
+        Ok(output)
+    }
+
+    /// The number of live executors, when the scheduler answers its readiness probe.
+    async fn live(&self) -> Option<usize> {
+        match self.readiness().await {
+            Ok(Readiness::Executors(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn lost(&self, during: &str, before: Option<usize>, after: usize) -> StrataError {
+        StrataError::ExecutorLost {
+            scheduler: self.scheduler.to_string(),
+            during: during.to_string(),
+            before: before.unwrap_or_default(),
+            after,
         }
     }
 
