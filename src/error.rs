@@ -232,9 +232,9 @@ pub enum StrataError {
     /// `engine::distributed::ClusterWatch::guard`).
     #[error(
         "an executor of the Ballista cluster at {scheduler} was lost while {during} ran \
-         ({before} registered before, {after} after): Ballista 55 may re-run the write over \
-         inputs it reads twice, so its output is not published (the previous data stays); \
-         rerun it with --force"
+         ({before} registered before, {after} after): Ballista 55's recovery may re-run the \
+         stage's tasks over inputs it then reads twice, so its output is not published (the \
+         previous data stays); rerun it with --force"
     )]
     ExecutorLost {
         scheduler: String,

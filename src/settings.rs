@@ -114,6 +114,21 @@ impl RunSettings {
         if let Some(n) = cfg.target_partitions {
             engine.target_partitions = n;
         }
+        // With one partition, Ballista 55 cuts a window stage between its sort and the window
+        // ("Expects PARTITION BY expression to be ordered"): refused when written, raised to 2
+        // when it is the machine's default (one core).
+        if matches!(engine.executor, Executor::Ballista { .. }) && engine.target_partitions < 2 {
+            if cfg.target_partitions.is_some() {
+                return Err(StrataError::InvalidArgument {
+                    argument: "engine.target_partitions".into(),
+                    value: engine.target_partitions.to_string(),
+                    reason: "the Ballista engine needs at least 2 (with 1, Ballista 55 plans \
+                             window stages it cannot run)"
+                        .into(),
+                });
+            }
+            engine.target_partitions = 2;
+        }
         if let Some(c) = &cfg.compression {
             engine.compression = c.clone();
         }

@@ -320,6 +320,18 @@ fn engine_section_is_located() {
         err.contains("pipelines/shop.yaml:5:26: invalid value `0` for `executor_wait_seconds`: must be at least 1"),
         "{err}"
     );
+    let err = invalid(
+        &project(
+            &engine(&format!("{ballista}  target_partitions: 1\n")),
+            DWD,
+            DWS,
+        ),
+        &[],
+    );
+    assert!(
+        err.contains("invalid engine.target_partitions `1`: the Ballista engine needs at least 2"),
+        "{err}"
+    );
 }
 
 /// A stage the Ballista engine cannot run as the embedded engine does (an uncorrelated scalar
