@@ -13,12 +13,20 @@
 -- the latest landing ds, then every other column, so the same version wins on every rerun; the
 -- same order as in dwd_customer, which must pick the same version. Records whose id is blank
 -- (empty or only whitespace) are not customers: dwd_reject lists them as null_key.
+-- The earliest landing is the first row's ds in the window that finds the first sighting, not
+-- MIN(ds) OVER (PARTITION BY id): DataFusion 55 runs a window without ORDER BY by holding its
+-- whole input unreserved and copying it into one batch (every landed version of every record;
+-- bench/NOTES.md). ROWS frames: the first row is the same as under the default RANGE frame, which
+-- makes DataFusion track peer rows.
 WITH crm AS (
   SELECT '1crm' AS prio, 'crm' AS source_system, crm_id AS source_customer_id,
          company_name AS name, phone, email, first_ds, first_seen
-  FROM (SELECT *, MIN(ds) OVER (PARTITION BY crm_id) AS first_ds,
+  FROM (SELECT *, FIRST_VALUE(ds) OVER (PARTITION BY crm_id
+                 ORDER BY ds, updated_at NULLS FIRST, created_at ROWS UNBOUNDED PRECEDING)
+                 AS first_ds,
                FIRST_VALUE(created_at) OVER (PARTITION BY crm_id
-                 ORDER BY ds, updated_at NULLS FIRST, created_at) AS first_seen,
+                 ORDER BY ds, updated_at NULLS FIRST, created_at ROWS UNBOUNDED PRECEDING)
+                 AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY crm_id ORDER BY updated_at DESC NULLS LAST, ds DESC,
              company_name, contact_name, phone, email, industry, province, city, company_size,
              customer_type, owner_rep, contact_birthday, created_at) AS rn
@@ -27,9 +35,10 @@ WITH crm AS (
 ), erp AS (
   SELECT '2erp' AS prio, 'erp' AS source_system, erp_code AS source_customer_id,
          legal_name AS name, tel AS phone, CAST(NULL AS VARCHAR) AS email, first_ds, first_seen
-  FROM (SELECT *, MIN(ds) OVER (PARTITION BY erp_code) AS first_ds,
+  FROM (SELECT *, FIRST_VALUE(ds) OVER (PARTITION BY erp_code
+                 ORDER BY ds, updated_at ROWS UNBOUNDED PRECEDING) AS first_ds,
                FIRST_VALUE(updated_at) OVER (PARTITION BY erp_code
-                 ORDER BY ds, updated_at) AS first_seen,
+                 ORDER BY ds, updated_at ROWS UNBOUNDED PRECEDING) AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY erp_code ORDER BY updated_at DESC NULLS LAST, ds DESC,
              legal_name, short_name, tel, industry, province) AS rn
         FROM ods_erp_customer WHERE ds <= $ds AND nonblank(erp_code) IS NOT NULL)
@@ -37,9 +46,12 @@ WITH crm AS (
 ), shop AS (
   SELECT '3shop' AS prio, 'shop' AS source_system, shop_uid AS source_customer_id,
          display_name AS name, mobile AS phone, email, first_ds, first_seen
-  FROM (SELECT *, MIN(ds) OVER (PARTITION BY shop_uid) AS first_ds,
+  FROM (SELECT *, FIRST_VALUE(ds) OVER (PARTITION BY shop_uid
+                 ORDER BY ds, updated_at NULLS FIRST, registered_at ROWS UNBOUNDED PRECEDING)
+                 AS first_ds,
                FIRST_VALUE(registered_at) OVER (PARTITION BY shop_uid
-                 ORDER BY ds, updated_at NULLS FIRST, registered_at) AS first_seen,
+                 ORDER BY ds, updated_at NULLS FIRST, registered_at ROWS UNBOUNDED PRECEDING)
+                 AS first_seen,
                ROW_NUMBER() OVER (PARTITION BY shop_uid ORDER BY updated_at DESC NULLS LAST, ds DESC,
              display_name, mobile, email, city, registered_at) AS rn
         FROM ods_shop_customer WHERE ds <= $ds AND nonblank(shop_uid) IS NOT NULL)

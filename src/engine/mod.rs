@@ -27,6 +27,7 @@ pub mod portable;
 pub mod preflight;
 pub mod reconcile;
 pub mod seed_csv;
+pub mod shared;
 pub mod source_table;
 pub mod sources;
 pub mod stage;
@@ -47,6 +48,7 @@ use datafusion::common::ParamValues;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::TrackConsumersPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::{Result, StrataError};
@@ -255,7 +257,14 @@ pub fn session(
     pipeline: &Pipeline,
 ) -> Result<SessionContext> {
     let (config, runtime) = session_parts(settings)?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_default_features()
+        // A CTE read twice is planned twice by DataFusion; its aggregation runs once.
+        .with_physical_optimizer_rule(Arc::new(shared::ShareRepeatedAggregates))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     if let Some(wh) = warehouse {
         ctx.register_object_store(&wh.store_url, wh.store.clone());
     }

@@ -1,7 +1,7 @@
 //! Running one stage: execute its query and write the result as Parquet into the run's staging
 //! area. Publishing is the caller's decision (after checks).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -196,7 +196,7 @@ pub async fn run_stage(
         let task = Arc::new(df.task_ctx());
         let physical = df.create_physical_plan().await.map_err(stage_err)?;
         let batches = collect(physical.clone(), task).await.map_err(stage_err)?;
-        Ok((batches, spills(physical.as_ref())))
+        Ok((batches, spills(&physical, &mut HashSet::new())))
     };
     // A panic inside the engine must not take the process down: report it against the stage.
     let executed = std::panic::AssertUnwindSafe(work).catch_unwind().await;
@@ -262,8 +262,12 @@ pub async fn run_stage(
     })
 }
 
-/// Bytes and files spilled by every operator of an executed plan.
-fn spills(plan: &dyn ExecutionPlan) -> (u64, u64) {
+/// Bytes and files spilled by every operator of an executed plan; a subtree read at several
+/// places (`shared::SharedExec`) counts once.
+fn spills(plan: &Arc<dyn ExecutionPlan>, seen: &mut HashSet<*const ()>) -> (u64, u64) {
+    if !seen.insert(Arc::as_ptr(plan) as *const ()) {
+        return (0, 0);
+    }
     let (mut bytes, mut files) = plan
         .metrics()
         .map(|m| {
@@ -274,7 +278,7 @@ fn spills(plan: &dyn ExecutionPlan) -> (u64, u64) {
         })
         .unwrap_or((0, 0));
     for child in plan.children() {
-        let (b, f) = spills(child.as_ref());
+        let (b, f) = spills(child, seen);
         bytes += b;
         files += f;
     }
