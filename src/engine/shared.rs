@@ -542,6 +542,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn kept_groups_are_counted_by_their_slices_not_their_buffers() {
+        // 100,000 distinct keys, grouped and read twice under an 8 MB pool: the aggregation
+        // emits its groups as slices of one set of arrays (per partition 6 slices of 8,192 rows
+        // and a short one, 190 KB each, 2.1 MB of buffers each); counted by their whole
+        // buffers the kept slices filled the pool and the aggregation was refused.
+        let keys: Vec<String> = (0..100_000).map(|i| format!("key-{i:07}")).collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let pool = Arc::new(datafusion::execution::memory_pool::GreedyMemoryPool::new(8 << 20));
+        let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_memory_pool(pool)
+            .build_arc()
+            .unwrap();
+        let state = SessionStateBuilder::new()
+            .with_config(SessionConfig::new().with_target_partitions(2))
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .with_physical_optimizer_rule(Arc::new(ShareRepeatedAggregates))
+            .build();
+        let ctx = SessionContext::new_with_state(state);
+        let donor = session(&keys);
+        ctx.register_table("t", donor.table_provider("t").await.unwrap())
+            .unwrap();
+        let sql = "WITH g AS (SELECT k, COUNT(*) AS n FROM t GROUP BY k HAVING COUNT(*) > 0)
+            SELECT COUNT(*) AS pairs, SUM(a.n + b.n) AS total FROM g a JOIN g b ON a.k = b.k";
+        let (plan, rows) = run(&ctx, sql).await;
+        assert!(plan.contains("SharedExec"), "{plan}");
+        // Every key once on each side: 100,000 pairs, each adding 1 + 1.
+        assert!(rows.unwrap().contains("| 100000 | 200000 |"));
+    }
+
+    #[tokio::test]
     async fn different_aggregates_are_not_shared() {
         let ctx = session(&["a", "a", "b", "c"]);
         let sql = "SELECT x.k, x.n, y.m FROM
