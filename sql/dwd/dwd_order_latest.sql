@@ -11,7 +11,8 @@
 -- the landed rows there it held all 19 M of them in memory twice at a million customers. A row
 -- landed once is one the outer join finds no `landings` for: tested on that column, not on a
 -- join key, because DataFusion 55 moved `r.<key> IS NULL` below a two-key RIGHT JOIN as
--- `l.<key> IS NULL` and returned no rows (bench/NOTES.md).
+-- `l.<key> IS NULL` and returned no rows (bench/NOTES.md). `repeated` is read by both joins and
+-- aggregated once (src/engine/shared.rs; DuckDB materializes it).
 WITH landed AS (
   SELECT order_id, source_system, source_customer_id, order_time, amount, currency,
          product_category, status, updated_at, ds

@@ -262,7 +262,7 @@ pub fn session(
         .with_runtime_env(runtime)
         .with_default_features()
         // A CTE read twice is planned twice by DataFusion; its aggregation runs once.
-        .with_physical_optimizer_rule(Arc::new(shared::ShareRepeatedAggregates))
+        .with_physical_optimizer_rules(shared::optimizer_rules())
         .build();
     let ctx = SessionContext::new_with_state(state);
     if let Some(wh) = warehouse {
