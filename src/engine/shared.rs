@@ -393,7 +393,11 @@ impl Reader {
             }
             let polled = match input.as_mut() {
                 Some(stream) => stream.next().await,
-                None => None,
+                // Started, not done, and no stream: never left so by the code above; an error
+                // rather than a silent end of the readers' rows.
+                None => Some(Err(DataFusionError::Internal(
+                    "a shared aggregation's input has no stream before its end".into(),
+                ))),
             };
             let mut kept = self.kept();
             match polled {
