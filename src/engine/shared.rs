@@ -9,12 +9,14 @@
 //! DuckDB materializes a CTE that is referenced more than once and aggregates; this is the
 //! same decision made on the physical plan.
 //!
-//! The rule ([`ShareRepeatedAggregates`]) runs after DataFusion's own rules. It fingerprints
+//! The rule ([`ShareRepeatedAggregates`]) runs among DataFusion's own rules, just before dynamic
+//! filters are pushed into scans (see [`optimizer_rules`]). It fingerprints
 //! every subtree whose root is a final grouped aggregation (optionally under filters,
 //! projections and batch coalescing: a `HAVING` and its column list) by its full plan text and
 //! output schema; a fingerprint seen at least twice is replaced at each place by a
-//! [`SharedExec`] over one copy. Subtrees that hold a dynamic filter (set at run time by the
-//! join above them, so two copies may not filter alike) or a volatile function are left alone.
+//! [`SharedExec`] over one copy. Subtrees that already hold a dynamic filter (set at run time by
+//! the join above them, so two copies may not filter alike) or a volatile function are left
+//! alone.
 //!
 //! At run time each partition of the shared input is executed once, by whichever reader asks
 //! first; its batches are kept until every reader has taken them, so memory holds at most the
@@ -25,6 +27,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
@@ -218,7 +221,7 @@ fn is_final_aggregate(node: &Arc<dyn ExecutionPlan>) -> bool {
 struct Shared {
     input: Arc<dyn ExecutionPlan>,
     /// Readers made by the rule; fixed before the plan runs.
-    readers: Mutex<usize>,
+    readers: AtomicUsize,
     /// One entry per output partition, made when the first reader asks for it.
     parts: Mutex<HashMap<usize, Arc<Part>>>,
 }
@@ -296,19 +299,17 @@ impl Shared {
     fn new(input: Arc<dyn ExecutionPlan>) -> Self {
         Self {
             input,
-            readers: Mutex::new(0),
+            readers: AtomicUsize::new(0),
             parts: Mutex::new(HashMap::new()),
         }
     }
 
     fn add_reader(&self) -> usize {
-        let mut n = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        *n += 1;
-        *n - 1
+        self.readers.fetch_add(1, Ordering::Relaxed)
     }
 
     fn reader_count(&self) -> usize {
-        *self.readers.lock().unwrap_or_else(|e| e.into_inner())
+        self.readers.load(Ordering::Relaxed)
     }
 
     fn part(&self, partition: usize) -> Arc<Part> {
@@ -480,7 +481,9 @@ impl ExecutionPlan for SharedExec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match <[_; 1]>::try_from(children) {
             Ok([child]) if Arc::ptr_eq(&child, &self.state.input) => Ok(self),
-            // A changed input is no longer the one the other readers share: read it alone.
+            // A changed input is no longer the one the other readers share: read it alone. (Its
+            // place among the readers is then never taken, and the kept batches stay until the
+            // plan is dropped: memory, not rows.)
             Ok([child]) => Ok(child),
             Err(c) => Err(DataFusionError::Internal(format!(
                 "SharedExec takes one input, got {}",
