@@ -134,14 +134,14 @@ async fn an_aggregate_and_its_rollup_joined_back_share_the_aggregate() {
 
 #[tokio::test]
 async fn kept_groups_are_counted_by_their_slices_not_their_buffers() {
-    // 100,000 distinct keys, grouped and read twice under an 8 MB pool: the aggregation
+    // 100,000 distinct keys, grouped and read twice under a 12 MB pool: the aggregation
     // emits its groups as slices of one set of arrays (per partition 6 slices of 8,192 rows
     // and a short one, 190 KB each, 2.1 MB of buffers each); counted by their whole
     // buffers the kept slices filled the pool and the aggregation was refused.
     let keys: Vec<String> = (0..100_000).map(|i| format!("key-{i:07}")).collect();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let pool = Arc::new(datafusion::execution::memory_pool::GreedyMemoryPool::new(
-        8 << 20,
+        12 << 20,
     ));
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
         .with_memory_pool(pool)
