@@ -27,6 +27,10 @@
 //! half by it (down to an eighth of the limit, so spilling operators still make progress): the
 //! operators that can give memory back do, while the ones that cannot hold it. Sessions use it
 //! from a 1 GB limit up (see `engine::session`).
+//!
+//! A hash aggregation holding memory is also refused when its tables' next doubling would not
+//! fit between the memory in use and the limit (see `grows_by_doubling`): it asks the pool
+//! only after the doubling, so it spills before it instead.
 
 use std::collections::HashMap;
 use std::fmt;
