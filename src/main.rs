@@ -9,18 +9,11 @@ use strata::cli::{Cli, Command, Dataset, LogFormat, OutputFormat};
 use strata::report::{Format, Printer, progress::Progress};
 use strata::settings::Overrides;
 
-/// mimalloc as the global allocator (see Cargo.toml for why).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod allocator;
 
-/// Returns the memory mimalloc holds for the calling thread and no longer uses (blocks other
-/// threads freed, empty pages) to the system; see `strata::engine::guard::set_release`.
-#[allow(unsafe_code)]
-fn release_free_memory() {
-    // SAFETY: mi_collect only walks the calling thread's own heap and the abandoned segments;
-    // it takes no pointers and may be called on any thread at any time.
-    unsafe { libmimalloc_sys::mi_collect(true) }
-}
+/// mimalloc, or the system's allocator under a memory limit (see `allocator`).
+#[global_allocator]
+static ALLOCATOR: allocator::Chosen = allocator::Chosen;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -35,6 +28,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&cli);
+    tracing::debug!(allocator = allocator::in_use().name(), "memory allocator");
     // Panics inside the query engine are caught at the stage boundary and reported as errors
     // naming the stage; keep their raw text out of the user's terminal (it is logged at debug).
     std::panic::set_hook(Box::new(|info| tracing::debug!(%info, "panic caught")));
@@ -45,7 +39,16 @@ fn main() -> ExitCode {
         },
         quiet: cli.quiet,
     };
-    strata::engine::guard::set_release(release_free_memory);
+    if let Err(value) = allocator::check_variable() {
+        printer.error(&strata::StrataError::InvalidArgument {
+            argument: allocator::VARIABLE.into(),
+            value,
+            reason: "expected `system` or `mimalloc`".into(),
+        });
+        return ExitCode::from(1);
+    }
+    strata::engine::guard::set_release(allocator::release_free_memory);
+    strata::engine::guard::set_on_memory_limit(allocator::restart_with_system_allocator);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

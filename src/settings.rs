@@ -37,6 +37,16 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
+    /// Whether this run's engine memory limit was asked for (`--memory-limit`,
+    /// `STRATA_MEMORY_LIMIT` or the pipeline's `engine.memory_limit`) rather than the machine
+    /// default, with the embedded engine (a Ballista cluster's executors have their own).
+    pub fn memory_limit_explicit(&self, pipeline: &Pipeline, o: &Overrides) -> bool {
+        self.engine.executor == Executor::Embedded
+            && (o.memory_limit.is_some()
+                || pipeline.engine.memory_limit.is_some()
+                || std::env::var_os("STRATA_MEMORY_LIMIT").is_some())
+    }
+
     pub fn resolve(pipeline: &Pipeline, o: &Overrides) -> Result<RunSettings> {
         let ds = match &o.ds {
             Some(text) => parse_date(text).map_err(|reason| StrataError::InvalidArgument {

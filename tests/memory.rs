@@ -244,3 +244,84 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// `strata -v run` over a small landing with `extra` arguments and environment (no memory limit
+/// inherited), returning the exit code and the allocator each process image logged, in order.
+fn allocators(p: &Project, extra: &[&str], env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.args(["-v", "run"])
+        .args(if extra.contains(&"--from") {
+            &[][..]
+        } else {
+            &["--ds", "2026-11-20"][..]
+        })
+        .args(extra)
+        .current_dir(p.path())
+        .env_remove("STRATA_MEMORY_LIMIT")
+        .env_remove("STRATA_ALLOCATOR")
+        .env_remove("STRATA_LOG")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let seen = stderr
+        .lines()
+        .filter(|l| l.contains("memory allocator"))
+        .map(|l| {
+            l.rsplit("allocator=")
+                .next()
+                .unwrap()
+                .trim()
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), seen, stderr)
+}
+
+#[test]
+fn an_explicit_memory_limit_runs_under_the_system_allocator() {
+    let p = project();
+    land(&p, "2026-11-20", 0, 1_000);
+    // No limit: mimalloc throughout.
+    let (code, seen, err) = allocators(&p, &[], &[]);
+    assert_eq!((code, seen), (0, vec!["mimalloc".to_string()]), "{err}");
+    // A limit on the command line is known after parsing: the process starts again in place.
+    let (code, seen, err) = allocators(&p, &["--force", "--memory-limit", "512MB"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(seen, ["mimalloc", "system"], "{err}");
+    // In the environment it is known before the first allocation: no second start.
+    let (code, seen, err) = allocators(&p, &["--force"], &[("STRATA_MEMORY_LIMIT", "512MB")]);
+    assert_eq!((code, seen), (0, vec!["system".to_string()]), "{err}");
+    // An explicit choice wins over the limit.
+    let env = [("STRATA_ALLOCATOR", "mimalloc")];
+    let (code, seen, err) = allocators(&p, &["--force", "--memory-limit", "512MB"], &env);
+    assert_eq!((code, seen), (0, vec!["mimalloc".to_string()]), "{err}");
+    // A dry run reads no data: it is not started again.
+    let (code, seen, err) = allocators(&p, &["--dry-run", "--memory-limit", "512MB"], &[]);
+    assert_eq!((code, seen), (0, vec!["mimalloc".to_string()]), "{err}");
+    // The pipeline's own limit counts as explicit.
+    let yaml = PIPELINE.replace(
+        "warehouse: ./warehouse\n",
+        "warehouse: ./warehouse\nengine: {memory_limit: 512MB}\n",
+    );
+    p.write("pipelines/memory.yaml", &yaml);
+    let (code, seen, err) = allocators(&p, &["--force"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(seen, ["mimalloc", "system"], "{err}");
+    // A run over several dates starts again before it logs or draws anything.
+    let dates = ["--from", "2026-11-20", "--to", "2026-11-20", "--force"];
+    let (code, seen, err) = allocators(&p, &dates, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(seen, ["mimalloc", "system"], "{err}");
+    assert_eq!(err.matches("runs over several dates").count(), 1, "{err}");
+    // An unknown name is refused before anything runs, naming the variable.
+    let (code, _, err) = allocators(&p, &[], &[("STRATA_ALLOCATOR", "jemalloc")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("STRATA_ALLOCATOR") && err.contains("jemalloc"),
+        "{err}"
+    );
+}

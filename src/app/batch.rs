@@ -63,6 +63,15 @@ pub async fn run_dates(
     dates: Vec<NaiveDate>,
     observer: &dyn BatchObserver,
 ) -> Result<BatchOutcome> {
+    // A memory limit may start the binary again (the allocator); let it do so before anything
+    // is printed. A pipeline that does not load is reported by the first date's run.
+    if !request.dry_run
+        && let Ok(project) = crate::app::load_project(pipeline)
+        && let Ok(settings) = RunSettings::resolve(&project.pipeline, &request.overrides)
+        && settings.memory_limit_explicit(&project.pipeline, &request.overrides)
+    {
+        crate::engine::guard::memory_limit_given();
+    }
     observer.dates_planned(&dates);
     let mut out = BatchOutcome {
         dates: dates.iter().map(|d| d.to_string()).collect(),

@@ -175,6 +175,9 @@ pub async fn run(
     let started_at = chrono::Utc::now();
     let project = load_project(pipeline_path)?;
     let settings = RunSettings::resolve(&project.pipeline, &request.overrides)?;
+    if !request.dry_run && settings.memory_limit_explicit(&project.pipeline, &request.overrides) {
+        engine::guard::memory_limit_given();
+    }
     // Every source is listed, its footers read and its columns reconciled once, here; a file
     // that cannot be read as declared stops the run before anything runs.
     let resolved = sources::resolve_all(

@@ -94,6 +94,26 @@ pub fn set_release(release: fn()) {
     let _ = RELEASE.set(release);
 }
 
+/// The function a run calls once it knows it has an explicit memory limit; see
+/// [`set_on_memory_limit`].
+static ON_MEMORY_LIMIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Installs `prepare`, which a run calls when it has an explicit memory limit (`--memory-limit`,
+/// `STRATA_MEMORY_LIMIT` or the pipeline's `engine.memory_limit`), after reading its pipeline
+/// and before reading any data. The `strata` binary installs one that starts the process again
+/// under the system allocator, which returns freed memory sooner than mimalloc (see the
+/// binary's `allocator` module); `prepare` may not return.
+pub fn set_on_memory_limit(prepare: fn()) {
+    let _ = ON_MEMORY_LIMIT.set(prepare);
+}
+
+/// Calls the function installed by [`set_on_memory_limit`], if any.
+pub fn memory_limit_given() {
+    if let Some(&prepare) = ON_MEMORY_LIMIT.get() {
+        prepare();
+    }
+}
+
 /// Runs the installed release function on this thread and, as spawned tasks, on the runtime's
 /// worker threads (several per worker, so that each worker picks at least one up).
 fn release_everywhere() {
