@@ -1,30 +1,41 @@
-//! The `strata` binary's global allocator: mimalloc, or the system's `malloc` (glibc's on Linux)
-//! when the run has a memory limit. Chosen once, at the process's first allocation, and never
-//! changed, so every block is freed by the allocator that handed it out.
+//! The `strata` binary's global allocator: mimalloc, or, when the run has a memory limit,
+//! mimalloc for small blocks and the system's `malloc` (glibc's on Linux) mapping each block of
+//! 4 MiB or more on its own ("split"). Chosen once, at the process's first allocation, and never
+//! changed, so every block is freed by the allocator that handed it out (under "split" the
+//! block's size, which `dealloc` is given, routes it back the same way).
 //!
-//! Why two (measured in `bench/NOTES.md`, "What the memory above the limit is"): without a limit
-//! the full 1,000,000-customer run peaks at 4.01 GB with mimalloc and 6.50 GB with glibc's
-//! `malloc`, at the same speed; with `--memory-limit 1GB` its largest stage, dwd_order_latest,
-//! peaks at 1.76-2.01 GB with mimalloc, which keeps freed pages for reuse, and at 0.86 GB, under
-//! the limit, with glibc's.
+//! Why (measured in `bench/NOTES.md`, "Allocators under a memory limit"): without a limit the
+//! full 1,000,000-customer run peaks at 4.01 GB with mimalloc and 6.50 GB with glibc's `malloc`
+//! alone, at the same speed. Under a limit, mimalloc keeps the large blocks a stage freed (hash
+//! tables, sort buffers) for reuse, above the limit: at 1,000,000 customers with
+//! `--memory-limit 1GB` dwd_order_latest peaked at 1.76-2.01 GB with it and at 0.86 GB with
+//! glibc's; but glibc's alone made the identity stage at 5,000,000 customers 2.5 times slower
+//! and larger (278 s / 5.47 GB against mimalloc's 110 s / 3.83 GB; split: 113 s / 3.17 GB). A
+//! block mapped on its own is unmapped when freed, so what a stage releases leaves the process
+//! at once; small blocks stay with mimalloc, which is fast at them.
 //!
 //! The choice, read with `getenv` (which does not allocate) at the first allocation:
-//! `STRATA_ALLOCATOR=system` or `=mimalloc` when set; otherwise `system` when
-//! `STRATA_MEMORY_LIMIT` is set; otherwise mimalloc. A limit given by `--memory-limit` or a
-//! pipeline's `engine.memory_limit` is known only once the run has read its arguments and
-//! pipeline; [`restart_with_system_allocator`] then starts the binary again in place (`exec`,
-//! the same process id, arguments and descriptors) with `STRATA_ALLOCATOR=system`.
+//! `STRATA_ALLOCATOR=mimalloc`, `=split` or `=system` (glibc's alone) when set; otherwise
+//! `split` when `STRATA_MEMORY_LIMIT` is set; otherwise mimalloc. A limit given by
+//! `--memory-limit` or a pipeline's `engine.memory_limit` is known only once the run has read
+//! its arguments and pipeline; [`restart_for_memory_limit`] then starts the binary again in
+//! place (`exec`: the same process id, arguments and descriptors) with `STRATA_ALLOCATOR=split`.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// The environment variable that names the allocator: `system` or `mimalloc`.
+/// The environment variable that names the allocator: `mimalloc`, `split` or `system`.
 pub const VARIABLE: &str = "STRATA_ALLOCATOR";
 
 const UNDECIDED: u8 = 0;
 const MIMALLOC: u8 = 1;
 const SYSTEM: u8 = 2;
+const SPLIT: u8 = 3;
+
+/// Under [`Kind::Split`], blocks of this size or more (with at most page alignment) come from
+/// the system's allocator, told to map each of them on its own and unmap it when freed.
+pub const LARGE_BLOCK: usize = 4 << 20;
 
 static CHOICE: AtomicU8 = AtomicU8::new(UNDECIDED);
 
@@ -33,6 +44,8 @@ static CHOICE: AtomicU8 = AtomicU8::new(UNDECIDED);
 pub enum Kind {
     Mimalloc,
     System,
+    /// mimalloc for blocks under [`LARGE_BLOCK`], the system's for the rest.
+    Split,
 }
 
 impl Kind {
@@ -41,6 +54,7 @@ impl Kind {
         match self {
             Kind::Mimalloc => "mimalloc",
             Kind::System => "system",
+            Kind::Split => "split",
         }
     }
 }
@@ -62,12 +76,34 @@ fn choice() -> u8 {
 
 /// Reads the environment without allocating.
 fn decide() -> u8 {
-    match variable(c"STRATA_ALLOCATOR") {
+    let c = match variable(c"STRATA_ALLOCATOR") {
         Some(b"system") => SYSTEM,
         Some(b"mimalloc") => MIMALLOC,
-        _ if variable(c"STRATA_MEMORY_LIMIT").is_some_and(|v| !v.is_empty()) => SYSTEM,
+        Some(b"split") => SPLIT,
+        _ if variable(c"STRATA_MEMORY_LIMIT").is_some_and(|v| !v.is_empty()) => SPLIT,
         _ => MIMALLOC,
+    };
+    if c == SPLIT {
+        map_large_blocks();
     }
+    c
+}
+
+/// Has glibc's `malloc` map every block of [`LARGE_BLOCK`] bytes or more on its own (a fixed
+/// threshold, which also turns off glibc's raising of it), so that freeing one unmaps it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn map_large_blocks() {
+    // SAFETY: mallopt takes two integers and changes only glibc's own settings.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, LARGE_BLOCK as libc::c_int);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn map_large_blocks() {}
+
+fn large(layout: &Layout) -> bool {
+    layout.size() >= LARGE_BLOCK && layout.align() <= 4096
 }
 
 fn variable(name: &std::ffi::CStr) -> Option<&'static [u8]> {
@@ -82,17 +118,19 @@ fn variable(name: &std::ffi::CStr) -> Option<&'static [u8]> {
 
 /// The allocator this process uses.
 pub fn in_use() -> Kind {
-    if choice() == SYSTEM {
-        Kind::System
-    } else {
-        Kind::Mimalloc
+    match choice() {
+        SYSTEM => Kind::System,
+        SPLIT => Kind::Split,
+        _ => Kind::Mimalloc,
     }
 }
 
-/// Checks `STRATA_ALLOCATOR`: `Err` with the value when it is set to neither name.
+/// Checks `STRATA_ALLOCATOR`: `Err` with the value when it is set to none of the three names.
 pub fn check_variable() -> Result<(), String> {
     match std::env::var_os(VARIABLE) {
-        Some(v) if v != "system" && v != "mimalloc" => Err(v.to_string_lossy().into_owned()),
+        Some(v) if v != "system" && v != "mimalloc" && v != "split" => {
+            Err(v.to_string_lossy().into_owned())
+        }
         _ => Ok(()),
     }
 }
@@ -103,10 +141,10 @@ unsafe impl GlobalAlloc for Chosen {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
         unsafe {
-            if choice() == SYSTEM {
-                System.alloc(layout)
-            } else {
-                mimalloc::MiMalloc.alloc(layout)
+            match choice() {
+                SYSTEM => System.alloc(layout),
+                SPLIT if large(&layout) => System.alloc(layout),
+                _ => mimalloc::MiMalloc.alloc(layout),
             }
         }
     }
@@ -114,32 +152,50 @@ unsafe impl GlobalAlloc for Chosen {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as above.
         unsafe {
-            if choice() == SYSTEM {
-                System.alloc_zeroed(layout)
-            } else {
-                mimalloc::MiMalloc.alloc_zeroed(layout)
+            match choice() {
+                SYSTEM => System.alloc_zeroed(layout),
+                SPLIT if large(&layout) => System.alloc_zeroed(layout),
+                _ => mimalloc::MiMalloc.alloc_zeroed(layout),
             }
         }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from the same allocator (the choice never changes).
+        // SAFETY: `ptr` came from the same allocator: the choice never changes, and under
+        // `Split` the layout (the one it was allocated with) routes it the same way.
         unsafe {
-            if choice() == SYSTEM {
-                System.dealloc(ptr, layout)
-            } else {
-                mimalloc::MiMalloc.dealloc(ptr, layout)
+            match choice() {
+                SYSTEM => System.dealloc(ptr, layout),
+                SPLIT if large(&layout) => System.dealloc(ptr, layout),
+                _ => mimalloc::MiMalloc.dealloc(ptr, layout),
             }
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for dealloc.
+        // SAFETY: as for dealloc; the caller guarantees `new_size` with `layout.align()` is a
+        // valid layout.
         unsafe {
-            if choice() == SYSTEM {
-                System.realloc(ptr, layout, new_size)
-            } else {
-                mimalloc::MiMalloc.realloc(ptr, layout, new_size)
+            match choice() {
+                SYSTEM => System.realloc(ptr, layout, new_size),
+                SPLIT => {
+                    let new = Layout::from_size_align_unchecked(new_size, layout.align());
+                    match (large(&layout), large(&new)) {
+                        (true, true) => System.realloc(ptr, layout, new_size),
+                        (false, false) => mimalloc::MiMalloc.realloc(ptr, layout, new_size),
+                        // Across the threshold: a block from the other allocator.
+                        _ => {
+                            let moved = self.alloc(new);
+                            if !moved.is_null() {
+                                let n = layout.size().min(new_size);
+                                std::ptr::copy_nonoverlapping(ptr, moved, n);
+                                self.dealloc(ptr, layout);
+                            }
+                            moved
+                        }
+                    }
+                }
+                _ => mimalloc::MiMalloc.realloc(ptr, layout, new_size),
             }
         }
     }
@@ -150,6 +206,11 @@ unsafe impl GlobalAlloc for Chosen {
 /// (every arena); see `strata::engine::guard::set_release`.
 pub fn release_free_memory() {
     match in_use() {
+        Kind::Split => {
+            // SAFETY: as below.
+            unsafe { libmimalloc_sys::mi_collect(true) };
+            trim();
+        }
         // SAFETY: mi_collect takes no pointers and may be called on any thread at any time.
         Kind::Mimalloc => unsafe { libmimalloc_sys::mi_collect(true) },
         Kind::System => trim(),
@@ -168,11 +229,12 @@ fn trim() {
 fn trim() {}
 
 /// Called once a run knows it has a memory limit, before it has read data or printed anything:
-/// under mimalloc, starts this binary again in place with `STRATA_ALLOCATOR=system`. Returns
-/// only when that is not needed or the `exec` failed (the run then goes on under mimalloc, and
-/// the failure is logged).
-pub fn restart_with_system_allocator() {
-    if in_use() == Kind::System || std::env::var_os(VARIABLE).is_some() {
+/// under mimalloc chosen by default, starts this binary again in place with
+/// `STRATA_ALLOCATOR=split`. Returns only when that is not needed (another allocator, or
+/// `STRATA_ALLOCATOR` set) or the `exec` failed (the run then goes on under mimalloc, and the
+/// failure is logged).
+pub fn restart_for_memory_limit() {
+    if in_use() != Kind::Mimalloc || std::env::var_os(VARIABLE).is_some() {
         return;
     }
     use std::io::Write;
@@ -186,13 +248,13 @@ pub fn restart_with_system_allocator() {
             return;
         }
     };
-    tracing::debug!("memory limit given: starting again under the system allocator");
+    tracing::debug!("memory limit given: starting again with large blocks mapped on their own");
     let mut args = std::env::args_os();
     let argv0 = args.next().unwrap_or_else(|| exe.clone().into_os_string());
     let err = std::process::Command::new(&exe)
         .arg0(argv0)
         .args(args)
-        .env(VARIABLE, "system")
+        .env(VARIABLE, "split")
         .exec();
     tracing::warn!(error = %err, "the memory limit keeps mimalloc: could not start again");
 }

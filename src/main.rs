@@ -11,7 +11,8 @@ use strata::settings::Overrides;
 
 mod allocator;
 
-/// mimalloc, or the system's allocator under a memory limit (see `allocator`).
+/// mimalloc, or under a memory limit mimalloc and the system's allocator by block size (see
+/// `allocator`).
 #[global_allocator]
 static ALLOCATOR: allocator::Chosen = allocator::Chosen;
 
@@ -43,12 +44,12 @@ fn main() -> ExitCode {
         printer.error(&strata::StrataError::InvalidArgument {
             argument: allocator::VARIABLE.into(),
             value,
-            reason: "expected `system` or `mimalloc`".into(),
+            reason: "expected `mimalloc`, `split` or `system`".into(),
         });
         return ExitCode::from(1);
     }
     strata::engine::guard::set_release(allocator::release_free_memory);
-    strata::engine::guard::set_on_memory_limit(allocator::restart_with_system_allocator);
+    strata::engine::guard::set_on_memory_limit(allocator::restart_for_memory_limit);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -282,7 +282,7 @@ fn allocators(p: &Project, extra: &[&str], env: &[(&str, &str)]) -> (i32, Vec<St
 }
 
 #[test]
-fn an_explicit_memory_limit_runs_under_the_system_allocator() {
+fn an_explicit_memory_limit_maps_large_blocks_on_their_own() {
     let p = project();
     land(&p, "2026-11-20", 0, 1_000);
     // No limit: mimalloc throughout.
@@ -291,14 +291,17 @@ fn an_explicit_memory_limit_runs_under_the_system_allocator() {
     // A limit on the command line is known after parsing: the process starts again in place.
     let (code, seen, err) = allocators(&p, &["--force", "--memory-limit", "512MB"], &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(seen, ["mimalloc", "system"], "{err}");
+    assert_eq!(seen, ["mimalloc", "split"], "{err}");
     // In the environment it is known before the first allocation: no second start.
     let (code, seen, err) = allocators(&p, &["--force"], &[("STRATA_MEMORY_LIMIT", "512MB")]);
-    assert_eq!((code, seen), (0, vec!["system".to_string()]), "{err}");
+    assert_eq!((code, seen), (0, vec!["split".to_string()]), "{err}");
     // An explicit choice wins over the limit.
     let env = [("STRATA_ALLOCATOR", "mimalloc")];
     let (code, seen, err) = allocators(&p, &["--force", "--memory-limit", "512MB"], &env);
     assert_eq!((code, seen), (0, vec!["mimalloc".to_string()]), "{err}");
+    let env = [("STRATA_ALLOCATOR", "system")];
+    let (code, seen, err) = allocators(&p, &["--force", "--memory-limit", "512MB"], &env);
+    assert_eq!((code, seen), (0, vec!["system".to_string()]), "{err}");
     // A dry run reads no data: it is not started again.
     let (code, seen, err) = allocators(&p, &["--dry-run", "--memory-limit", "512MB"], &[]);
     assert_eq!((code, seen), (0, vec!["mimalloc".to_string()]), "{err}");
@@ -310,12 +313,12 @@ fn an_explicit_memory_limit_runs_under_the_system_allocator() {
     p.write("pipelines/memory.yaml", &yaml);
     let (code, seen, err) = allocators(&p, &["--force"], &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(seen, ["mimalloc", "system"], "{err}");
+    assert_eq!(seen, ["mimalloc", "split"], "{err}");
     // A run over several dates starts again before it logs or draws anything.
     let dates = ["--from", "2026-11-20", "--to", "2026-11-20", "--force"];
     let (code, seen, err) = allocators(&p, &dates, &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(seen, ["mimalloc", "system"], "{err}");
+    assert_eq!(seen, ["mimalloc", "split"], "{err}");
     assert_eq!(err.matches("runs over several dates").count(), 1, "{err}");
     // An unknown name is refused before anything runs, naming the variable.
     let (code, _, err) = allocators(&p, &[], &[("STRATA_ALLOCATOR", "jemalloc")]);

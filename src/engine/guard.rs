@@ -101,8 +101,8 @@ static ON_MEMORY_LIMIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 /// Installs `prepare`, which a run calls when it has an explicit memory limit (`--memory-limit`,
 /// `STRATA_MEMORY_LIMIT` or the pipeline's `engine.memory_limit`), after reading its pipeline
 /// and before reading any data. The `strata` binary installs one that starts the process again
-/// under the system allocator, which returns freed memory sooner than mimalloc (see the
-/// binary's `allocator` module); `prepare` may not return.
+/// with its large blocks mapped on their own, so that what a stage frees leaves the process at
+/// once (see the binary's `allocator` module); `prepare` may not return.
 pub fn set_on_memory_limit(prepare: fn()) {
     let _ = ON_MEMORY_LIMIT.set(prepare);
 }

@@ -261,7 +261,13 @@ impl MemoryPool for HeadroomPool {
             };
             let available = may_hold.saturating_sub(own).min(free);
             if own > 0 && grows_by_doubling(r.consumer()) {
-                available.min(self.room_to_double(&s, own))
+                // Never below a sixteenth of the limit: DataFusion 55 merges an aggregation's
+                // spilled runs under a reservation of the same consumer, which does not double
+                // and cannot spill; refused everything while resident memory was above the
+                // limit, the merge failed ("Cannot merge sorted runs", dwd_customer at
+                // 5,000,000 customers with 4 GB).
+                let floor = (self.limit / 16).saturating_sub(own);
+                available.min(self.room_to_double(&s, own).max(floor))
             } else {
                 available
             }
@@ -486,6 +492,21 @@ mod tests {
         agg.try_grow(50 * MB).unwrap();
         agg.try_grow(100 * MB).unwrap();
         assert!(agg.try_grow(1).is_err());
+    }
+
+    #[test]
+    fn a_hash_aggregation_keeps_a_sixteenth_of_the_limit_whatever_is_resident() {
+        // 320 MB, and the process already 400 MB above its baseline: no room to double at all,
+        // but an aggregation (or the merge of its spilled runs, under the same consumer) may
+        // still hold 320 / 16 = 20 MB.
+        let resident = Arc::new(AtomicU64::new(MB as u64));
+        let p: Arc<dyn MemoryPool> =
+            Arc::new(HeadroomPool::with_resident(320 * MB, resident.clone()));
+        resident.store(401 * MB as u64, Ordering::Relaxed);
+        let merge = spiller(&p, "FinalHashAggregateStream[0]");
+        merge.try_grow(4 * MB).unwrap();
+        merge.try_grow(16 * MB).unwrap();
+        assert!(merge.try_grow(1).is_err());
     }
 
     #[test]
