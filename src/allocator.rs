@@ -10,7 +10,7 @@
 //! tables, sort buffers) for reuse, above the limit: at 1,000,000 customers with
 //! `--memory-limit 1GB` dwd_order_latest peaked at 1.76-2.01 GB with it and at 0.86 GB with
 //! glibc's; but glibc's alone made the identity stage at 5,000,000 customers 2.5 times slower
-//! and larger (278 s / 5.47 GB against mimalloc's 110 s / 3.83 GB; split: 113 s / 3.17 GB). A
+//! and larger (278 s / 5.60 GB against mimalloc's 110 s / 3.92 GB; split: 113 s / 3.24 GB). A
 //! block mapped on its own is unmapped when freed, so what a stage releases leaves the process
 //! at once; small blocks stay with mimalloc, which is fast at them.
 //!
