@@ -234,7 +234,13 @@ fn trim() {}
 /// `STRATA_ALLOCATOR` set) or the `exec` failed (the run then goes on under mimalloc, and the
 /// failure is logged).
 pub fn restart_for_memory_limit() {
-    if in_use() != Kind::Mimalloc || std::env::var_os(VARIABLE).is_some() {
+    // Tried once per process: a backfill calls this for every date, and a failed `exec` is
+    // reported once.
+    static TRIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if in_use() != Kind::Mimalloc
+        || std::env::var_os(VARIABLE).is_some()
+        || TRIED.swap(true, Ordering::Relaxed)
+    {
         return;
     }
     use std::io::Write;
