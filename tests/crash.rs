@@ -278,3 +278,45 @@ async fn sigkill_during_a_backfill_keeps_the_release_and_the_backfill_resumes() 
         .unwrap_or(0);
     assert_eq!(leftovers, 0, "staging is cleaned by the resumed backfill");
 }
+
+/// `strata run ... 2>&1 | head -1`: the reader of stderr goes away after the first line. The
+/// run must still finish, publish and release its lock (it panicked in `eprintln!` and left
+/// the lock for the next run to take over).
+#[test]
+fn a_closed_stderr_does_not_abandon_the_run() {
+    let p = crm_project();
+    let generate = [
+        "generate",
+        "crm",
+        "--customers",
+        "150",
+        "--days",
+        "40",
+        "--end-date",
+        "2026-11-21",
+        "--seed",
+        "5",
+        "--out",
+        "data/ods",
+        "--truth",
+        "data/truth",
+        "-q",
+    ];
+    assert_eq!(p.strata(&generate).code, 0);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["run", "pipelines/crm.yaml", "--ds", "2026-11-21"])
+        .current_dir(p.path())
+        .env("STRATA_MEMORY_LIMIT", "1GB")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the run writes its first stage line.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "the run did not finish cleanly");
+    let out = p.strata(&["run", "pipelines/crm.yaml", "--ds", "2026-11-21"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("stale run lock"), "{}", out.stderr);
+    assert!(out.stdout.contains("unchanged"), "{}", out.stdout);
+}

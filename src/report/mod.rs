@@ -43,7 +43,6 @@ pub struct Printer {
     pub quiet: bool,
 }
 
-#[allow(clippy::print_stdout, clippy::print_stderr)]
 impl Printer {
     fn out(&self, text: &str) {
         let mut stdout = std::io::stdout().lock();
@@ -56,7 +55,7 @@ impl Printer {
     fn json(&self, value: &impl serde::Serialize) {
         match serde_json::to_string_pretty(value) {
             Ok(s) => self.out(&s),
-            Err(e) => eprintln!("error: cannot encode output as JSON: {e}"),
+            Err(e) => to_stderr(&format!("error: cannot encode output as JSON: {e}\n")),
         }
     }
 
@@ -73,13 +72,13 @@ impl Printer {
                 "hint": err.hint(),
                 "problems": problems,
             });
-            eprintln!(
-                "{}",
+            to_stderr(&format!(
+                "{}\n",
                 serde_json::to_string_pretty(&value).unwrap_or_default()
-            );
+            ));
             return;
         }
-        eprint!("{}", render_error(err));
+        to_stderr(&render_error(err));
     }
 
     pub fn validated(&self, v: &ValidateOutcome) {
@@ -421,12 +420,20 @@ impl Printer {
         }
         match pretty_format_batches(&q.batches) {
             Ok(t) => self.out(&t.to_string()),
-            Err(e) => eprintln!("error: cannot format the result: {e}"),
+            Err(e) => to_stderr(&format!("error: cannot format the result: {e}\n")),
         }
     }
 }
 
 /// One line for a check result.
+/// Writes `text` to stderr as it is, ignoring a closed or failing stderr (`strata run 2>&1 |
+/// head -1` closes it after one line): what cannot be shown is no reason to abandon a run and
+/// leave its lock behind, as `eprintln!`'s panic did.
+pub(crate) fn to_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 pub fn check_line(c: &crate::checks::CheckResult) -> String {
     let status = format!("{:?}", c.status).to_uppercase();
     let mut s = format!(

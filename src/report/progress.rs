@@ -54,13 +54,12 @@ impl Progress {
         }
     }
 
-    #[allow(clippy::print_stderr)]
     fn line(&self, text: &str) {
         match &self.multi {
             Some(m) => {
                 let _ = m.println(text);
             }
-            None => eprintln!("{text}"),
+            None => super::to_stderr(&format!("{text}\n")),
         }
     }
 }

@@ -5,9 +5,8 @@ use super::{Format, Printer};
 impl Printer {
     /// A line for the person at the terminal (stderr), kept out of the results on stdout:
     /// for example where `strata docs --serve` listens.
-    #[allow(clippy::print_stderr)]
     pub fn notice(&self, text: &str) {
-        eprintln!("{text}");
+        super::to_stderr(&format!("{text}\n"));
     }
 
     pub fn docs(&self, d: &crate::app::docs::DocsOutcome) {
