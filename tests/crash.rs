@@ -12,6 +12,32 @@ use std::time::{Duration, Instant};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use util::ods::crm_project;
 
+/// The bundled pipeline over `customers` generated customers and `days` days up to
+/// 2026-11-21, with `seed`.
+fn generated(customers: u32, days: u32, seed: u32) -> util::Project {
+    let p = crm_project();
+    let (customers, days, seed) = (customers.to_string(), days.to_string(), seed.to_string());
+    let out = p.strata(&[
+        "generate",
+        "crm",
+        "--customers",
+        &customers,
+        "--days",
+        &days,
+        "--end-date",
+        "2026-11-21",
+        "--seed",
+        &seed,
+        "--out",
+        "data/ods",
+        "--truth",
+        "data/truth",
+        "-q",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    p
+}
+
 /// Read the current release as a report tool would (through `warehouse/ads/...`) and check it is
 /// complete and consistent. Returns the release id.
 async fn check_release(wh: &Path) -> String {
@@ -83,25 +109,7 @@ async fn check_release(wh: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_never_breaks_the_release() {
-    let p = crm_project();
-    let out = p.strata(&[
-        "generate",
-        "crm",
-        "--customers",
-        "150",
-        "--days",
-        "40",
-        "--end-date",
-        "2026-11-21",
-        "--seed",
-        "5",
-        "--out",
-        "data/ods",
-        "--truth",
-        "data/truth",
-        "-q",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = generated(150, 40, 5);
     let wh = p.path().join("warehouse");
     let bin = env!("CARGO_BIN_EXE_strata");
     assert_eq!(
@@ -182,25 +190,7 @@ async fn sigkill_at_random_moments_never_breaks_the_release() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_backfill_keeps_the_release_and_the_backfill_resumes() {
-    let p = crm_project();
-    let out = p.strata(&[
-        "generate",
-        "crm",
-        "--customers",
-        "120",
-        "--days",
-        "30",
-        "--end-date",
-        "2026-11-21",
-        "--seed",
-        "9",
-        "--out",
-        "data/ods",
-        "--truth",
-        "data/truth",
-        "-q",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    let p = generated(120, 30, 9);
     let wh = p.path().join("warehouse");
     let bin = env!("CARGO_BIN_EXE_strata");
     let range = [
@@ -284,25 +274,7 @@ async fn sigkill_during_a_backfill_keeps_the_release_and_the_backfill_resumes() 
 /// the lock for the next run to take over).
 #[test]
 fn a_closed_stderr_does_not_abandon_the_run() {
-    let p = crm_project();
-    let generate = [
-        "generate",
-        "crm",
-        "--customers",
-        "150",
-        "--days",
-        "40",
-        "--end-date",
-        "2026-11-21",
-        "--seed",
-        "5",
-        "--out",
-        "data/ods",
-        "--truth",
-        "data/truth",
-        "-q",
-    ];
-    assert_eq!(p.strata(&generate).code, 0);
+    let p = generated(150, 40, 5);
     let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
         .args(["run", "pipelines/crm.yaml", "--ds", "2026-11-21"])
         .current_dir(p.path())
