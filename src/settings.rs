@@ -90,25 +90,23 @@ impl RunSettings {
         if let Some(limit) = cfg.memory_limit {
             engine.memory_limit = limit;
         }
-        let limit_text = o
-            .memory_limit
-            .clone()
-            .or_else(|| std::env::var("STRATA_MEMORY_LIMIT").ok());
-        if let Some(text) = limit_text {
+        if let Some((text, argument)) =
+            flag_or_variable(&o.memory_limit, "--memory-limit", "STRATA_MEMORY_LIMIT")
+        {
             engine.memory_limit =
                 parse_bytes(&text).map_err(|reason| StrataError::InvalidArgument {
-                    argument: "--memory-limit".into(),
+                    argument: argument.into(),
                     value: text.clone(),
                     reason,
                 })?;
         }
-        let ceiling_text = o
-            .memory_ceiling
-            .clone()
-            .or_else(|| std::env::var("STRATA_MEMORY_CEILING").ok());
-        if let Some(text) = ceiling_text {
+        if let Some((text, argument)) = flag_or_variable(
+            &o.memory_ceiling,
+            "--memory-ceiling",
+            "STRATA_MEMORY_CEILING",
+        ) {
             let invalid = |reason: String| StrataError::InvalidArgument {
-                argument: "--memory-ceiling".into(),
+                argument: argument.into(),
                 value: text.clone(),
                 reason,
             };
@@ -170,21 +168,12 @@ fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
         value: value.into(),
         reason,
     };
-    // The value and where it came from, for the message when it is refused.
-    let from = |flag: &Option<String>, name: &str, var: &str| {
-        flag.clone()
-            .map(|v| (v, name.to_string()))
-            .or_else(|| std::env::var(var).ok().map(|v| (v, var.to_string())))
-    };
-    let (kind, origin) = match from(&o.engine, "--engine", "STRATA_ENGINE") {
+    let (kind, origin) = match flag_or_variable(&o.engine, "--engine", "STRATA_ENGINE") {
         Some((text, origin)) => (
-            EngineKind::parse(&text).map_err(|reason| invalid(&origin, &text, reason))?,
+            EngineKind::parse(&text).map_err(|reason| invalid(origin, &text, reason))?,
             origin,
         ),
-        None => (
-            pipeline.engine.kind.unwrap_or_default(),
-            "engine.kind".to_string(),
-        ),
+        None => (pipeline.engine.kind.unwrap_or_default(), "engine.kind"),
     };
     if kind == EngineKind::Embedded {
         return match &o.scheduler {
@@ -196,9 +185,9 @@ fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
             None => Ok(Executor::Embedded),
         };
     }
-    let scheduler = match from(&o.scheduler, "--scheduler", "STRATA_SCHEDULER") {
+    let scheduler = match flag_or_variable(&o.scheduler, "--scheduler", "STRATA_SCHEDULER") {
         Some((text, origin)) => {
-            Some(SchedulerUrl::parse(&text).map_err(|reason| invalid(&origin, &text, reason))?)
+            Some(SchedulerUrl::parse(&text).map_err(|reason| invalid(origin, &text, reason))?)
         }
         None => pipeline.engine.scheduler.clone(),
     };
@@ -212,13 +201,25 @@ fn executor(pipeline: &Pipeline, o: &Overrides) -> Result<Executor> {
                 .unwrap_or(crate::engine::DEFAULT_EXECUTOR_WAIT_SECONDS),
         }),
         (EngineKind::Ballista, None) => Err(invalid(
-            &origin,
+            origin,
             "ballista",
             "the Ballista engine needs its scheduler: `--scheduler df://host:50050`, \
              STRATA_SCHEDULER, or `scheduler:` under `engine:` in the pipeline file"
                 .into(),
         )),
     }
+}
+
+/// A setting's text from its flag, else from its environment variable, with the name of the one
+/// it came from (for the message when the value is refused).
+fn flag_or_variable(
+    flag: &Option<String>,
+    name: &'static str,
+    var: &'static str,
+) -> Option<(String, &'static str)> {
+    flag.clone()
+        .map(|v| (v, name))
+        .or_else(|| std::env::var(var).ok().map(|v| (v, var)))
 }
 
 /// Yesterday's date in the business time zone: the default `ds` of a nightly run.

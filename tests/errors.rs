@@ -170,6 +170,14 @@ fn bad_memory_ceiling() {
         "{}",
         out.stderr
     );
+    // A value from the environment is refused under the variable's name, not the flag's.
+    let run = ["run", "--ds", "2026-11-21"];
+    for var in ["STRATA_MEMORY_LIMIT", "STRATA_MEMORY_CEILING"] {
+        let out = p.strata_env(&run, &[(var, "lots")]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let expected = format!("invalid {var} `lots`");
+        assert!(out.stderr.contains(&expected), "{}", out.stderr);
+    }
     assert!(!p.path().join("warehouse").join("current").exists());
 }
 

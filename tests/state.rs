@@ -96,6 +96,58 @@ fn an_unchanged_rerun_does_no_stage_work() {
     );
 }
 
+/// Where a run is started from and how the project directory is spelled do not change what it
+/// reads: from a subdirectory every stage is unchanged, and a project whose directory name has a
+/// space and Chinese characters runs like any other (its sources are found, its tables equal).
+#[tokio::test]
+async fn the_working_directory_and_the_project_path_do_not_change_a_run() {
+    let p = mini_project();
+    run_ok(&p, &["run", "--ds", "2026-11-21", "-q"]);
+    let release = current(&p);
+    let out = p.strata_in(
+        "sql",
+        &["run", "../pipelines/mini.yaml", "--ds", "2026-11-21"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        statuses(&last_record(&p))
+            .iter()
+            .all(|(_, s)| s == "unchanged"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(current(&p), release, "no new release for no work");
+    let expected = sales(&p.path().join("warehouse/current")).await;
+
+    let q = mini_project();
+    let named = "客户 项目";
+    std::fs::create_dir(q.path().join(named)).unwrap();
+    for entry in std::fs::read_dir(q.path()).unwrap() {
+        let from = entry.unwrap().path();
+        if from.file_name().is_some_and(|n| n != named) {
+            std::fs::rename(&from, q.path().join(named).join(from.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = q.strata_in(named, &["run", "--ds", "2026-11-21"], &[]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        sales(&q.path().join(named).join("warehouse/current")).await,
+        expected
+    );
+    let out = q.strata_in(
+        &format!("{named}/sql"),
+        &["run", "../pipelines/mini.yaml", "--ds", "2026-11-21"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("0 succeeded, 4 unchanged, 0 failed"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn a_changed_sql_file_rebuilds_that_stage_and_its_descendants() {
     let p = mini_project();

@@ -143,7 +143,13 @@ pub(crate) fn display_file(
     match &wh.local_root {
         Some(_) => {
             let abs = std::path::PathBuf::from(format!("/{path}"));
-            let base = std::path::absolute(&pipeline.project_dir).unwrap_or_default();
+            // The listed paths lie under the canonical source directory (symlinks and `..`
+            // resolved, see `Warehouse::open_read_only`); so must the base, or a run started
+            // from another directory (`cd sql && strata run ../pipelines/crm.yaml`) names the
+            // same files differently and their fingerprints change.
+            let base = std::fs::canonicalize(&pipeline.project_dir)
+                .or_else(|_| std::path::absolute(&pipeline.project_dir))
+                .unwrap_or_default();
             crate::diag::display_path(&abs, &base).display().to_string()
         }
         None => format!("{}{}", wh.store_url, path),

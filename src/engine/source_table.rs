@@ -36,6 +36,8 @@ use datafusion::physical_expr_adapter::{
 };
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use object_store::ObjectMeta;
+use object_store::path::Path as ObjPath;
 
 use super::reconcile::{ColumnRead, plan_column};
 use super::sources::ResolvedSource;
@@ -121,7 +123,7 @@ impl SourceScan {
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let config =
             FileScanConfigBuilder::new(self.store_url.clone(), format.file_source(table_schema))
-                .with_file_groups(self.file_groups(groups))
+                .with_file_groups(self.file_groups(groups)?)
                 .with_projection_indices(projection.cloned())?
                 .with_limit(limit)
                 .with_expr_adapter(Some(Arc::new(self.rules.clone())))
@@ -130,7 +132,8 @@ impl SourceScan {
     }
 
     /// The files in path order, cut into at most `n` contiguous groups of about equal bytes.
-    fn file_groups(&self, n: usize) -> Vec<FileGroup> {
+    /// Errors: a stored path that is not a valid object path (not written by [`Self::of`]).
+    fn file_groups(&self, n: usize) -> DfResult<Vec<FileGroup>> {
         let n = n.max(1);
         let total: u64 = self.files.iter().map(|f| f.1).sum();
         let per_group = total.div_ceil(n as u64).max(1);
@@ -142,11 +145,23 @@ impl SourceScan {
                 bytes = 0;
             }
             bytes += size;
-            groups.last_mut().expect("one group at least").push(
-                PartitionedFile::new(path.clone(), *size).with_partition_values(values.clone()),
-            );
+            // The path is an object path's text: parsed, not encoded again
+            // (`PartitionedFile::new` percent-encodes every non-ASCII character, and a project
+            // under `客户/` would be read at `%E5%AE%A2%E6%88%B7/`).
+            let location = ObjPath::parse(path).map_err(|e| {
+                DataFusionError::Internal(format!("scan of `{path}`: not an object path: {e}"))
+            })?;
+            let mut file = PartitionedFile::new_from_meta(ObjectMeta {
+                location,
+                last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                size: *size,
+                e_tag: None,
+                version: None,
+            });
+            file.partition_values = values.clone();
+            groups.last_mut().expect("one group at least").push(file);
         }
-        groups.into_iter().map(FileGroup::new).collect()
+        Ok(groups.into_iter().map(FileGroup::new).collect())
     }
 }
 

@@ -64,9 +64,14 @@ impl Project {
     }
 
     pub fn strata_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.strata_in("", args, env)
+    }
+
+    /// Run the strata binary in the directory `rel` of the project.
+    pub fn strata_in(&self, rel: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
         cmd.args(args)
-            .current_dir(self.path())
+            .current_dir(self.path().join(rel))
             .env_remove("STRATA_WAREHOUSE")
             .env_remove("STRATA_MEMORY_LIMIT")
             .env_remove("STRATA_ENGINE")
