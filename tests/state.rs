@@ -97,8 +97,9 @@ fn an_unchanged_rerun_does_no_stage_work() {
 }
 
 /// Where a run is started from and how the project directory is spelled do not change what it
-/// reads: from a subdirectory every stage is unchanged, and a project whose directory name has a
-/// space and Chinese characters runs like any other (its sources are found, its tables equal).
+/// reads: from a subdirectory every stage is unchanged, and a project whose directory name has
+/// spaces, Chinese characters and characters special in URLs runs like any other (its sources
+/// are found, its tables are equal and written inside it).
 #[tokio::test]
 async fn the_working_directory_and_the_project_path_do_not_change_a_run() {
     let p = mini_project();
@@ -121,7 +122,9 @@ async fn the_working_directory_and_the_project_path_do_not_change_a_run() {
     let expected = sales(&p.path().join("warehouse/current")).await;
 
     let q = mini_project();
-    let named = "客户 项目";
+    // Characters a URL would read otherwise: an escape-like `%41`, `#` (a fragment), `?` (a
+    // query), a backslash.
+    let named = "客户 项目 a%41#1?x\\y";
     std::fs::create_dir(q.path().join(named)).unwrap();
     for entry in std::fs::read_dir(q.path()).unwrap() {
         let from = entry.unwrap().path();
@@ -146,6 +149,12 @@ async fn the_working_directory_and_the_project_path_do_not_change_a_run() {
         "{}",
         out.stdout
     );
+    // Nothing was written beside the project (a decoded name is another directory).
+    let beside: Vec<_> = std::fs::read_dir(q.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, vec![std::ffi::OsString::from(named)]);
 }
 
 #[test]

@@ -76,12 +76,22 @@ fn producer() -> String {
 
 /// OpenLineage's dataset naming for a directory or file URL: (`file`, path) or (`s3://bucket`,
 /// key prefix); other schemes keep scheme and authority as the namespace.
+/// OpenLineage's (namespace, name) of a table URL: `file` and the plain path for local files,
+/// `scheme://bucket` and the object path (percent-decoded, as the store names it) otherwise.
 fn dataset_name(url: &str) -> (String, String) {
     match url::Url::parse(url) {
-        Ok(u) if u.scheme() == "file" => ("file".into(), u.path().trim_end_matches('/').into()),
+        Ok(u) if u.scheme() == "file" => {
+            let path = u
+                .to_file_path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| u.path().to_string());
+            ("file".into(), path.trim_end_matches('/').into())
+        }
         Ok(u) => (
             format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default()),
-            u.path().trim_matches('/').into(),
+            object_store::path::Path::from_url_path(u.path())
+                .map(|p| p.to_string())
+                .unwrap_or_else(|_| u.path().trim_matches('/').to_string()),
         ),
         Err(_) => ("file".into(), url.trim_end_matches('/').into()),
     }
@@ -502,5 +512,24 @@ async fn deliver(
     }
     if let (Some(e), Some((_, url, _))) = (send_error, &http) {
         tracing::warn!("could not send {unsent} of {events} OpenLineage events to {url}: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dataset_name;
+
+    /// OpenLineage names datasets by plain paths (`file` namespace) and object keys: the
+    /// percent-encoding of the URL strata hands the engine is taken off.
+    #[test]
+    fn dataset_names_are_plain_paths() {
+        assert_eq!(
+            dataset_name("file:///tmp/%E5%AE%A2%E6%88%B7%20x/a%2520b/ods/"),
+            ("file".to_string(), "/tmp/客户 x/a%20b/ods".to_string())
+        );
+        assert_eq!(
+            dataset_name("s3://bucket/my%20prefix/%E6%95%B0/dwd/t/"),
+            ("s3://bucket".to_string(), "my prefix/数/dwd/t".to_string())
+        );
     }
 }

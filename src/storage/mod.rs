@@ -207,19 +207,28 @@ impl Warehouse {
     /// A `store_url`-based URL of the directory `rel`, as DataFusion reads and writes it (its
     /// `ListingTableUrl` percent-decodes the path back to this warehouse's object path).
     pub fn dir_url(&self, rel: &str) -> String {
-        let path = self.path(rel);
-        let base = self.store_url.as_str().trim_end_matches('/');
-        if path.as_ref().is_empty() {
-            format!("{base}/")
-        } else {
-            format!("{base}/{}/", path.as_ref())
-        }
+        self.url_of(&self.path(rel), true)
     }
 
     /// The URL of one object of this store, as the engine reads it.
     pub fn object_url(&self, path: &ObjPath) -> String {
-        let base = self.store_url.as_str().trim_end_matches('/');
-        format!("{base}/{}", path.as_ref())
+        self.url_of(path, false)
+    }
+
+    /// `store_url` with the parts of `path` as its path segments, each percent-encoded
+    /// (`%`, `#`, `?`, `\`, spaces, non-ASCII), so that DataFusion's decoding of the URL gives
+    /// `path` back. Pasted in as text, `/tmp/a%20b` was read as `/tmp/a b`, `/tmp/p#x` as
+    /// `/tmp/p`, and a stage's files were written outside the warehouse.
+    fn url_of(&self, path: &ObjPath, directory: bool) -> String {
+        let mut url = self.store_url.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty();
+            segments.extend(path.parts().map(|p| p.as_ref().to_string()));
+            if directory {
+                segments.push("");
+            }
+        }
+        url.to_string()
     }
 
     /// The local file system path of `rel`, for local warehouses.
@@ -363,5 +372,42 @@ impl Warehouse {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::datasource::listing::ListingTableUrl;
+
+    use super::*;
+
+    /// DataFusion's reading of a table URL names the object path strata means, whatever the
+    /// directory names hold: percent signs that look like escapes, `#`, `?`, backslashes,
+    /// spaces and Chinese. Expected: `Warehouse::path`, the store's own path of the directory.
+    #[test]
+    fn table_urls_name_the_warehouse_paths_whatever_their_characters() {
+        let tmp = tempfile::tempdir().unwrap();
+        for name in [
+            "a%20b",
+            "p#x",
+            "w?x",
+            "back\\slash",
+            "%2e%2e",
+            "x%2Fy",
+            "客户 项目",
+        ] {
+            let dir = tmp.path().join(name);
+            let wh = Warehouse::open(dir.to_str().unwrap(), tmp.path()).unwrap();
+            for rel in ["dwd/dwd_order", "_staging/r1/ads/t"] {
+                let url = ListingTableUrl::parse(wh.dir_url(rel)).unwrap();
+                assert_eq!(url.prefix(), &wh.path(rel), "{name}: {}", wh.dir_url(rel));
+                let file = wh.path(&format!("{rel}/part-0.parquet"));
+                let url = ListingTableUrl::parse(wh.object_url(&file)).unwrap();
+                assert_eq!(url.prefix(), &file, "{name}");
+            }
+        }
+        let wh = Warehouse::open("memory://urls/my prefix/数据%41", tmp.path()).unwrap();
+        let url = ListingTableUrl::parse(wh.dir_url("dwd/t")).unwrap();
+        assert_eq!(url.prefix().as_ref(), "my prefix/数据A/dwd/t");
     }
 }

@@ -93,7 +93,8 @@ impl Project {
 /// independent DataFusion context and return the rows of `query` over table `t`.
 pub async fn query_dir(dir: &Path, query: &str) -> Vec<RecordBatch> {
     let ctx = SessionContext::new();
-    let url = format!("{}/", dir.display());
+    // A URL, so that `?`, `#` or `[` in a directory name are not read as a glob or a query.
+    let url = url::Url::from_directory_path(dir).unwrap().to_string();
     let hive = std::fs::read_dir(dir)
         .unwrap()
         .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("ds="));
