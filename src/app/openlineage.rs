@@ -74,10 +74,9 @@ fn producer() -> String {
     format!("urn:strata:{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// OpenLineage's dataset naming for a directory or file URL: (`file`, path) or (`s3://bucket`,
-/// key prefix); other schemes keep scheme and authority as the namespace.
-/// OpenLineage's (namespace, name) of a table URL: `file` and the plain path for local files,
-/// `scheme://bucket` and the object path (percent-decoded, as the store names it) otherwise.
+/// OpenLineage's dataset naming for a directory or file URL: (`file`, the plain path) for local
+/// files, (`s3://bucket`, the key prefix, percent-decoded as the store names it) otherwise; other
+/// schemes keep scheme and authority as the namespace.
 fn dataset_name(url: &str) -> (String, String) {
     match url::Url::parse(url) {
         Ok(u) if u.scheme() == "file" => {
