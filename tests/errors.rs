@@ -139,6 +139,23 @@ fn bad_ds() {
     insta::assert_snapshot!(out.stderr);
 }
 
+/// A directory name object stores cannot hold (a control character) is refused naming the
+/// source whose path holds it, not the warehouse, with the character's place.
+#[test]
+fn a_tab_in_the_project_path_is_refused_naming_the_source() {
+    let p = project(BASE, DWD, DWS);
+    p.nest("tab\tx");
+    let out = p.strata_in("tab\tx", &["run", "--ds", "2026-11-21"], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("invalid location of source `")
+            && out.stderr.contains("tab%09x")
+            && out.stderr.contains("control characters"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn bad_memory_ceiling() {
     let p = project(BASE, DWD, DWS);

@@ -125,13 +125,7 @@ async fn the_working_directory_and_the_project_path_do_not_change_a_run() {
     // Characters a URL would read otherwise: an escape-like `%41`, `#` (a fragment), `?` (a
     // query), a backslash.
     let named = "客户 项目 a%41#1?x\\y";
-    std::fs::create_dir(q.path().join(named)).unwrap();
-    for entry in std::fs::read_dir(q.path()).unwrap() {
-        let from = entry.unwrap().path();
-        if from.file_name().is_some_and(|n| n != named) {
-            std::fs::rename(&from, q.path().join(named).join(from.file_name().unwrap())).unwrap();
-        }
-    }
+    q.nest(named);
     let out = q.strata_in(named, &["run", "--ds", "2026-11-21"], &[]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(

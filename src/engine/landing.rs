@@ -62,7 +62,17 @@ pub async fn list(
     url: &str,
     cutoff: Option<NaiveDate>,
 ) -> Result<Listing> {
-    let wh = Warehouse::open_read_only(url.trim_end_matches('/'), &pipeline.project_dir)?;
+    // The source's directory is opened as a read-only store: a refusal is about the source.
+    let wh = Warehouse::open_read_only(url.trim_end_matches('/'), &pipeline.project_dir).map_err(
+        |e| match e {
+            StrataError::InvalidWarehouse { location, reason } => StrataError::InvalidArgument {
+                argument: format!("location of source `{}`", source.name),
+                value: location,
+                reason,
+            },
+            other => other,
+        },
+    )?;
     let mut metas = wh.list(&wh.root).await?;
     if metas.is_empty()
         && let Ok(meta) = object_store::ObjectStoreExt::head(wh.store.as_ref(), &wh.root).await

@@ -145,8 +145,12 @@ impl Warehouse {
                         });
                     }
                 };
-                let root = ObjPath::from_absolute_path(&abs)
-                    .map_err(|_| invalid("the path cannot be used as an object store path"))?;
+                let root = ObjPath::from_absolute_path(&abs).map_err(|e| {
+                    invalid(&format!(
+                        "the path cannot be used as an object store path ({e}; control \
+                         characters such as tabs and newlines cannot be)"
+                    ))
+                })?;
                 Ok(Warehouse {
                     store_url: Url::parse("file:///").expect("static URL"),
                     store: Arc::new(LocalFileSystem::new()),

@@ -48,6 +48,19 @@ impl Project {
         self
     }
 
+    /// Move everything in the project into its subdirectory `name`, which becomes the project
+    /// directory for [`Project::strata_in`].
+    pub fn nest(&self, name: &str) {
+        std::fs::create_dir(self.path().join(name)).unwrap();
+        for entry in std::fs::read_dir(self.path()).unwrap() {
+            let from = entry.unwrap().path();
+            if from.file_name().is_some_and(|n| n != name) {
+                let to = self.path().join(name).join(from.file_name().unwrap());
+                std::fs::rename(&from, to).unwrap();
+            }
+        }
+    }
+
     /// Write record batches as one Parquet file.
     pub fn write_parquet(&self, rel: &str, batch: &RecordBatch) {
         let p = self.path().join(rel);
