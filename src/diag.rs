@@ -119,6 +119,12 @@ pub enum ProblemKind {
         path: String,
         root: String,
     },
+    /// A location holding a percent-encoded `.`, `/` or `\`: refused whether or not it would
+    /// be decoded, so that no reading of it can leave its root.
+    EncodedLocation {
+        key: String,
+        path: String,
+    },
     SqlSyntax {
         message: String,
     },
@@ -235,6 +241,12 @@ impl fmt::Display for ProblemKind {
             ProblemKind::OutsideRoot { key, path, root } => {
                 write!(f, "`{key}` location `{path}` escapes its root `{root}`")
             }
+            ProblemKind::EncodedLocation { key, path } => write!(
+                f,
+                "`{key}` location `{path}` holds a percent-encoded `.`, `/` or `\\` (%2e, %2f, \
+                 %5c), refused because a decoding reader would take it for a path step; \
+                 rename the directory"
+            ),
             ProblemKind::SqlSyntax { message } => write!(f, "SQL syntax error: {message}"),
             ProblemKind::NotAQuery { statement } => {
                 write!(f, "stage SQL must be a query, found `{statement}`")

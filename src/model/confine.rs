@@ -29,12 +29,17 @@ pub fn check(
         ))
     };
     let lower = location.to_ascii_lowercase();
-    if lower.contains("%2e")
-        || lower.contains("%2f")
-        || lower.contains("%5c")
-        || location.contains('\0')
-    {
+    if location.contains('\0') {
         return outside();
+    }
+    if lower.contains("%2e") || lower.contains("%2f") || lower.contains("%5c") {
+        return Some(Problem::at(
+            at.clone(),
+            ProblemKind::EncodedLocation {
+                key: key.to_string(),
+                path: location.to_string(),
+            },
+        ));
     }
     if let Some((scheme, _)) = location.split_once("://")
         && scheme != "file"

@@ -116,10 +116,20 @@ impl Warehouse {
         match scheme {
             None | Some("file") => {
                 let raw = match scheme {
-                    Some(_) => Url::parse(location)
-                        .ok()
-                        .and_then(|u| u.to_file_path().ok())
-                        .ok_or_else(|| invalid("not a valid file:// URL"))?,
+                    Some(_) => {
+                        let url =
+                            Url::parse(location).map_err(|_| invalid("not a valid file:// URL"))?;
+                        if url.query().is_some() || url.fragment().is_some() {
+                            // Dropped by the path, `file:///w#x` would be the directory `w`.
+                            return Err(invalid(
+                                "a file:// URL cannot have a query (?) or fragment (#); \
+                                 percent-encode them (%3F, %23) if they belong to the path, \
+                                 or give the path without file://",
+                            ));
+                        }
+                        url.to_file_path()
+                            .map_err(|_| invalid("not a valid file:// URL"))?
+                    }
                     None => PathBuf::from(location),
                 };
                 let abs = if raw.is_absolute() {
@@ -409,6 +419,10 @@ mod tests {
                 let url = ListingTableUrl::parse(wh.object_url(&file)).unwrap();
                 assert_eq!(url.prefix(), &file, "{name}");
             }
+        }
+        for url in ["file:///tmp/w#x", "file:///tmp/w?x", "memory://urls/w#x"] {
+            let err = Warehouse::open(url, tmp.path()).unwrap_err().to_string();
+            assert!(err.contains("query (?) or fragment (#)"), "{url}: {err}");
         }
         let wh = Warehouse::open("memory://urls/my prefix/数据%41", tmp.path()).unwrap();
         let url = ListingTableUrl::parse(wh.dir_url("dwd/t")).unwrap();
