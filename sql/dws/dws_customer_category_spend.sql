@@ -10,12 +10,16 @@ WITH spend AS (
     AND product_category IS NOT NULL
   GROUP BY customer_id, product_category
 ), totals AS (
-  -- The customer's total from a GROUP BY over `spend`, not SUM(...) OVER (PARTITION BY
-  -- customer_id): DataFusion 55 runs a window without ORDER BY by holding its whole input,
-  -- copying it into one batch and slicing it per customer (1.5 s of CPU and 1 GB nobody
-  -- reserved at a million customers, bench/NOTES.md). `spend` is aggregated once for both
-  -- readers (engine/shared.rs; DuckDB materializes such a CTE).
-  SELECT customer_id, SUM(spend_cny) AS total_cny FROM spend GROUP BY customer_id
+  -- The customer's total and top category from a GROUP BY over `spend`, not SUM(...) OVER
+  -- (PARTITION BY customer_id) and FIRST_VALUE(...) OVER (...): DataFusion 55 runs a window
+  -- without ORDER BY by holding its whole input (1.5 s of CPU and 1 GB nobody reserved at a
+  -- million customers), and a FIRST_VALUE window beside the ROW_NUMBER one costs a second
+  -- window pass (bench/NOTES.md). The ordered aggregate takes the same row as rank 1: the same
+  -- ORDER BY. `spend` is aggregated once for both readers (engine/shared.rs; DuckDB
+  -- materializes such a CTE).
+  SELECT customer_id, SUM(spend_cny) AS total_cny,
+    first_value(product_category ORDER BY spend_cny DESC, product_category) AS top_category
+  FROM spend GROUP BY customer_id
 )
 SELECT
   $ds AS ds,
@@ -25,10 +29,5 @@ SELECT
   t.total_cny,
   CAST(ROW_NUMBER() OVER (PARTITION BY s.customer_id ORDER BY s.spend_cny DESC,
     s.product_category) AS INT) AS category_rank,
-  -- The frame is the partition's first row up to this one, not the default RANGE frame (which
-  -- gives the same first row but makes DataFusion track peer groups: 1.7 s of CPU at 1 M
-  -- customers, bench/NOTES.md).
-  first_value(s.product_category) OVER (PARTITION BY s.customer_id
-    ORDER BY s.spend_cny DESC, s.product_category ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-    AS top_category
+  t.top_category
 FROM spend s JOIN totals t ON t.customer_id = s.customer_id

@@ -13,6 +13,7 @@
 pub mod damage;
 #[cfg(feature = "ballista")]
 pub mod distributed;
+pub mod first_last;
 pub mod guard;
 pub mod identity;
 pub mod landing;
@@ -25,6 +26,7 @@ mod normalize_phone;
 pub mod pool;
 pub mod portable;
 pub mod preflight;
+pub mod rank;
 pub mod reconcile;
 pub mod seed_csv;
 pub mod shared;

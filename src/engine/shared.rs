@@ -52,7 +52,9 @@ use futures::StreamExt;
 /// pass that pushes dynamic filters (the join filters set at run time) into scans: a filter
 /// from one reader must not reach a subtree that other readers share, and DataFusion stops
 /// filters at an operator that does not accept them, as [`SharedExec`] does not. Run after that
-/// pass, the rule found the probe side of a join already filtered and could not share it.
+/// pass, the rule found the probe side of a join already filtered and could not share it. Also
+/// [`super::rank::NumberSortedPartitions`], just before the final plan check (sorted
+/// ROW_NUMBER/RANK/DENSE_RANK windows numbered by comparing neighbouring rows).
 pub fn optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let mut rules = datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new().rules;
     let at = rules
@@ -60,6 +62,13 @@ pub fn optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
         .position(|r| r.name() == "FilterPushdown(Post)")
         .unwrap_or(rules.len());
     rules.insert(at, Arc::new(ShareRepeatedAggregates));
+    // Once sorting is settled (EnforceSorting and the rules after it), before the final check
+    // of every operator's input requirements.
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "SanityCheckPlan")
+        .unwrap_or(rules.len());
+    rules.insert(at, Arc::new(super::rank::NumberSortedPartitions));
     rules
 }
 

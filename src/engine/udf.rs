@@ -14,6 +14,9 @@
 //! | `nonblank(text)`, `normalize_label(text)`, `parse_score(text)` | see [`super::udf_values`] |
 //! | `months_elapsed(from, to)` | whole calendar months between two dates (BIGINT); see [`super::udf_months`] |
 //!
+//! [`register_all`] also replaces DataFusion's `first_value`/`last_value` aggregates by
+//! [`super::first_last`]'s (same results, a grouped accumulator linear in each batch).
+//!
 //! The string functions take and return strings and map NULL to NULL (except `intent`, which maps NULL to the
 //! default label).
 
@@ -194,6 +197,7 @@ pub fn register_all(ctx: &SessionContext, pipeline: &Pipeline) {
     for f in scalar_functions(&settings) {
         ctx.register_udf(f);
     }
+    super::first_last::register(ctx);
 }
 
 /// The pipeline settings strata's functions depend on: the identity rules, the business time
