@@ -460,6 +460,7 @@ async fn execute(
         {
             memory_stuck = Some(planned.name.clone());
         }
+        engine::guard::stage_done();
         result.status = match executed {
             // The cluster cannot run anything: the run stops, as when interrupted.
             Err(e @ StrataError::ClusterStalled { .. }) => return Err(e),

@@ -375,12 +375,20 @@ impl FirstLastGroups {
         emit_to: EmitTo,
         with_keys: bool,
     ) -> DfResult<(ArrayRef, Vec<ArrayRef>)> {
-        let n = match emit_to {
-            EmitTo::All => self.slots.len(),
-            EmitTo::First(n) => n.min(self.slots.len()),
+        // Emitting everything hands back the memory too (a spilling aggregation shrinks its
+        // reservation to `size()` afterwards and fails if that grew).
+        let taken: Vec<Slot> = match emit_to {
+            EmitTo::All => {
+                self.best = Vec::new();
+                self.touched = Vec::new();
+                std::mem::take(&mut self.slots)
+            }
+            EmitTo::First(n) => {
+                let n = n.min(self.slots.len());
+                self.best.truncate(self.slots.len() - n);
+                self.slots.drain(..n).collect()
+            }
         };
-        let taken: Vec<Slot> = self.slots.drain(..n).collect();
-        self.best.truncate(self.slots.len());
         let arena = std::mem::take(&mut self.arena);
 
         let null_value = self
@@ -423,11 +431,10 @@ impl FirstLastGroups {
             state.push(Arc::new(is_set));
         }
 
-        self.arena = arena;
         if self.slots.is_empty() {
-            self.arena.clear();
             self.garbage = 0;
         } else {
+            self.arena = arena;
             self.garbage += taken.iter().map(Slot::bytes).sum::<usize>();
             self.compact();
         }

@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::{Field, Int64Type, Schema};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::datasource::MemTable;
 use datafusion::execution::FunctionRegistry;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::physical_expr::PhysicalSortExpr;
 use datafusion::physical_expr::expressions::col;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -87,13 +88,32 @@ fn session(
     ours: bool,
     skip_partial: bool,
 ) -> SessionContext {
+    limited_session(rows, chunk, partitions, ours, skip_partial, None)
+}
+
+/// [`session`] with a memory pool of `limit` bytes.
+fn limited_session(
+    rows: &Fixture,
+    chunk: usize,
+    partitions: usize,
+    ours: bool,
+    skip_partial: bool,
+    limit: Option<usize>,
+) -> SessionContext {
     let mut config = SessionConfig::new().with_target_partitions(partitions);
     if skip_partial {
         let o = &mut config.options_mut().execution;
         o.skip_partial_aggregation_probe_rows_threshold = 1;
         o.skip_partial_aggregation_probe_ratio_threshold = 0.0;
     }
-    let ctx = SessionContext::new_with_config(config);
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = limit {
+        // strata's pool (what a run with --memory-limit uses).
+        runtime = runtime.with_memory_pool(Arc::new(super::super::pool::HeadroomPool::new(limit)));
+        // The sort of the result reserves this much for merging its spill files.
+        config.options_mut().execution.sort_spill_reservation_bytes = limit / 8;
+    }
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc().unwrap());
     if ours {
         register(&ctx);
     }
@@ -184,6 +204,38 @@ async fn random_data_matches_datafusion_s_implementation() {
         assert_eq!(a.lines().count(), 404);
         assert_eq!(a, b, "chunk {chunk}, {partitions} partitions");
     }
+}
+
+#[tokio::test]
+async fn a_spilling_aggregation_gives_the_same_groups() {
+    // 200,000 groups of two rows under strata's pool of 24 MiB: the aggregation spills its
+    // state and merges it back; the groups come out as DataFusion's implementation gives them
+    // without a limit.
+    const LIMIT: usize = 24 << 20;
+    const GROUPS: i64 = 200_000;
+    let names: Vec<String> = (0..GROUPS).map(|i| format!("customer {i:06}")).collect();
+    let mut rng = Lcg(3);
+    let rows: Vec<_> = (0..2 * GROUPS)
+        .map(|id| {
+            let g = names[(id % GROUPS) as usize].as_str();
+            let v = (rng.below(5) != 0).then(|| names[rng.below(GROUPS as u64) as usize].as_str());
+            let o1 = (rng.below(6) != 0).then(|| rng.below(20) as i64);
+            (g, v, o1, Some(id), Some(rng.below(3) != 0))
+        })
+        .collect();
+    let limited = limited_session(&rows, 1000, 1, true, false, Some(LIMIT));
+    let free = session(&rows, 1000, 1, false, false);
+    let sql = format!("EXPLAIN ANALYZE {QUERY}");
+    let plan = run(&limited, &sql).await;
+    assert!(
+        !plan.contains(
+            "spill_count=0, spilled_bytes=0.0 B, spilled_rows=0, aggregate_arguments_time"
+        ),
+        "{plan}"
+    );
+    let (a, b) = (run(&limited, QUERY).await, run(&free, QUERY).await);
+    assert_eq!(a.lines().count(), GROUPS as usize + 4);
+    assert_eq!(a, b);
 }
 
 #[tokio::test]
@@ -288,7 +340,11 @@ fn partial_emission_and_merge() {
     let is_set: Vec<_> = state[2].as_boolean().iter().collect();
     assert_eq!(is_set, [Some(true), Some(true), Some(false)]);
     // The group left over (formerly 3) is now group 0: its only row has a NULL key.
+    let before = acc.size();
     assert_eq!(strings(&acc.evaluate(EmitTo::All).unwrap()), [Some("z")]);
+    // Emitting everything frees the groups' memory (a spilling aggregation relies on it).
+    assert!(acc.size() < before, "{} >= {before}", acc.size());
+    assert_eq!(acc.size(), acc.keys.size() + acc.values.size());
 
     // Merging the emitted state into groups 1, 0, 1 of a fresh accumulator: group 1 gets row
     // 0's NULL value (row 2 is not set, so its NULL key does not count), group 0 gets u.

@@ -34,7 +34,9 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::window::StandardWindowExpr;
 use datafusion::physical_expr::{OrderingRequirements, PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, RecordOutput,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::windows::{BoundedWindowAggExec, WindowUDFExpr};
 use datafusion::physical_plan::{
@@ -377,8 +379,7 @@ impl Counter {
         );
         let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)?;
         timer.done();
-        self.metrics.record_output(n);
-        Ok(batch)
+        Ok(batch.record_output(&self.metrics))
     }
 }
 
