@@ -517,4 +517,4 @@ impl GroupsAccumulator for FirstLastGroups {
 
 #[cfg(test)]
 #[path = "first_last_tests.rs"]
-mod tests;
+pub(crate) mod tests;

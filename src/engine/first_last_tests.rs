@@ -170,10 +170,11 @@ async fn the_registered_aggregates_are_strata_s_and_windows_stay_datafusion_s() 
     assert_eq!(run(&ctx, sql).await, expected);
 }
 
-/// A deterministic pseudo-random sequence (64-bit LCG, Knuth's MMIX constants).
-struct Lcg(u64);
+/// A deterministic pseudo-random sequence (64-bit LCG, Knuth's MMIX constants); also used by
+/// `rank_tests.rs`.
+pub(crate) struct Lcg(pub u64);
 impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)

@@ -10,6 +10,7 @@ use datafusion::physical_plan::displayable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::*;
+use crate::engine::first_last::tests::Lcg;
 
 /// `t(g, o, x)`, `x` unique.
 type Rows<'a> = [(Option<&'a str>, Option<i64>, i64)];
@@ -149,18 +150,6 @@ async fn other_windows_stay_datafusion_s() {
             })
             .collect();
         assert_eq!(rows, expected, "{sql}");
-    }
-}
-
-/// A deterministic pseudo-random sequence (64-bit LCG, Knuth's MMIX constants).
-struct Lcg(u64);
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
     }
 }
 
