@@ -9,6 +9,10 @@
 //! - [`udf`] holds the scalar functions stage SQL may call; [`udf_values`] those that read
 //!   typed-in values (blank keys, survey scores); [`identity`] the aggregate that resolves
 //!   customer records into customers, with [`normalize`] for their match keys.
+//! - Operators of strata's own where DataFusion 55 does work per group or per partition rather
+//!   than per row: [`first_last`] (the `first_value`/`last_value` grouped accumulator),
+//!   [`rank`] (ROW_NUMBER/RANK/DENSE_RANK over sorted input), [`shared`] (repeated aggregates
+//!   computed once).
 
 pub mod damage;
 #[cfg(feature = "ballista")]

@@ -6,7 +6,8 @@
 //! (dws_customer_category_spend). DataFusion 55 runs such a window in its general
 //! `BoundedWindowAggExec`, which keeps a state per window partition (its key as
 //! `Vec<ScalarValue>` in a map, buffered batches, a frame) and at a million customers spends
-//! most of its time on that bookkeeping (bench/NOTES.md, "ROW_NUMBER"). The numbering itself needs
+//! most of its time on that bookkeeping (bench/NOTES.md, "first_value aggregates and ROW_NUMBER
+//! windows of strata's own": 3.48 s of 18.88 M rows against 0.43 s here). The numbering itself needs
 //! none of it: the input arrives sorted by the partition keys and then the ORDER BY, so a row
 //! starts a partition when its partition values differ from the previous row's, and starts a
 //! new rank when its ORDER BY values do.
