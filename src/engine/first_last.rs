@@ -393,42 +393,16 @@ impl FirstLastGroups {
         };
         let arena = std::mem::take(&mut self.arena);
 
-        let null_value = self
-            .values
-            .convert_columns(&[new_null_array(&self.value_type, 1)])?;
-        let parser = self.values.parser();
-        let rows: Vec<Row<'_>> = taken
-            .iter()
-            .map(|s| {
-                if s.is_set() {
-                    parser.parse(s.value(&arena))
-                } else {
-                    null_value.row(0)
-                }
-            })
-            .collect();
-        let values = self.values.convert_rows(rows)?.remove(0);
-
+        let values = decode(
+            &self.values,
+            std::slice::from_ref(&self.value_type),
+            &taken,
+            |s| s.value(&arena),
+        )?
+        .remove(0);
         let mut state = Vec::new();
         if with_keys {
-            let nulls: Vec<ArrayRef> = self
-                .order_types
-                .iter()
-                .map(|t| new_null_array(t, 1))
-                .collect();
-            let null_key = self.keys.convert_columns(&nulls)?;
-            let parser = self.keys.parser();
-            let rows: Vec<Row<'_>> = taken
-                .iter()
-                .map(|s| {
-                    if s.is_set() {
-                        parser.parse(s.key(&arena))
-                    } else {
-                        null_key.row(0)
-                    }
-                })
-                .collect();
-            state = self.keys.convert_rows(rows)?;
+            state = decode(&self.keys, &self.order_types, &taken, |s| s.key(&arena))?;
             let is_set: BooleanArray = taken.iter().map(|s| Some(s.is_set())).collect();
             state.push(Arc::new(is_set));
         }
@@ -442,6 +416,30 @@ impl FirstLastGroups {
         }
         Ok((values, state))
     }
+}
+
+/// The columns (of `types`, encoded by `conv`) of the slots `taken`: the row `bytes` gives for a
+/// set slot, NULLs for an unset one.
+fn decode<'a>(
+    conv: &RowConverter,
+    types: &[DataType],
+    taken: &[Slot],
+    bytes: impl Fn(&Slot) -> &'a [u8],
+) -> DfResult<Vec<ArrayRef>> {
+    let nulls: Vec<ArrayRef> = types.iter().map(|t| new_null_array(t, 1)).collect();
+    let null_row = conv.convert_columns(&nulls)?;
+    let parser = conv.parser();
+    let rows: Vec<Row<'_>> = taken
+        .iter()
+        .map(|s| {
+            if s.is_set() {
+                parser.parse(bytes(s))
+            } else {
+                null_row.row(0)
+            }
+        })
+        .collect();
+    Ok(conv.convert_rows(rows)?)
 }
 
 impl GroupsAccumulator for FirstLastGroups {
